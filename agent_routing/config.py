@@ -1,0 +1,470 @@
+"""Configuration: pydantic models, one file, environment overrides, embedded defaults.
+
+The same settings an Agent Zero plugin keeps in `default_config.yaml` / `config.json`.
+Nothing needs configuring to start: every field has a default. Load with
+:func:`load_settings`; every validation problem is reported as `field.path: message (got
+value)`, all at once, and nothing is changed when loading fails.
+
+Environment overrides (applied on top of the file):
+
+- `AGENT_ROUTING_CONFIG`: path of the configuration file (YAML or JSON);
+- `AGENT_ROUTING_DB`: the ledger path (`ledger.path`);
+- `AGENT_ROUTING_HOME`: the data directory used when no ledger path is set;
+- `AGENT_ROUTING__<SECTION>__<KEY>=value`: any nested field, e.g.
+  `AGENT_ROUTING__ROUTER__STRATEGY=quality_first`; the value is parsed as JSON when it is
+  valid JSON (numbers, lists, booleans), otherwise taken as a string.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from agent_routing.errors import ConfigError
+
+ENV_PREFIX = "AGENT_ROUTING__"
+
+
+class CallKind(StrEnum):
+    """What an LLM call is for. Routing rules, caps and reports key on it."""
+
+    CHAT = "chat"  # a main agent step (Agent Zero's main loop call)
+    SUBORDINATE = "subordinate"  # a main step of a subordinate agent (A1, A2, ...)
+    SCHEDULED = "scheduled"  # a main step of a scheduled task context
+    UTILITY = "utility"  # a utility-model call whose purpose is unknown
+    MEMORY = "memory"  # memory recall / memorisation
+    SUMMARIZATION = "summarization"  # history compression, topic summaries
+    TITLE = "title"  # chat renaming
+    DOCUMENT_QUERY = "document_query"
+    BROWSER = "browser"
+    EMBEDDING = "embedding"
+    OTHER = "other"
+
+
+Strategy = Literal["cost_optimized", "balanced", "quality_first"]
+Enforcement = Literal["warn", "downgrade", "block"]
+
+
+class _Strict(BaseModel):
+    """Base: unknown keys are errors (a typo must not be silently ignored)."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class TierConfig(_Strict):
+    """One model tier. Tiers are listed cheapest first."""
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    model: str = Field(min_length=1, description="litellm model id, e.g. 'gpt-4o-mini'")
+    api_base: str | None = None
+    provider: str | None = None
+    max_output_tokens: int | None = Field(default=None, gt=0)
+    use_for: str = Field(default="", description="when to use this tier (shown to the agent)")
+
+
+class RuleConfig(_Strict):
+    """An explicit routing rule: calls of these kinds go to a fixed tier or stay below one.
+
+    `tier` and `max_tier` take a tier name or the words `cheapest` / `strongest`.
+    """
+
+    kinds: list[CallKind] = Field(min_length=1)
+    tier: str | None = None
+    max_tier: str | None = None
+
+    @model_validator(mode="after")
+    def _one_action(self) -> RuleConfig:
+        if self.tier is None and self.max_tier is None:
+            raise ValueError("a rule needs 'tier' or 'max_tier'")
+        return self
+
+
+class FallbackConfig(_Strict):
+    """Fallback chains on provider errors."""
+
+    enabled: bool = True
+    max_hops: int = Field(default=3, ge=0, le=20)
+    cooldown_s: float = Field(default=60.0, ge=0)
+    max_retry_after_s: float = Field(default=120.0, ge=0)
+
+
+class CascadeConfig(_Strict):
+    """Cheap first, escalate one tier when the agent's own signals say the answer failed."""
+
+    enabled: bool = True
+    escalate_on: list[
+        Literal["misformat", "empty_reply", "repeated_reply", "tool_error", "explicit_failure"]
+    ] = Field(
+        default_factory=lambda: [
+            "misformat",
+            "empty_reply",
+            "repeated_reply",
+            "tool_error",
+            "explicit_failure",
+        ]
+    )
+    max_escalations: int = Field(default=2, ge=0)
+
+
+def _default_rules() -> list[RuleConfig]:
+    return [
+        RuleConfig(
+            kinds=[CallKind.UTILITY, CallKind.MEMORY, CallKind.SUMMARIZATION, CallKind.TITLE],
+            tier="cheapest",
+        )
+    ]
+
+
+class RouterSettings(_Strict):
+    """How the router picks a tier."""
+
+    enabled: bool = True
+    strategy: Strategy = "balanced"
+    thresholds: list[float] | None = Field(
+        default=None,
+        description="explicit score thresholds, ascending, one fewer than tiers; "
+        "overrides the strategy's calibrated thresholds",
+    )
+    shadow: bool = Field(default=False, description="decide and record, but do not apply")
+    rules: list[RuleConfig] = Field(default_factory=_default_rules)
+    output_caps: dict[CallKind, int] = Field(
+        default_factory=lambda: {CallKind.TITLE: 64},
+        description="maximum output tokens per call kind (applied as max_tokens)",
+    )
+    fallback: FallbackConfig = Field(default_factory=FallbackConfig)
+    cascade: CascadeConfig = Field(default_factory=CascadeConfig)
+    model_path: Path | None = Field(
+        default=None, description="analyzer model file; default: the one shipped in the package"
+    )
+
+    @field_validator("thresholds")
+    @classmethod
+    def _ascending(cls, value: list[float] | None) -> list[float] | None:
+        if value is None:
+            return value
+        for number in value:
+            if not 0.0 <= number <= 1.0:
+                raise ValueError(f"each threshold must be in [0, 1], not {number}")
+        if any(b <= a for a, b in itertools.pairwise(value)):
+            raise ValueError("thresholds must be strictly ascending")
+        return value
+
+    @field_validator("output_caps")
+    @classmethod
+    def _positive_caps(cls, value: dict[CallKind, int]) -> dict[CallKind, int]:
+        for kind, cap in value.items():
+            if cap <= 0:
+                raise ValueError(f"cap for {kind.value!r} must be positive, not {cap}")
+        return value
+
+
+class BudgetConfig(_Strict):
+    """A spending limit in US dollars."""
+
+    scope: Literal["call", "conversation", "daily", "monthly"]
+    limit_usd: float = Field(ge=0)
+    model: str | None = Field(default=None, description="limit only this model's spend")
+    enforcement: Enforcement = "block"
+    alert_thresholds: list[float] = Field(default_factory=lambda: [0.5, 0.8, 1.0])
+
+    @field_validator("alert_thresholds")
+    @classmethod
+    def _thresholds(cls, value: list[float]) -> list[float]:
+        for number in value:
+            if not 0.0 < number <= 10.0:
+                raise ValueError(f"each alert threshold must be in (0, 10], not {number}")
+        return sorted(set(value))
+
+    @property
+    def key(self) -> str:
+        """Stable identity of this budget: scope plus optional model."""
+        return f"{self.scope}:{self.model or '*'}"
+
+
+class QuotaConfig(_Strict):
+    """A usage quota (free tiers, rate limits) for one model or one provider."""
+
+    model: str | None = None
+    provider: str | None = None
+    unit: Literal["tokens", "requests"]
+    period: Literal["minute", "day"]
+    limit: int = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _one_target(self) -> QuotaConfig:
+        if (self.model is None) == (self.provider is None):
+            raise ValueError("a quota needs exactly one of 'model' or 'provider'")
+        return self
+
+    @property
+    def key(self) -> str:
+        """Stable identity of this quota."""
+        target = f"model={self.model}" if self.model else f"provider={self.provider}"
+        return f"{target}:{self.unit}/{self.period}"
+
+
+class PriceOverride(_Strict):
+    """Prices per token for a model litellm does not know (local/custom) or prices differently."""
+
+    input_cost_per_token: float = Field(ge=0)
+    output_cost_per_token: float = Field(ge=0)
+    cache_read_input_token_cost: float | None = Field(default=None, ge=0)
+    cache_creation_input_token_cost: float | None = Field(default=None, ge=0)
+    output_cost_per_reasoning_token: float | None = Field(default=None, ge=0)
+    max_input_tokens: int | None = Field(default=None, gt=0)
+    max_output_tokens: int | None = Field(default=None, gt=0)
+
+
+class LedgerSettings(_Strict):
+    """Where and how calls are stored."""
+
+    path: Path | None = Field(
+        default=None,
+        description="SQLite file; default $AGENT_ROUTING_DB, else $AGENT_ROUTING_HOME/ledger.db, "
+        "else ~/.agent-routing/ledger.db",
+    )
+    timezone: str = Field(default="UTC", description="time zone for daily/monthly periods")
+    busy_timeout_ms: int = Field(default=5000, ge=0)
+    flush_interval_ms: int = Field(default=200, ge=1)
+    batch_size: int = Field(default=500, ge=1)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r} (use an IANA name such as 'UTC')"
+            ) from None
+        return value
+
+    def resolved_path(self) -> Path:
+        """The ledger file to use, after environment defaults."""
+        if self.path is not None:
+            return self.path.expanduser()
+        env_db = os.environ.get("AGENT_ROUTING_DB")
+        if env_db:
+            return Path(env_db).expanduser()
+        return data_home() / "ledger.db"
+
+
+class ReservationSettings(_Strict):
+    """How a budget check estimates and holds the cost of a call before it runs."""
+
+    output_estimate_tokens: int = Field(
+        default=1024, gt=0, description="bounded output estimate used when reserving"
+    )
+    ttl_s: float = Field(
+        default=900.0, gt=0, description="a reservation never settled stops counting after this"
+    )
+
+
+class CaptureSettings(_Strict):
+    """Recording of every litellm call in the process."""
+
+    enabled: bool = True
+    abandoned_after_s: float = Field(
+        default=600.0,
+        gt=0,
+        description="an opened call never completed is closed as 'abandoned' after this",
+    )
+
+
+class CompressionSettings(_Strict):
+    """Cost-aware compression of prompt and history."""
+
+    enabled: bool = True
+    min_input_cost_per_mtok: float = Field(
+        default=0.5, ge=0, description="compress only for models at least this dear (USD per 1M)"
+    )
+    min_context_fullness: float = Field(
+        default=0.3, ge=0, le=1, description="compress only when the prompt fills this much"
+    )
+    target_fullness: float = Field(default=0.5, gt=0, le=1)
+    keep_recent_turns: int = Field(default=3, ge=1)
+    tool_output_max_tokens: int = Field(default=800, gt=0)
+    summarizer: Literal["extractive", "utility"] = "extractive"
+
+
+class Settings(_Strict):
+    """All agent-routing settings. Every field has a default."""
+
+    tiers: list[TierConfig] = Field(
+        default_factory=list,
+        description="cheapest first; empty = host's utility model (cheap) and chat model (strong)"
+        " inside Agent Zero, or DEFAULT_TIERS from the CLI",
+    )
+    router: RouterSettings = Field(default_factory=RouterSettings)
+    budgets: list[BudgetConfig] = Field(default_factory=list)
+    quotas: list[QuotaConfig] = Field(default_factory=list)
+    prices: dict[str, PriceOverride] = Field(default_factory=dict)
+    ledger: LedgerSettings = Field(default_factory=LedgerSettings)
+    reservation: ReservationSettings = Field(default_factory=ReservationSettings)
+    capture: CaptureSettings = Field(default_factory=CaptureSettings)
+    compression: CompressionSettings = Field(default_factory=CompressionSettings)
+    budget_in_system_prompt: bool = Field(
+        default=False, description="tell the agent its remaining budget (one line)"
+    )
+
+    @model_validator(mode="after")
+    def _tier_names_unique(self) -> Settings:
+        names = [tier.name for tier in self.tiers]
+        duplicated = sorted({name for name in names if names.count(name) > 1})
+        if duplicated:
+            raise ValueError(f"tier names must be unique, repeated: {duplicated}")
+        return self
+
+    def effective_tiers(self) -> list[TierConfig]:
+        """Configured tiers, or the embedded defaults when none are configured."""
+        return list(self.tiers) if self.tiers else [t.model_copy() for t in DEFAULT_TIERS]
+
+
+DEFAULT_TIERS: tuple[TierConfig, ...] = (
+    TierConfig(name="cheap", model="gpt-4o-mini", use_for="simple steps, lookups, formatting"),
+    TierConfig(name="strong", model="gpt-4o", use_for="hard reasoning, code, long plans"),
+)
+
+
+def data_home() -> Path:
+    """The directory for the ledger and learned models ($AGENT_ROUTING_HOME)."""
+    home = os.environ.get("AGENT_ROUTING_HOME")
+    return Path(home).expanduser() if home else Path.home() / ".agent-routing"
+
+
+# --- loading -------------------------------------------------------------------------------
+
+
+def _format_validation_error(error: ValidationError, data: Any) -> ConfigError:
+    problems: list[tuple[str, str]] = []
+    for item in error.errors():
+        loc = ".".join(str(part) for part in item["loc"]) or "(root)"
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] != "missing":
+            message += f" (got {item.get('input')!r})"
+        problems.append((loc, message))
+    return ConfigError(problems)
+
+
+def settings_from_mapping(data: Any, *, source: str = "settings") -> Settings:
+    """Validate a mapping (parsed YAML/JSON, API body) into :class:`Settings`.
+
+    Raises ConfigError naming every bad field and value; `source` prefixes nothing but is
+    used when the top level is not a mapping.
+    """
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError.single(
+            source, f"must be a mapping of settings, got {type(data).__name__}"
+        )
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as error:
+        raise _format_validation_error(error, data) from None
+    return settings
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """Parse a YAML or JSON configuration file into a mapping (not yet validated)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError.single("config", f"cannot read {str(path)!r}: {error.strerror}") from None
+    try:
+        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as error:
+        raise ConfigError.single(
+            "config", f"{str(path)!r} is not valid YAML/JSON: {error}"
+        ) from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError.single("config", f"{str(path)!r} must hold a mapping at the top level")
+    return data
+
+
+def _set_nested(data: dict[str, Any], keys: list[str], value: Any) -> None:
+    node = data
+    for key in keys[:-1]:
+        child = node.get(key)
+        if not isinstance(child, dict):
+            child = {}
+            node[key] = child
+        node = child
+    node[keys[-1]] = value
+
+
+def apply_env_overrides(
+    data: dict[str, Any], environ: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Return a copy of `data` with `AGENT_ROUTING__A__B=value` and `AGENT_ROUTING_DB` applied."""
+    env = dict(os.environ if environ is None else environ)
+    merged: dict[str, Any] = json.loads(json.dumps(data, default=str))
+    for name, raw in sorted(env.items()):
+        if not name.startswith(ENV_PREFIX):
+            continue
+        keys = [part.lower() for part in name[len(ENV_PREFIX) :].split("__") if part]
+        if not keys:
+            continue
+        try:
+            value: Any = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        _set_nested(merged, keys, value)
+    if env.get("AGENT_ROUTING_DB"):
+        _set_nested(merged, ["ledger", "path"], env["AGENT_ROUTING_DB"])
+    return merged
+
+
+def config_path_from_env() -> Path | None:
+    """The configuration file named by `AGENT_ROUTING_CONFIG`, if any."""
+    value = os.environ.get("AGENT_ROUTING_CONFIG")
+    return Path(value).expanduser() if value else None
+
+
+def load_settings(
+    path: Path | None = None,
+    *,
+    environ: dict[str, str] | None = None,
+    validate_models: bool = True,
+) -> Settings:
+    """Load settings from `path` (or `AGENT_ROUTING_CONFIG`, or defaults) plus environment.
+
+    With `validate_models`, every tier model must be known to litellm's local price map or
+    have a price override (UnknownModelError otherwise, naming `tiers[i].model`).
+    """
+    if path is None:
+        path = config_path_from_env()
+    data = read_config_file(path) if path is not None else {}
+    data = apply_env_overrides(data, environ)
+    settings = settings_from_mapping(data)
+    if validate_models:
+        check_models_known(settings)
+    return settings
+
+
+def check_models_known(settings: Settings) -> None:
+    """Raise ConfigError naming every tier/budget/quota model litellm cannot price."""
+    from agent_routing.pricing import is_known_model
+
+    problems: list[tuple[str, str]] = []
+    for index, tier in enumerate(settings.tiers):
+        if not is_known_model(tier.model, settings.prices):
+            problems.append(
+                (
+                    f"tiers.{index}.model",
+                    f"unknown model {tier.model!r}: not in litellm's local price map; add it "
+                    "under 'prices:' to use a custom or local model",
+                )
+            )
+    if problems:
+        raise ConfigError(problems)
