@@ -102,6 +102,8 @@ class CallRecord:
     usage_source: UsageSource | None = None
     prices: UnitPrices | None = None
     cost_usd: float | None = None  # None = unpriced (never silently $0)
+    tokens_saved: int | None = None  # input tokens removed by compression before this call
+    usd_saved: float | None = None  # what those tokens would have cost at this call's prices
     extra: dict[str, Any] = field(default_factory=dict)
 
 
