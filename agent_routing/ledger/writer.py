@@ -1,0 +1,363 @@
+"""The background ledger writer: records leave the agent's event loop in microseconds.
+
+`submit*` only appends to a thread-safe queue (no I/O, no await, no lock held for more than
+a few instructions), so it is safe on Agent Zero's event loop, from any thread, with or
+without a running loop. A background thread gathers records for up to
+`ledger.flush_interval_ms` or `ledger.batch_size` records and writes each batch in one
+transaction through the :class:`~agent_routing.ledger.base.Ledger` protocol.
+
+Nothing is dropped because the file is busy: a locked database makes the thread wait and
+retry with exponential backoff for as long as the process lives. The only records ever
+discarded are ones the storage rejects for good (e.g. a field the schema refuses); each is
+logged at ERROR with its id and counted in :meth:`LedgerWriter.stats`.
+
+Process model: :func:`get_writer` keeps one writer per resolved ledger path per process.
+After `fork()` the child drops the parent's queue and thread (the parent writes its own
+records) and starts a fresh thread on its first submit. Pending records are flushed at
+interpreter exit (`atexit`). Note that `multiprocessing` children started with the "fork"
+method leave through `os._exit`, which skips atexit: call :meth:`LedgerWriter.flush` (or
+`close`) before such a child returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import logging
+import os
+import queue
+import threading
+import time
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from agent_routing.config import LedgerSettings
+from agent_routing.ledger.base import Ledger
+from agent_routing.records import CallRecord, DecisionRecord, OutcomeSignal
+
+logger = logging.getLogger("agent_routing.ledger")
+
+_CALL = 0
+_DECISION = 1
+_SIGNAL = 2
+_FLUSH = object()  # ends the current gathering window at once
+_STOP = object()  # write what is queued, then let the thread end
+
+_Item = tuple[int, int, Any]  # (sequence number, kind, record)
+
+_BACKOFF_FIRST_S = 0.05
+_BACKOFF_MAX_S = 2.0
+_LOG_EVERY_N_FAILURES = 20
+
+
+@dataclass(frozen=True, slots=True)
+class WriterStats:
+    """Counters of one writer in this process."""
+
+    submitted: int
+    committed: int
+    batches: int
+    retries: int
+    rejected: int
+    last_error: str | None
+
+
+class LedgerWriter:
+    """A :class:`~agent_routing.protocols.CallSink` that writes to a ledger in the background.
+
+    Records are kept by reference until written: do not mutate a record after submitting
+    it; submit a new record with the same id for the next event of that call.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        settings: LedgerSettings | None = None,
+        *,
+        ledger_factory: Callable[[], Ledger] | None = None,
+        exit_timeout_s: float = 10.0,
+    ) -> None:
+        self.path = path
+        self.settings = settings or LedgerSettings()
+        self.exit_timeout_s = exit_timeout_s
+        self._factory = ledger_factory or self._sqlite_factory
+        self._reset()
+        _LIVE_WRITERS.add(self)
+
+    def _sqlite_factory(self) -> Ledger:
+        from agent_routing.ledger.sqlite import SQLiteLedger
+
+        return SQLiteLedger.from_settings(self.settings, self.path)
+
+    def _reset(self) -> None:
+        """Fresh queue, locks and counters (at creation, and in a forked child)."""
+        self._lock = threading.Lock()
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._committed_changed = threading.Condition(threading.Lock())
+        self._submitted = 0
+        self._committed = 0
+        self._thread: threading.Thread | None = None
+        self._batches = 0
+        self._retries = 0
+        self._rejected = 0
+        self._last_error: str | None = None
+
+    # --- the hot path ------------------------------------------------------------------
+
+    def submit(self, record: CallRecord) -> None:
+        """Queue a call record (merged by id in the ledger). Never blocks, never raises."""
+        self._put(_CALL, record)
+
+    def submit_decision(self, decision: DecisionRecord) -> None:
+        """Queue a routing decision."""
+        self._put(_DECISION, decision)
+
+    def submit_signal(self, signal: OutcomeSignal) -> None:
+        """Queue an outcome signal."""
+        self._put(_SIGNAL, signal)
+
+    def _put(self, kind: int, item: Any) -> None:
+        with self._lock:
+            if self._thread is None:
+                self._start_locked()
+            self._submitted += 1
+            self._queue.put((self._submitted, kind, item))
+
+    def _start_locked(self) -> None:
+        thread = threading.Thread(
+            target=self._run, name=f"agent-routing-ledger-writer:{self.path.name}", daemon=True
+        )
+        self._thread = thread
+        thread.start()
+
+    # --- waiting -----------------------------------------------------------------------
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until everything submitted so far is committed; False if `timeout` passed.
+
+        Blocks the calling thread: from async code use :meth:`aflush`.
+        """
+        with self._lock:
+            target = self._submitted
+            if target > self._committed and self._thread is None:
+                self._start_locked()
+        if target <= self._committed:
+            return True
+        self._queue.put(_FLUSH)
+        with self._committed_changed:
+            return self._committed_changed.wait_for(
+                lambda: self._committed >= target, timeout=timeout
+            )
+
+    async def aflush(self, timeout_s: float | None = None) -> bool:
+        """:meth:`flush` without blocking the event loop."""
+        return await asyncio.to_thread(self.flush, timeout_s)
+
+    def close(self, timeout: float | None = None) -> bool:
+        """Flush, then stop the thread. A later submit starts a new one.
+
+        Returns False when `timeout` passed first; the thread then keeps retrying for as
+        long as the process lives.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        flushed = self.flush(timeout)
+        with self._lock:
+            thread = self._thread
+            if thread is None:
+                return flushed
+            self._queue.put(_STOP)
+        if not flushed:
+            logger.error(
+                "ledger writer for %s: %d record(s) not yet written at close",
+                self.path,
+                self._submitted - self._committed,
+            )
+            return False
+        thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        return not thread.is_alive()
+
+    def stats(self) -> WriterStats:
+        """Counters for diagnostics and benchmarks."""
+        return WriterStats(
+            submitted=self._submitted,
+            committed=self._committed,
+            batches=self._batches,
+            retries=self._retries,
+            rejected=self._rejected,
+            last_error=self._last_error,
+        )
+
+    # --- the background thread ---------------------------------------------------------
+
+    def _run(self) -> None:
+        asyncio.run(self._serve())
+
+    async def _serve(self) -> None:
+        ledger = self._factory()
+        # Opening is retried whatever the error (unwritable directory, locked migration):
+        # records wait in the queue meanwhile, and nothing else could store them.
+        await self._retry("open the ledger", ledger.open, ledger, any_error=True)
+        try:
+            stopping = False
+            while not stopping:
+                items, stopping = self._collect()
+                if items:
+                    await self._commit(ledger, items)
+            while True:  # final drain; hand over to a new thread only when truly empty
+                with self._lock:
+                    items = self._drain_nowait()
+                    if not items:
+                        self._thread = None
+                        break
+                await self._commit(ledger, items)
+        finally:
+            await ledger.close()
+
+    def _collect(self) -> tuple[list[_Item], bool]:
+        """Block for a first item, then gather until the batch is full or the interval ends."""
+        first = self._queue.get()
+        if first is _STOP:
+            return [], True
+        if first is _FLUSH:
+            return [], False
+        items: list[_Item] = [first]
+        deadline = time.monotonic() + self.settings.flush_interval_ms / 1000
+        while len(items) < self.settings.batch_size:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            try:
+                item = self._queue.get(timeout=remaining)
+            except queue.Empty:
+                break
+            if item is _FLUSH:
+                break
+            if item is _STOP:
+                return items, True
+            items.append(item)
+        return items, False
+
+    def _drain_nowait(self) -> list[_Item]:
+        items: list[_Item] = []
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return items
+            if item is not _FLUSH and item is not _STOP:
+                items.append(item)
+
+    async def _commit(self, ledger: Ledger, items: list[_Item]) -> None:
+        await self._write(ledger, items)
+        with self._committed_changed:
+            self._committed = items[-1][0]
+            self._batches += 1
+            self._committed_changed.notify_all()
+
+    async def _write(self, ledger: Ledger, items: list[_Item]) -> None:
+        """Write items in one transaction; isolate records the storage rejects for good."""
+        calls = [item for _, kind, item in items if kind == _CALL]
+        decisions = [item for _, kind, item in items if kind == _DECISION]
+        signals = [item for _, kind, item in items if kind == _SIGNAL]
+        try:
+            await self._retry(
+                "write", lambda: ledger.write_batch(calls, decisions, signals), ledger
+            )
+        except Exception as error:  # permanent: a retry cannot fix it
+            if len(items) > 1:
+                for item in items:
+                    await self._write(ledger, [item])
+                return
+            self._rejected += 1
+            self._last_error = repr(error)
+            logger.exception(
+                "ledger writer for %s: record rejected and dropped: %r",
+                self.path,
+                items[0][2],
+            )
+
+    async def _retry(
+        self,
+        what: str,
+        action: Callable[[], Any],
+        ledger: Ledger,
+        *,
+        any_error: bool = False,
+    ) -> None:
+        """Await `action()` until it succeeds; re-raise errors that are not transient
+        (unless `any_error`)."""
+        delay = _BACKOFF_FIRST_S
+        failures = 0
+        while True:
+            try:
+                await action()
+            except Exception as error:
+                if not (any_error or ledger.is_transient_error(error)):
+                    raise
+                failures += 1
+                self._retries += 1
+                self._last_error = repr(error)
+                if failures % _LOG_EVERY_N_FAILURES == 1:
+                    logger.warning(
+                        "ledger writer for %s: cannot %s yet (%s); retrying (attempt %d)",
+                        self.path,
+                        what,
+                        error,
+                        failures,
+                    )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, _BACKOFF_MAX_S)
+            else:
+                if failures:
+                    logger.info("ledger writer for %s: %s succeeded after retries", self.path, what)
+                return
+
+
+# --- the process-wide registry ----------------------------------------------------------
+
+
+class _Registry:
+    """The writers of this process: one per resolved path, plus every live one for exit."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.by_path: dict[Path, LedgerWriter] = {}
+
+
+_LIVE_WRITERS: weakref.WeakSet[LedgerWriter] = weakref.WeakSet()
+_REGISTRY = _Registry()
+
+
+def get_writer(path: Path | None = None, settings: LedgerSettings | None = None) -> LedgerWriter:
+    """The writer for a ledger path in this process (created on first use).
+
+    `path` defaults to the settings' resolved ledger path. One writer exists per resolved
+    path; the `settings` of the first call for a path are the ones used.
+    """
+    settings = settings or LedgerSettings()
+    resolved = (path or settings.resolved_path()).expanduser().resolve()
+    with _REGISTRY.lock:
+        writer = _REGISTRY.by_path.get(resolved)
+        if writer is None:
+            writer = LedgerWriter(resolved, settings)
+            _REGISTRY.by_path[resolved] = writer
+        return writer
+
+
+def _reset_after_fork_in_child() -> None:
+    """A child must not share the parent's thread, locks or queued (parent-owned) records."""
+    _REGISTRY.lock = threading.Lock()
+    for writer in list(_LIVE_WRITERS):
+        writer._reset()
+
+
+def _close_all_at_exit() -> None:
+    for writer in list(_LIVE_WRITERS):
+        writer.close(timeout=writer.exit_timeout_s)
+
+
+os.register_at_fork(after_in_child=_reset_after_fork_in_child)
+atexit.register(_close_all_at_exit)
