@@ -1,0 +1,236 @@
+"""Model configuration and LiteLLM wrappers (§5), calling REAL litellm with scripted mocks.
+
+`PROVIDER` stands in for the network: each call takes its `mock_response=` from there, so
+litellm itself streams, raises and fires its callbacks exactly as with a real provider.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+import yaml
+from helpers.files import BASE_DIR
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+
+
+class ModelType(Enum):
+    CHAT = "Chat"
+    EMBEDDING = "Embedding"
+
+
+@dataclass
+class ModelConfig:
+    type: ModelType
+    provider: str
+    name: str
+    api_key: str = ""
+    api_base: str = ""
+    ctx_length: int = 0
+    limit_requests: int = 0
+    limit_input: int = 0
+    limit_output: int = 0
+    vision: bool = False
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def build_kwargs(self) -> dict[str, Any]:
+        kwargs = dict(self.kwargs)
+        if self.api_key and "api_key" not in kwargs:
+            kwargs["api_key"] = self.api_key
+        if self.api_base and "api_base" not in kwargs:
+            kwargs["api_base"] = self.api_base
+        return kwargs
+
+
+@dataclass
+class ProviderCall:
+    model: str
+    messages: list[dict[str, Any]]
+    kwargs: dict[str, Any]
+    stream: bool
+
+
+class ScriptedProvider:
+    """Queued responses per model (key: full litellm id or the name after the last '/')."""
+
+    def __init__(self) -> None:
+        self.queues: dict[str, deque[Any]] = {}
+        self.default: Callable[[str, list[dict[str, Any]]], Any] | None = None
+        self.calls: list[ProviderCall] = []
+        self.embeddings: list[str] = []
+        self._lock = threading.Lock()
+
+    def script(self, model: str, *responses: Any) -> None:
+        self.queues.setdefault(model, deque()).extend(responses)
+
+    def next(
+        self, model: str, messages: list[dict[str, Any]], kwargs: dict[str, Any], stream: bool
+    ) -> Any:
+        with self._lock:
+            self.calls.append(ProviderCall(model, messages, dict(kwargs), stream))
+            for key in (model, model.rsplit("/", 1)[-1]):
+                queue = self.queues.get(key)
+                if queue:
+                    return queue.popleft()
+        if self.default is not None:
+            return self.default(model, messages)
+        raise AssertionError(f"no scripted response for model {model!r}")
+
+
+PROVIDER = ScriptedProvider()
+
+
+def _providers(kind: str) -> dict[str, Any]:
+    data = yaml.safe_load((BASE_DIR / "conf" / "model_providers.yaml").read_text(encoding="utf-8"))
+    return data.get(kind, {})
+
+
+def get_api_key(provider: str) -> str:
+    for name in (f"API_KEY_{provider.upper()}", f"{provider.upper()}_API_KEY"):
+        if os.environ.get(name):
+            return os.environ[name]
+    return ""
+
+
+def _resolve(kind: str, provider: str, kwargs: dict[str, Any]) -> str:
+    provider = provider.lower()
+    conf = _providers(kind).get(provider, {"litellm_provider": provider})
+    for key, value in (conf.get("kwargs") or {}).items():
+        kwargs.setdefault(key, value)
+    key = get_api_key(provider)
+    if key:
+        kwargs.setdefault("api_key", key)
+    litellm_provider = conf.get("litellm_provider", provider)
+    return "openai" if litellm_provider == "other" else litellm_provider
+
+
+def _is_transient(error: Exception) -> bool:
+    return getattr(error, "status_code", None) in {408, 429, 500, 502, 503, 504}
+
+
+def _convert(messages: list[BaseMessage], explicit_caching: bool) -> list[dict[str, Any]]:
+    roles = {"human": "user", "ai": "assistant", "system": "system"}
+    converted = [
+        {"role": roles.get(m.type, "user"), "content": m.content or "empty"} for m in messages
+    ]
+    if explicit_caching and converted:
+        converted[0]["cache_control"] = {"type": "ephemeral"}
+    return converted
+
+
+class LiteLLMChatWrapper:
+    def __init__(
+        self, model: str, provider: str, model_config: ModelConfig | None, **kwargs: Any
+    ) -> None:
+        self.model_name = model
+        self.provider = provider
+        self.kwargs = kwargs
+        self.a0_model_conf = model_config
+
+    async def unified_call(
+        self,
+        system_message: str = "",
+        user_message: str = "",
+        messages: list[BaseMessage] | None = None,
+        response_callback: Callable[[str, str], Awaitable[str | None]] | None = None,
+        reasoning_callback: Callable[[str, str], Awaitable[str | None]] | None = None,
+        tokens_callback: Callable[[str, int], Awaitable[None]] | None = None,
+        rate_limiter_callback: Callable[..., Awaitable[bool]] | None = None,
+        explicit_caching: bool = False,
+        **kwargs: Any,
+    ) -> tuple[str, str]:
+        import litellm
+
+        msgs = list(messages or [])
+        if system_message:
+            msgs.insert(0, SystemMessage(system_message))
+        if user_message:
+            msgs.append(HumanMessage(user_message))
+        converted = _convert(msgs, explicit_caching)
+        call_kwargs = {**self.kwargs, **kwargs}
+        retries = int(call_kwargs.pop("a0_retry_attempts", 2))
+        delay = float(call_kwargs.pop("a0_retry_delay_seconds", 1.5))
+        stream = any(
+            cb is not None for cb in (response_callback, reasoning_callback, tokens_callback)
+        )
+        attempt = 0
+        while True:
+            got_chunk = False
+            try:
+                if "mock_response" not in call_kwargs:
+                    call_kwargs["mock_response"] = PROVIDER.next(
+                        self.model_name, converted, call_kwargs, stream
+                    )
+                result = await litellm.acompletion(
+                    model=self.model_name, messages=converted, stream=stream, **call_kwargs
+                )
+                if not stream:
+                    return result.choices[0].message.content or "", ""
+                response = ""
+                async for chunk in result:
+                    got_chunk = True
+                    delta = chunk.choices[0].delta.content or ""
+                    if not delta:
+                        continue
+                    response += delta
+                    if response_callback is not None:
+                        replaced = await response_callback(delta, response)
+                        if replaced is not None:  # v1.7: stop at the first complete tool JSON
+                            response = replaced
+                            closer = getattr(result, "aclose", None)  # litellm's stream has none
+                            if closer is not None:
+                                await closer()
+                            break
+                return response, ""
+            except Exception as error:
+                call_kwargs.pop("mock_response", None)
+                if got_chunk or attempt >= retries or not _is_transient(error):
+                    raise
+                attempt += 1
+                await asyncio.sleep(delay)
+
+
+class LiteLLMEmbeddingWrapper:
+    def __init__(
+        self, model: str, provider: str, model_config: ModelConfig | None, **kwargs: Any
+    ) -> None:
+        self.model_name = model
+        self.provider = provider
+        self.kwargs = kwargs
+        self.a0_model_conf = model_config
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed_documents([text])[0]
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        import litellm
+
+        PROVIDER.embeddings.extend(texts)
+        result = litellm.embedding(
+            model=self.model_name, input=texts, mock_response=[0.1, 0.2, 0.3], **self.kwargs
+        )
+        return [item["embedding"] for item in result.data]
+
+
+def get_chat_model(
+    provider: str, name: str, model_config: ModelConfig | None = None, **kwargs: Any
+) -> LiteLLMChatWrapper:
+    litellm_provider = _resolve("chat", provider, kwargs)
+    return LiteLLMChatWrapper(
+        f"{litellm_provider}/{name}", provider.lower(), model_config, **kwargs
+    )
+
+
+def get_embedding_model(
+    provider: str, name: str, model_config: ModelConfig | None = None, **kwargs: Any
+) -> LiteLLMEmbeddingWrapper:
+    litellm_provider = _resolve("embedding", provider, kwargs)
+    return LiteLLMEmbeddingWrapper(
+        f"{litellm_provider}/{name}", provider.lower(), model_config, **kwargs
+    )
