@@ -1,0 +1,514 @@
+"""Budgets and quotas: checked before every LLM call, enforced across processes.
+
+A check estimates the call's cost (input tokens x input price + a bounded output estimate x
+output price) and, inside one ledger transaction (`BEGIN IMMEDIATE` on SQLite), measures the
+spend under every applicable budget and reserves the estimate. Spend is the cost of settled
+calls in the period plus open, unexpired reservations, so concurrent calls see each other's
+money before any of them finishes: 100 concurrent checks against a $1 cap reserve at most
+$1. The call's record, carrying the reservation id, settles it when it is written.
+
+Scopes: `call` (one call's estimate), `conversation` (all calls with that conversation id),
+`daily` and `monthly` (calendar periods in `ledger.timezone`), each optionally limited to
+one model (exact model string). Verdicts by enforcement: `warn` allows with a message,
+`downgrade` asks the router for a cheaper tier (the money is still reserved for the
+requested model; a router that re-checks another model should release it), `block`
+refuses. The most severe applicable verdict wins.
+
+Fail closed for money:
+
+* a ledger error while checking refuses the call when any applicable budget blocks
+  (otherwise: downgrade if one downgrades, else warn);
+* an unpriced model (no litellm price and no `prices:` override) cannot be bounded, so a
+  block budget refuses it, a downgrade budget downgrades it and a warn budget warns; add a
+  price override to use such a model under a block budget;
+* budgets stored in the ledger that cannot be read refuse every call.
+
+Alerts fire at each budget's `alert_thresholds` (fractions of the limit, counting this
+call's reservation), once per budget, period and threshold (a unique row in `alerts`).
+Per-call budgets do not alert. Quotas (`QuotaConfig`) count requests or tokens
+(input + output) of calls for a model or provider over the last 60 s (`minute`) or the
+local calendar day (`day`); a model at its quota is unavailable. A quota check that cannot
+read the ledger also answers "unavailable".
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import ValidationError
+
+from agent_routing.config import BudgetConfig, QuotaConfig, Settings
+from agent_routing.errors import ConfigError
+from agent_routing.ids import new_id
+from agent_routing.ledger.base import (
+    BudgetAlert,
+    Ledger,
+    Reservation,
+    SpendLimit,
+    SpendWindow,
+)
+from agent_routing.ledger.periods import day_bounds, local_date, month_bounds, resolve_timezone
+from agent_routing.protocols import BudgetAction, BudgetVerdict
+
+logger = logging.getLogger("agent_routing.budgets")
+
+PriceFunction = Callable[[str, int, int], float | None]
+"""(model, input_tokens, output_tokens) -> estimated USD, or None when the model is unpriced."""
+ProviderFunction = Callable[[str], str | None]
+"""model -> litellm provider name, or None."""
+
+_SEVERITY: dict[BudgetAction, int] = {"allow": 0, "warn": 1, "downgrade": 2, "block": 3}
+_USD_EPSILON = 1e-9
+_MINUTE_S = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetStatus:
+    """Where one effective budget stands now.
+
+    `spent_usd` (settled calls + open reservations), `remaining_usd` and `fraction` are None
+    for per-call budgets, and for conversation budgets when no conversation was given.
+    """
+
+    key: str
+    scope: str
+    model: str | None
+    enforcement: str
+    limit_usd: float
+    spent_usd: float | None
+    remaining_usd: float | None
+    fraction: float | None
+    period_start: float | None
+    period_end: float | None
+    conversation_id: str | None
+    source: Literal["config", "stored"]
+    alert_thresholds: tuple[float, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaStatus:
+    """Usage of one quota in its current window."""
+
+    key: str
+    unit: str
+    period: str
+    limit: int
+    used: int
+    remaining: int
+    window_start: float
+    window_end: float
+
+
+@dataclass(frozen=True, slots=True)
+class _Finding:
+    action: BudgetAction
+    budget_key: str
+    reason: str
+
+
+def budget_from_mapping(data: Mapping[str, Any]) -> BudgetConfig:
+    """Validate user input (CLI, API) into a BudgetConfig; ConfigError names each bad field."""
+    try:
+        return BudgetConfig.model_validate(dict(data))
+    except ValidationError as error:
+        problems = []
+        for item in error.errors():
+            field = ".".join(str(part) for part in item["loc"]) or "budget"
+            message = item["msg"].removeprefix("Value error, ")
+            if item["type"] != "missing":
+                message += f" (got {item.get('input')!r})"
+            problems.append((field, message))
+        raise ConfigError(problems) from None
+
+
+def _default_estimate(settings: Settings) -> PriceFunction:
+    def estimate(model: str, input_tokens: int, output_tokens: int) -> float | None:
+        from agent_routing.pricing import estimate_cost_usd
+
+        return estimate_cost_usd(model, input_tokens, output_tokens, settings.prices)
+
+    return estimate
+
+
+def _default_provider_of(model: str) -> str | None:
+    from agent_routing.pricing import provider_of
+
+    return provider_of(model)
+
+
+class Budgets:
+    """The :class:`~agent_routing.protocols.BudgetGuard` over a ledger (see module doc).
+
+    `estimate_cost` and `provider_of` default to `agent_routing.pricing`; `clock` returns
+    Unix seconds (injectable for period tests).
+    """
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        settings: Settings | None = None,
+        *,
+        estimate_cost: PriceFunction | None = None,
+        provider_of: ProviderFunction | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.ledger = ledger
+        self.settings = settings or Settings()
+        self.zone = resolve_timezone(self.settings.ledger.timezone, "ledger.timezone")
+        self._estimate_cost = estimate_cost or _default_estimate(self.settings)
+        self._provider_of = provider_of or _default_provider_of
+        self._clock = clock
+        self._fired: set[tuple[str, str, float]] = set()
+
+    # --- configuration -----------------------------------------------------------------
+
+    async def effective_budgets(self) -> list[tuple[BudgetConfig, Literal["config", "stored"]]]:
+        """Config budgets, each replaced by a stored one with the same key, then the other
+        stored ones; with where each came from."""
+        merged: dict[str, tuple[BudgetConfig, Literal["config", "stored"]]] = {}
+        for budget in self.settings.budgets:
+            merged[budget.key] = (budget, "config")
+        for budget in await self.ledger.stored_budgets():
+            merged[budget.key] = (budget, "stored")
+        return list(merged.values())
+
+    async def set_budget(self, budget: BudgetConfig) -> None:
+        """Store a budget in the ledger; it overrides a config budget with the same key."""
+        await self.ledger.save_budget(budget)
+
+    async def remove_budget(self, key: str) -> bool:
+        """Remove a stored budget (a config budget with that key applies again)."""
+        return await self.ledger.delete_budget(key)
+
+    # --- the check ---------------------------------------------------------------------
+
+    async def check(
+        self,
+        *,
+        model: str,
+        conversation_id: str | None,
+        input_tokens: int,
+        max_output_tokens: int | None = None,
+        call_kind: str = "chat",
+    ) -> BudgetVerdict:
+        """Check every applicable budget and reserve the call's estimated cost."""
+        _check_tokens(input_tokens, max_output_tokens)
+        now = self._clock()
+        try:
+            budgets = [budget for budget, _ in await self.effective_budgets()]
+        except Exception as error:
+            logger.exception("budget check: cannot read stored budgets")
+            return BudgetVerdict("block", reason=f"budgets unreadable, call refused: {error}")
+        applicable = [b for b in budgets if _applies(b, model, conversation_id)]
+        output_tokens = max_output_tokens or self.settings.reservation.output_estimate_tokens
+        estimate = self._estimate(model, input_tokens, output_tokens)
+        if not applicable:
+            return BudgetVerdict("allow", estimated_cost_usd=estimate)
+        if estimate is None:
+            return _unpriced_verdict(model, applicable)
+
+        findings = [
+            _Finding(
+                b.enforcement,
+                b.key,
+                f"budget {b.key} (${b.limit_usd:.4f} per call): this call's estimate "
+                f"${estimate:.4f} exceeds it",
+            )
+            for b in applicable
+            if b.scope == "call" and estimate > b.limit_usd + _USD_EPSILON
+        ]
+        if any(finding.action == "block" for finding in findings):
+            return _verdict(findings, estimate, reservation_id=None, remaining=None, alerts=())
+
+        periodic = [b for b in applicable if b.scope != "call"]
+        reservation = Reservation(
+            id=new_id(),
+            created_at=now,
+            expires_at=now + self.settings.reservation.ttl_s,
+            model=model,
+            amount_usd=estimate,
+            conversation_id=conversation_id,
+            call_kind=call_kind,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+        )
+        limits = [
+            SpendLimit(
+                key=b.key,
+                window=self._window(b, now, conversation_id),
+                limit_usd=b.limit_usd,
+                hard=b.enforcement == "block",
+            )
+            for b in periodic
+        ]
+        try:
+            result = await self.ledger.reserve(reservation, limits)
+        except Exception as error:
+            logger.exception("budget check: ledger error while reserving")
+            return _ledger_failure_verdict(applicable, estimate, error)
+
+        reserved = estimate if result.reservation_id is not None else 0.0
+        remaining: float | None = None
+        for budget in periodic:
+            spent = result.spent_usd[budget.key]
+            left = budget.limit_usd - spent - reserved
+            remaining = left if remaining is None else min(remaining, left)
+            if result.refused_by == budget.key or (
+                budget.enforcement != "block" and spent + estimate > budget.limit_usd + _USD_EPSILON
+            ):
+                findings.append(
+                    _Finding(
+                        budget.enforcement,
+                        budget.key,
+                        f"budget {budget.key} (${budget.limit_usd:.4f}): spent ${spent:.4f} "
+                        f"+ this call's estimate ${estimate:.4f} exceeds it",
+                    )
+                )
+        alerts = await self._fire_alerts(periodic, result.spent_usd, reserved, now, conversation_id)
+        return _verdict(findings, estimate, result.reservation_id, remaining, alerts)
+
+    async def release(self, reservation_id: str) -> None:
+        """Drop a reservation whose call never happened (a no-op if already settled)."""
+        await self.ledger.release_reservation(reservation_id)
+
+    def _estimate(self, model: str, input_tokens: int, output_tokens: int) -> float | None:
+        try:
+            return self._estimate_cost(model, input_tokens, output_tokens)
+        except Exception:
+            logger.exception("budget check: cannot price %r; treating it as unpriced", model)
+            return None
+
+    def _window(self, budget: BudgetConfig, now: float, conversation_id: str | None) -> SpendWindow:
+        if budget.scope == "conversation":
+            return SpendWindow(model=budget.model, conversation_id=conversation_id)
+        bounds = day_bounds if budget.scope == "daily" else month_bounds
+        since, until = bounds(now, self.zone)
+        return SpendWindow(since=since, until=until, model=budget.model)
+
+    def _period_key(self, budget: BudgetConfig, now: float, conversation_id: str | None) -> str:
+        if budget.scope == "conversation":
+            return f"conversation:{conversation_id}"
+        window = self._window(budget, now, None)
+        assert window.since is not None
+        day = local_date(window.since, self.zone).isoformat()
+        return f"day:{day}" if budget.scope == "daily" else f"month:{day[:7]}"
+
+    async def _fire_alerts(
+        self,
+        periodic: Sequence[BudgetConfig],
+        spent_usd: Mapping[str, float],
+        reserved: float,
+        now: float,
+        conversation_id: str | None,
+    ) -> tuple[str, ...]:
+        messages: list[str] = []
+        for budget in periodic:
+            spent = spent_usd[budget.key] + reserved
+            if spent <= 0:
+                continue
+            fraction = spent / budget.limit_usd if budget.limit_usd > 0 else math.inf
+            period = self._period_key(budget, now, conversation_id)
+            for threshold in budget.alert_thresholds:
+                identity = (budget.key, period, threshold)
+                if fraction + _USD_EPSILON < threshold or identity in self._fired:
+                    continue
+                message = (
+                    f"budget {budget.key} reached {threshold:.0%} of ${budget.limit_usd:.2f} "
+                    f"({period}): ${spent:.4f} spent or reserved"
+                )
+                alert = BudgetAlert(
+                    budget.key, period, threshold, now, spent, budget.limit_usd, message
+                )
+                try:
+                    fired_now = await self.ledger.insert_alert(alert)
+                except Exception:
+                    logger.exception("budget alert not stored: %s", message)
+                    continue
+                self._fired.add(identity)
+                if fired_now:
+                    logger.warning("%s", message)
+                    messages.append(message)
+        return tuple(messages)
+
+    # --- status and quotas -------------------------------------------------------------
+
+    async def status(self, conversation_id: str | None = None) -> list[BudgetStatus]:
+        """Every effective budget with its spend in the current period."""
+        now = self._clock()
+        statuses = []
+        for budget, source in await self.effective_budgets():
+            spent: float | None = None
+            window: SpendWindow | None = None
+            if budget.scope in ("daily", "monthly") or (
+                budget.scope == "conversation" and conversation_id is not None
+            ):
+                window = self._window(budget, now, conversation_id)
+                spent = await self.ledger.spent_usd(window, now=now)
+            remaining = None if spent is None else budget.limit_usd - spent
+            fraction = None
+            if spent is not None:
+                fraction = spent / budget.limit_usd if budget.limit_usd > 0 else math.inf
+            statuses.append(
+                BudgetStatus(
+                    key=budget.key,
+                    scope=budget.scope,
+                    model=budget.model,
+                    enforcement=budget.enforcement,
+                    limit_usd=budget.limit_usd,
+                    spent_usd=spent,
+                    remaining_usd=remaining,
+                    fraction=fraction,
+                    period_start=None if window is None else window.since,
+                    period_end=None if window is None else window.until,
+                    conversation_id=conversation_id if budget.scope == "conversation" else None,
+                    source=source,
+                    alert_thresholds=tuple(budget.alert_thresholds),
+                )
+            )
+        return statuses
+
+    async def quota_available(self, model: str, *, input_tokens: int = 0) -> bool:
+        """False when a quota for this model or its provider has no room for this call."""
+        _check_tokens(input_tokens, None)
+        try:
+            for quota, status in await self._quota_statuses(model):
+                needed = 1 if quota.unit == "requests" else input_tokens
+                if status.used + needed > quota.limit:
+                    return False
+        except Exception:
+            logger.exception("quota check for %r failed; treating the model as unavailable", model)
+            return False
+        return True
+
+    async def quota_status(self) -> list[QuotaStatus]:
+        """Usage of every configured quota in its current window."""
+        return [status for _, status in await self._quota_statuses(None)]
+
+    async def _quota_statuses(self, model: str | None) -> list[tuple[QuotaConfig, QuotaStatus]]:
+        """Quotas that apply to `model` (all of them when None) with their usage."""
+        now = self._clock()
+        provider = self._provider(model) if model is not None else None
+        out = []
+        for quota in self.settings.quotas:
+            if model is not None and quota.model is not None and quota.model != model:
+                continue
+            if model is not None and quota.provider is not None and quota.provider != provider:
+                continue
+            if quota.period == "minute":
+                since, until = now - _MINUTE_S, now + _MINUTE_S
+            else:
+                since, until = day_bounds(now, self.zone)
+            totals = await self.ledger.usage_totals(
+                since=since, until=until, model=quota.model, provider=quota.provider
+            )
+            used = totals.requests if quota.unit == "requests" else totals.tokens
+            out.append(
+                (
+                    quota,
+                    QuotaStatus(
+                        key=quota.key,
+                        unit=quota.unit,
+                        period=quota.period,
+                        limit=quota.limit,
+                        used=used,
+                        remaining=max(0, quota.limit - used),
+                        window_start=since,
+                        window_end=until if quota.period == "day" else now,
+                    ),
+                )
+            )
+        return out
+
+    def _provider(self, model: str) -> str | None:
+        try:
+            return self._provider_of(model)
+        except Exception:
+            logger.exception("cannot tell the provider of %r", model)
+            return None
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def _check_tokens(input_tokens: int, max_output_tokens: int | None) -> None:
+    if isinstance(input_tokens, bool) or not isinstance(input_tokens, int) or input_tokens < 0:
+        raise ConfigError.single(
+            "input_tokens", f"must be a non-negative integer (got {input_tokens!r})"
+        )
+    if max_output_tokens is not None and (
+        isinstance(max_output_tokens, bool)
+        or not isinstance(max_output_tokens, int)
+        or max_output_tokens <= 0
+    ):
+        raise ConfigError.single(
+            "max_output_tokens", f"must be a positive integer or None (got {max_output_tokens!r})"
+        )
+
+
+def _applies(budget: BudgetConfig, model: str, conversation_id: str | None) -> bool:
+    if budget.model is not None and budget.model != model:
+        return False
+    return not (budget.scope == "conversation" and conversation_id is None)
+
+
+def _verdict(
+    findings: Sequence[_Finding],
+    estimate: float,
+    reservation_id: str | None,
+    remaining: float | None,
+    alerts: tuple[str, ...],
+) -> BudgetVerdict:
+    if not findings:
+        return BudgetVerdict(
+            "allow",
+            reservation_id=reservation_id,
+            estimated_cost_usd=estimate,
+            remaining_usd=remaining,
+            alerts=alerts,
+        )
+    worst = max(findings, key=lambda finding: _SEVERITY[finding.action])
+    return BudgetVerdict(
+        worst.action,
+        reservation_id=None if worst.action == "block" else reservation_id,
+        estimated_cost_usd=estimate,
+        reason="; ".join(finding.reason for finding in findings),
+        budget_key=worst.budget_key,
+        remaining_usd=remaining,
+        alerts=alerts,
+    )
+
+
+def _unpriced_verdict(model: str, applicable: Sequence[BudgetConfig]) -> BudgetVerdict:
+    worst = max(applicable, key=lambda budget: _SEVERITY[budget.enforcement])
+    consequence = {
+        "block": "the call is refused",
+        "downgrade": "pick a priced tier",
+        "warn": "its spend will not be counted",
+    }[worst.enforcement]
+    return BudgetVerdict(
+        worst.enforcement,
+        reason=(
+            f"model {model!r} has no price (not in litellm's price map and no override under "
+            f"'prices:'), so budget {worst.key} ({worst.enforcement}) cannot bound its cost: "
+            f"{consequence}"
+        ),
+        budget_key=worst.key,
+    )
+
+
+def _ledger_failure_verdict(
+    applicable: Sequence[BudgetConfig], estimate: float, error: Exception
+) -> BudgetVerdict:
+    worst = max(applicable, key=lambda budget: _SEVERITY[budget.enforcement])
+    return BudgetVerdict(
+        worst.enforcement,
+        estimated_cost_usd=estimate,
+        reason=f"ledger error during the budget check ({error}); "
+        + ("failing closed" if worst.enforcement == "block" else "spend unknown"),
+        budget_key=worst.key,
+    )
