@@ -1,0 +1,264 @@
+"""From the preferred tier to the tier a call actually gets: context, availability, budget.
+
+Candidates are walked in fallback order from the preferred tier `p` under the cap `c`:
+`p, p+1, ..., c, p-1, ..., 0` (a stronger tier keeps the quality the score asked for; a
+cheaper one comes last). For each candidate:
+
+1. **Context window.** A prompt that does not fit the model is never sent to it. When it
+   would fit after compression (input x `compressible_ratio` within the window), the
+   cheaper model is kept and `compress_to_tokens` is set: compressing is preferred over a
+   dearer model. When no tier fits even compressed, the largest window is used with
+   compression to that window (best effort, said in the reason).
+2. **Availability.** A model cooling down after provider errors, or at a configured quota
+   (`BudgetGuard.quota_available`), is skipped. When every tier is unavailable the walk is
+   repeated without this check: the provider then answers and fallback takes over.
+3. **Budget.** `BudgetGuard.check` with the candidate's model: `allow`/`warn` take it (the
+   verdict's reservation goes on the decision); `downgrade` moves on to cheaper tiers only
+   (when nothing cheaper is left, the downgraded candidate is taken: `downgrade` never
+   turns into a refusal); `block` raises BudgetBlockedError (fail closed). Reservations of
+   candidates not taken are released.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from agent_routing.config import CallKind
+from agent_routing.errors import BudgetBlockedError
+from agent_routing.protocols import BudgetGuard, BudgetVerdict
+from agent_routing.router.tiers import Tier, TierTable
+
+logger = logging.getLogger("agent_routing.router")
+
+Fit = Literal["fits", "compress", "too_large"]
+
+
+@dataclass(slots=True)
+class Candidate:
+    """One tier considered for a call, with everything the decision record shows about it."""
+
+    tier: Tier
+    fit: Fit
+    input_tokens: int  # after the compression this candidate would need
+    compress_to_tokens: int | None = None
+    estimated_cost_usd: float | None = None
+    available: bool = True
+    budget: str | None = None  # the budget verdict's action, when checked
+    verdict: BudgetVerdict | None = None
+    chosen: bool = False
+    note: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        """The plain-JSON form stored in `DecisionRecord.candidates`."""
+        return {
+            "tier": self.tier.name,
+            "model": self.tier.model,
+            "estimated_cost_usd": self.estimated_cost_usd,
+            "context_window": self.tier.context_window,
+            "fit": self.fit,
+            "compress_to_tokens": self.compress_to_tokens,
+            "available": self.available,
+            "budget": self.budget,
+            "chosen": self.chosen,
+            "note": self.note,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class CallShape:
+    """What every candidate's checks need to know about the call."""
+
+    input_tokens: int
+    max_tokens: int | None  # the output cap applied to the call, if any
+    output_estimate: int  # output tokens assumed for cost estimates
+    call_kind: CallKind
+    conversation_id: str | None
+    compressible_ratio: float | None  # None: compression is off
+    target_fullness: float
+
+
+def walk_order(preferred: int, cap: int) -> list[int]:
+    """Tier indices in fallback order: preferred, stronger up to the cap, then cheaper."""
+    return [preferred, *range(preferred + 1, cap + 1), *range(preferred - 1, -1, -1)]
+
+
+def fit_candidate(tier: Tier, shape: CallShape) -> Candidate:
+    """Check the context window (see the module docstring, step 1)."""
+    window = tier.context_window
+    reserve = shape.max_tokens or 0
+    if window is None or shape.input_tokens + reserve <= window:
+        return Candidate(tier=tier, fit="fits", input_tokens=shape.input_tokens)
+    room = window - reserve
+    if shape.compressible_ratio is not None and room > 0:
+        achievable = math.ceil(shape.input_tokens * shape.compressible_ratio)
+        if achievable <= room:
+            target = min(room, max(achievable, int(window * shape.target_fullness)))
+            return Candidate(
+                tier=tier,
+                fit="compress",
+                input_tokens=target,
+                compress_to_tokens=target,
+                note=f"compress {shape.input_tokens} -> {target} tokens to fit {window}",
+            )
+    return Candidate(
+        tier=tier,
+        fit="too_large",
+        input_tokens=shape.input_tokens,
+        note=f"{shape.input_tokens} tokens do not fit {window}",
+    )
+
+
+def best_effort_fit(tiers: TierTable, indices: list[int], shape: CallShape) -> Candidate:
+    """When nothing fits: the largest window, compressed to the room it has."""
+    largest = max((tiers[i] for i in indices), key=lambda tier: tier.context_window or 0)
+    window = largest.context_window or shape.input_tokens
+    room = max(1, window - (shape.max_tokens or 0))
+    return Candidate(
+        tier=largest,
+        fit="compress",
+        input_tokens=room,
+        compress_to_tokens=room,
+        note=f"fits no tier even compressed; compress {shape.input_tokens} -> {room} (best effort)",
+    )
+
+
+@dataclass(slots=True)
+class Selection:
+    """The walk's result: the chosen candidate and all considered, or the budget's refusal.
+
+    When `blocked` is set, `chosen` is the candidate the budget refused (nothing is held).
+    """
+
+    chosen: Candidate
+    candidates: list[Candidate]
+    blocked: BudgetBlockedError | None = None
+
+
+async def select_candidate(
+    *,
+    tiers: TierTable,
+    preferred: int,
+    cap: int,
+    shape: CallShape,
+    budgets: BudgetGuard | None,
+    is_cooling: Callable[[str], bool],
+) -> Selection:
+    """Walk the candidates (module docstring); a `block` verdict comes back in `blocked`."""
+    order = walk_order(preferred, cap)
+    candidates = [fit_candidate(tiers[i], shape) for i in order]
+    if all(candidate.fit == "too_large" for candidate in candidates):
+        best = best_effort_fit(tiers, order, shape)
+        candidates = [best if c.tier.index == best.tier.index else c for c in candidates]
+    for candidate in candidates:
+        output = shape.max_tokens or shape.output_estimate
+        candidate.estimated_cost_usd = tiers.estimate_cost(
+            candidate.tier, candidate.input_tokens, output
+        )
+    fitting = [candidate for candidate in candidates if candidate.fit != "too_large"]
+    for candidate in fitting:
+        candidate.available = await _available(candidate, shape, budgets, is_cooling)
+    pool = [candidate for candidate in fitting if candidate.available]
+    if not pool:
+        pool = fitting
+        for candidate in pool:
+            candidate.note = _join(candidate.note, "used although unavailable: nothing else is")
+    try:
+        chosen = await _check_budgets(pool, shape, budgets)
+    except _Blocked as refusal:
+        return Selection(refusal.candidate, candidates, refusal.error)
+    chosen.chosen = True
+    return Selection(chosen, candidates)
+
+
+async def _available(
+    candidate: Candidate,
+    shape: CallShape,
+    budgets: BudgetGuard | None,
+    is_cooling: Callable[[str], bool],
+) -> bool:
+    model = candidate.tier.model
+    if is_cooling(model):
+        candidate.note = _join(candidate.note, "cooling down after provider errors")
+        return False
+    if budgets is None:
+        return True
+    try:
+        ok = await budgets.quota_available(model, input_tokens=candidate.input_tokens)
+    except Exception as error:  # a broken quota store must not stop routing
+        logger.warning("quota check for %s failed, assuming available: %r", model, error)
+        return True
+    if not ok:
+        candidate.note = _join(candidate.note, "at its quota")
+    return ok
+
+
+async def _check_budgets(
+    pool: list[Candidate], shape: CallShape, budgets: BudgetGuard | None
+) -> Candidate:
+    if budgets is None:
+        return pool[0]
+    held: Candidate | None = None  # a downgraded candidate kept in case nothing is cheaper
+    below: int | None = None  # after a downgrade, only tiers cheaper than this index
+    for candidate in pool:
+        if below is not None and candidate.tier.index >= below:
+            candidate.note = _join(candidate.note, "not cheaper than a tier the budget refused")
+            continue
+        verdict = await budgets.check(
+            model=candidate.tier.model,
+            conversation_id=shape.conversation_id,
+            input_tokens=candidate.input_tokens,
+            max_output_tokens=shape.max_tokens,
+            call_kind=shape.call_kind.value,
+        )
+        candidate.verdict = verdict
+        candidate.budget = verdict.action
+        if verdict.action == "block":
+            await _release(budgets, verdict)
+            if held is not None and held.verdict is not None:
+                await _release(budgets, held.verdict)
+            error = BudgetBlockedError(
+                verdict.reason
+                or f"budget {verdict.budget_key or '?'} blocks {candidate.tier.model}",
+                budget=verdict.budget_key or "",
+                remaining_usd=verdict.remaining_usd or 0.0,
+            )
+            raise _Blocked(candidate, error)
+        if verdict.action == "downgrade":
+            candidate.note = _join(candidate.note, f"budget: {verdict.reason or 'downgrade'}")
+            if held is not None and held.verdict is not None:
+                await _release(budgets, held.verdict)
+            held = candidate
+            below = candidate.tier.index
+            continue
+        if held is not None and held.verdict is not None:
+            await _release(budgets, held.verdict)
+        return candidate
+    assert held is not None, "a non-empty pool ends in a return, a refusal or a held candidate"
+    held.note = _join(held.note, "taken: the budget asks to downgrade but nothing cheaper is left")
+    return held
+
+
+class _Blocked(Exception):
+    """Internal: carries the refused candidate out of the budget walk."""
+
+    def __init__(self, candidate: Candidate, error: BudgetBlockedError) -> None:
+        super().__init__(str(error))
+        self.candidate = candidate
+        self.error = error
+
+
+async def _release(budgets: BudgetGuard, verdict: BudgetVerdict) -> None:
+    if verdict.reservation_id is None:
+        return
+    try:
+        await budgets.release(verdict.reservation_id)
+    except Exception as error:  # the reservation expires by itself (reservation.ttl_s)
+        logger.warning("releasing reservation %s failed: %r", verdict.reservation_id, error)
+
+
+def _join(note: str, addition: str) -> str:
+    return f"{note}; {addition}" if note else addition

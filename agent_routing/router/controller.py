@@ -1,0 +1,372 @@
+"""The router facade: one object that every entry point uses the same way.
+
+`Router(settings, analyzer=..., budgets=..., sink=..., tiers=...)` is what the Agent Zero
+plugin, the `route` CLI, the evaluation and the bench all build (RouteLLM's `Controller`).
+Everything that can be misconfigured is checked in the constructor and raised as a
+ConfigError naming the field; after that, routing never raises into the caller except
+`BudgetBlockedError`, the deliberate refusal of a budget with enforcement `block`:
+
+- :meth:`Router.route` decides (analyzer -> strategy -> cascade/override/rules -> context,
+  availability and budget walk), records the decision in the ledger and returns what to
+  apply. Any analyzer or router error *fails open*: the configured model is kept (the
+  strongest tier when the caller has none) and the decision's reason says why.
+- In shadow mode (`router.shadow`) the decision is computed and recorded with
+  `applied=False`, its reservation is released, and the returned decision keeps the
+  configured model: only the ledger changes.
+- With the router off, in shadow mode, or failing open, the call's own budget check still
+  runs on the model actually used: `block` refuses; `downgrade`, which would need a model
+  switch, is noted in the reason and acts like `warn`.
+- :meth:`Router.run_decision` / :meth:`Router.acompletion` make the call through the
+  fallback chain, re-checking the budget at every hop (:mod:`~agent_routing.router.execution`).
+- :meth:`Router.record_signal` stores an outcome signal and escalates the cascade.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+from agent_routing.config import Settings, TierConfig
+from agent_routing.errors import BudgetBlockedError, ConfigError
+from agent_routing.ids import new_id
+from agent_routing.protocols import Analysis, Analyzer, BudgetGuard, BudgetVerdict, CallSink
+from agent_routing.records import DecisionRecord, OutcomeSignal
+from agent_routing.router.candidates import CallShape, select_candidate, walk_order
+from agent_routing.router.cascade import SIGNAL_KINDS, CascadeState
+from agent_routing.router.decision import RouteRequest, RoutingDecision
+from agent_routing.router.execution import HopCall, run_decision
+from agent_routing.router.fallback import CooldownRegistry
+from agent_routing.router.policy import preferred_tier
+from agent_routing.router.recording import passthrough_record, routed_record
+from agent_routing.router.strategies import strategy_for
+from agent_routing.router.tiers import TierTable
+
+T = TypeVar("T")
+
+logger = logging.getLogger("agent_routing.router")
+
+# Share of its tokens a prompt keeps after compression, as the compressor achieves on
+# agent histories; the context check assumes no better than this (see docs/router.md).
+DEFAULT_COMPRESSIBLE_RATIO = 0.5
+
+
+class Router:
+    """Routes LLM calls to tiers; see the module docstring for the contract."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        analyzer: Analyzer | None = None,
+        budgets: BudgetGuard | None = None,
+        sink: CallSink | None = None,
+        tiers: Sequence[TierConfig] | None = None,
+        cooldowns: CooldownRegistry | None = None,
+        compressible_ratio: float = DEFAULT_COMPRESSIBLE_RATIO,
+    ) -> None:
+        if not 0.0 < compressible_ratio <= 1.0:
+            raise ConfigError.single(
+                "compressible_ratio", f"must be in (0, 1] (got {compressible_ratio!r})"
+            )
+        self.settings = settings
+        self.tiers = TierTable(
+            settings.effective_tiers() if tiers is None else list(tiers), settings.prices
+        )
+        self.strategy = strategy_for(settings.router, len(self.tiers))
+        self.rules = self.tiers.resolve_rules(settings.router.rules)
+        self.budgets = budgets
+        self.sink = sink
+        self.cooldowns = cooldowns if cooldowns is not None else CooldownRegistry()
+        self.compressible_ratio = compressible_ratio
+        self._analyzer = analyzer
+
+    @property
+    def analyzer(self) -> Analyzer:
+        """The analyzer in use; the default one loads on first use (scikit-learn is heavy)."""
+        if self._analyzer is None:
+            from agent_routing.router.learning import default_analyzer
+
+            self._analyzer = default_analyzer(self.settings)
+        return self._analyzer
+
+    def thresholds(self) -> list[float]:
+        """The score thresholds in use for the configured tiers."""
+        return self.strategy.thresholds(len(self.tiers)) if len(self.tiers) > 1 else []
+
+    # --- routing -------------------------------------------------------------------------
+
+    async def route(self, request: RouteRequest, *, dry_run: bool = False) -> RoutingDecision:
+        """Decide the model for one call (see the module docstring).
+
+        With `dry_run` nothing is written and every reservation is released: the `route`
+        CLI command shows a decision this way without spending or recording anything.
+        """
+        decision_id = new_id()
+        options = self.settings.router
+        if not options.enabled:
+            return await self._passthrough(request, decision_id, "router disabled", dry_run)
+        try:
+            routed, blocked = await self._decide(
+                request,
+                decision_id,
+                hold=not (options.shadow or dry_run),
+                applied=not options.shadow,
+            )
+        except Exception as error:
+            logger.warning("routing failed, keeping the configured model: %r", error)
+            reason = f"fail open: {type(error).__name__}: {error}"
+            kept = await self._passthrough(request, decision_id, reason, dry_run)
+            kept.record = passthrough_record(
+                request=request, decision=kept, strategy=options.strategy
+            )
+            kept.recorded = self._submit(kept.record, dry_run)
+            return kept
+        assert routed.record is not None
+        recorded = self._submit(routed.record, dry_run)
+        if options.shadow:
+            kept = await self._passthrough(
+                request, decision_id, f"shadow (not applied): {routed.reason}", dry_run
+            )
+            kept.record, kept.recorded = routed.record, recorded
+            return kept
+        routed.recorded = recorded
+        if blocked is not None:
+            raise blocked
+        if request.cascade is not None and routed.tier is not None:
+            request.cascade.last_decision_id = routed.id
+            request.cascade.last_tier = routed.tier.name
+        return routed
+
+    async def _decide(
+        self, request: RouteRequest, decision_id: str, *, hold: bool, applied: bool
+    ) -> tuple[RoutingDecision, BudgetBlockedError | None]:
+        analysis = self.analyzer.analyze(request.analysis_request())
+        score = _checked_score(analysis)
+        cascade = request.cascade
+        preference = preferred_tier(
+            score=score,
+            call_kind=request.call_kind,
+            tiers=self.tiers,
+            strategy=self.strategy,
+            rules=self.rules,
+            forced=request.forced,
+            floor_tier=cascade.floor_tier if cascade is not None else None,
+        )
+        input_tokens = self._input_tokens(request)
+        kind_cap = self.settings.router.output_caps.get(request.call_kind)
+        selection = await select_candidate(
+            tiers=self.tiers,
+            preferred=preference.index,
+            cap=preference.cap,
+            shape=self._shape(request, input_tokens, kind_cap),
+            budgets=self.budgets,
+            is_cooling=lambda model: not self.cooldowns.available(model),
+        )
+        chosen = selection.chosen
+        verdict = chosen.verdict
+        if not hold and selection.blocked is None:
+            await self._release(verdict)
+        position = next(i for i, c in enumerate(selection.candidates) if c is chosen)
+        passed_over = selection.candidates[:position]
+        steps = [*preference.steps, *(f"{c.tier.name}: {c.note}" for c in passed_over if c.note)]
+        if chosen.note:
+            steps.append(f"{chosen.tier.name}: {chosen.note}")
+        if selection.blocked is not None:
+            steps.append(f"blocked by budget: {selection.blocked}")
+        if cascade is not None and preference.floor_index is not None:
+            cascade.stopped_by_budget = chosen.tier.index < preference.floor_index
+            if cascade.stopped_by_budget:
+                steps.append("cascade: escalation stopped by the budget")
+        tier = chosen.tier.config
+        decision = RoutingDecision(
+            id=decision_id,
+            model=tier.model,
+            tier=tier,
+            applied=applied,
+            reason="; ".join(steps),
+            call_kind=request.call_kind,
+            conversation_id=request.conversation_id,
+            agent_no=request.agent_no,
+            score=score,
+            input_tokens=input_tokens,
+            max_tokens=_smallest(kind_cap, tier.max_output_tokens),
+            compress_to_tokens=chosen.compress_to_tokens,
+            reservation_id=verdict.reservation_id if verdict is not None and hold else None,
+            estimated_cost_usd=chosen.estimated_cost_usd,
+            budget_alerts=verdict.alerts if verdict is not None else (),
+            fallback_chain=tuple(
+                self.tiers[i].config for i in walk_order(chosen.tier.index, preference.cap)
+            ),
+        )
+        decision.record = routed_record(
+            request=request,
+            decision=decision,
+            strategy=self.settings.router.strategy,
+            analysis=analysis,
+            preference=preference,
+            chosen=chosen,
+            candidates=selection.candidates,
+            tiers=self.tiers,
+            thresholds=self.thresholds(),
+        )
+        return decision, selection.blocked
+
+    def _shape(self, request: RouteRequest, input_tokens: int, kind_cap: int | None) -> CallShape:
+        compression = self.settings.compression
+        return CallShape(
+            input_tokens=input_tokens,
+            max_tokens=kind_cap,
+            output_estimate=self.settings.reservation.output_estimate_tokens,
+            call_kind=request.call_kind,
+            conversation_id=request.conversation_id,
+            compressible_ratio=self.compressible_ratio if compression.enabled else None,
+            target_fullness=compression.target_fullness,
+        )
+
+    def _input_tokens(self, request: RouteRequest) -> int:
+        if request.input_tokens is not None:
+            return request.input_tokens
+        from agent_routing.tokens import count_message_tokens, count_text_tokens
+
+        if request.messages:
+            return count_message_tokens(list(request.messages))
+        return count_text_tokens("\n".join([*request.history, request.prompt]))
+
+    async def _passthrough(
+        self, request: RouteRequest, decision_id: str, reason: str, dry_run: bool
+    ) -> RoutingDecision:
+        """Keep the configured model (strongest tier if none); only the budget check runs."""
+        model = request.configured_model or self.tiers[-1].model
+        tier = self.tiers[-1].config if request.configured_model is None else None
+        try:
+            input_tokens = self._input_tokens(request)
+        except Exception as error:
+            logger.warning("token count failed, budget estimate without input: %r", error)
+            input_tokens = 0
+        kind_cap = self.settings.router.output_caps.get(request.call_kind)
+        verdict = await self._passthrough_verdict(model, request, input_tokens, kind_cap)
+        if verdict is not None and verdict.action == "downgrade":
+            reason += f"; budget asks to downgrade ({verdict.reason}), not applied"
+        if dry_run:
+            await self._release(verdict)
+        return RoutingDecision(
+            id=decision_id,
+            model=model,
+            tier=tier,
+            applied=not self.settings.router.shadow,
+            reason=reason,
+            call_kind=request.call_kind,
+            conversation_id=request.conversation_id,
+            agent_no=request.agent_no,
+            input_tokens=input_tokens,
+            max_tokens=kind_cap,
+            reservation_id=verdict.reservation_id if verdict and not dry_run else None,
+            estimated_cost_usd=verdict.estimated_cost_usd if verdict else None,
+            budget_alerts=verdict.alerts if verdict else (),
+            fallback_chain=(tier or TierConfig(name="configured", model=model),),
+        )
+
+    async def _passthrough_verdict(
+        self, model: str, request: RouteRequest, input_tokens: int, max_tokens: int | None
+    ) -> BudgetVerdict | None:
+        if self.budgets is None:
+            return None
+        try:
+            verdict = await self.budgets.check(
+                model=model,
+                conversation_id=request.conversation_id,
+                input_tokens=input_tokens,
+                max_output_tokens=max_tokens,
+                call_kind=request.call_kind.value,
+            )
+        except Exception as error:
+            logger.warning("budget check for %s failed, not enforced: %r", model, error)
+            return None
+        if verdict.action == "block":
+            raise BudgetBlockedError(
+                verdict.reason or f"budget {verdict.budget_key or '?'} blocks {model}",
+                budget=verdict.budget_key or "",
+                remaining_usd=verdict.remaining_usd or 0.0,
+            )
+        return verdict
+
+    async def _release(self, verdict: BudgetVerdict | None) -> None:
+        if verdict is None or verdict.reservation_id is None or self.budgets is None:
+            return
+        try:
+            await self.budgets.release(verdict.reservation_id)
+        except Exception as error:  # it expires by itself after reservation.ttl_s
+            logger.warning("releasing reservation %s failed: %r", verdict.reservation_id, error)
+
+    def _submit(self, record: DecisionRecord, dry_run: bool) -> bool:
+        if dry_run or self.sink is None:
+            return False
+        try:
+            self.sink.submit_decision(record)
+        except Exception as error:
+            logger.warning("recording decision %s failed: %r", record.id, error)
+            return False
+        return True
+
+    # --- calls and signals ---------------------------------------------------------------
+
+    async def run_decision(
+        self, decision: RoutingDecision, attempt: Callable[[HopCall], Awaitable[T]]
+    ) -> T:
+        """Make the call through the decision's fallback chain (budget re-checked per hop)."""
+        return await run_decision(self, decision, attempt)
+
+    async def acompletion(
+        self, decision: RoutingDecision, messages: Sequence[dict[str, Any]], **kwargs: Any
+    ) -> Any:
+        """`litellm.acompletion` with the decision applied, through the fallback chain.
+
+        `kwargs` pass through; the decision's `max_tokens` caps any larger value given, and
+        the capture metadata is merged into any `metadata` given.
+        """
+        from agent_routing._litellm import litellm_module
+
+        litellm = litellm_module()
+
+        async def attempt(call: HopCall) -> Any:
+            return await litellm.acompletion(messages=list(messages), **call.merged(kwargs))
+
+        return await run_decision(self, decision, attempt)
+
+    def record_signal(
+        self,
+        decision_id: str,
+        kind: str,
+        *,
+        cascade: CascadeState | None = None,
+        detail: str = "",
+    ) -> bool:
+        """Store an outcome signal; with `cascade`, escalate it. True when it escalated."""
+        if kind not in SIGNAL_KINDS:
+            raise ConfigError.single(
+                "signal.kind", f"unknown signal {kind!r}: choose one of {sorted(SIGNAL_KINDS)}"
+            )
+        if self.sink is not None:
+            signal = OutcomeSignal(decision_id, kind, time.time(), detail)
+            try:
+                self.sink.submit_signal(signal)
+            except Exception as error:
+                logger.warning("recording signal %s failed: %r", kind, error)
+        if cascade is None:
+            return False
+        return cascade.escalate(self.tiers.configs, self.settings.router.cascade, kind)
+
+
+def _checked_score(analysis: Analysis) -> float:
+    score = float(analysis.score)
+    if not math.isfinite(score) or not 0.0 <= score <= 1.0:
+        raise ValueError(f"analyzer returned a score outside [0, 1]: {analysis.score!r}")
+    return score
+
+
+def _smallest(*values: int | None) -> int | None:
+    known = [value for value in values if value is not None]
+    return min(known) if known else None

@@ -1,0 +1,184 @@
+"""Making a routed call: the fallback chain with a budget and quota check at every hop.
+
+:func:`run_decision` wraps :func:`~agent_routing.router.fallback.run_with_fallback` with
+what the router knows: the first hop uses the decision's reservation; every later hop is
+admitted only if its model is not at quota, the budget allows it (`block` refuses the
+whole call; `downgrade` skips a tier dearer than the one the decision chose), and, after a
+context overflow, only if its context window is larger than the one that overflowed. A
+failed hop's reservation is released (the provider refused the call, so nothing is spent);
+a successful hop's reservation stays for the call's ledger record to settle.
+
+Each hop hands the caller's `attempt` a :class:`HopCall`: the tier, the litellm keyword
+arguments that apply it, and the capture metadata that ties the call's ledger row to the
+decision, the tier and the reservation.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from agent_routing.config import TierConfig
+from agent_routing.errors import BudgetBlockedError
+from agent_routing.ids import new_id
+from agent_routing.router.decision import RoutingDecision, tier_call_kwargs
+from agent_routing.router.errors import ErrorClassification, FailureKind
+from agent_routing.router.fallback import Hop, run_with_fallback
+
+if TYPE_CHECKING:
+    from agent_routing.router.controller import Router
+
+T = TypeVar("T")
+
+logger = logging.getLogger("agent_routing.router")
+
+
+@dataclass(frozen=True, slots=True)
+class HopCall:
+    """One attempt of a routed call: what to call and how to label it for the ledger."""
+
+    tier: TierConfig
+    number: int  # 0 = first attempt
+    call_id: str
+    reservation_id: str | None
+    kwargs: Mapping[str, Any]  # model, api_base, custom_llm_provider, max_tokens
+    metadata: Mapping[str, Any] = field(default_factory=dict)  # litellm `metadata`
+
+    def merged(self, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+        """`kwargs` with this hop applied: model and endpoint replaced, `max_tokens` capped,
+        the capture metadata merged into any `metadata` given."""
+        merged = {**kwargs, **self.kwargs}
+        own_cap = kwargs.get("max_tokens")
+        if isinstance(own_cap, int) and "max_tokens" in self.kwargs:
+            merged["max_tokens"] = min(own_cap, int(self.kwargs["max_tokens"]))
+        given = kwargs.get("metadata")
+        merged["metadata"] = {**(given if isinstance(given, Mapping) else {}), **self.metadata}
+        return merged
+
+
+async def run_decision(
+    router: Router, decision: RoutingDecision, attempt: Callable[[HopCall], Awaitable[T]]
+) -> T:
+    """Run `attempt` along the decision's fallback chain (see the module docstring)."""
+    chain = decision.fallback_chain
+    start_rank = _rank(router, decision.tier)
+    next_reservation: list[str | None] = [decision.reservation_id]
+    used: dict[int, str | None] = {}
+    attempts = 0
+
+    async def admit(hop: Hop) -> bool:
+        if not _window_grows(router, hop):
+            return False
+        budgets = router.budgets
+        if budgets is None:
+            next_reservation[0] = None
+            return True
+        model = hop.tier.model
+        try:
+            if not await budgets.quota_available(model, input_tokens=decision.input_tokens):
+                logger.info("fallback: %s is at its quota", model)
+                return False
+        except Exception as error:
+            logger.warning("quota check for %s failed, assuming available: %r", model, error)
+        verdict = await budgets.check(
+            model=model,
+            conversation_id=decision.conversation_id,
+            input_tokens=decision.input_tokens,
+            max_output_tokens=_hop_max_tokens(router, decision, hop.tier),
+            call_kind=decision.call_kind.value,
+        )
+        if verdict.action == "block":
+            await _release(router, verdict.reservation_id)
+            raise BudgetBlockedError(
+                verdict.reason or f"budget {verdict.budget_key or '?'} blocks {model}",
+                budget=verdict.budget_key or "",
+                remaining_usd=verdict.remaining_usd or 0.0,
+            )
+        if verdict.action == "downgrade" and _rank(router, hop.tier) > start_rank:
+            await _release(router, verdict.reservation_id)
+            logger.info("fallback: budget refuses the dearer %s", model)
+            return False
+        next_reservation[0] = verdict.reservation_id
+        return True
+
+    async def on_error(hop: Hop, classification: ErrorClassification, error: Exception) -> None:
+        await _release(router, used.get(hop.number))
+
+    async def one(tier: TierConfig) -> T:
+        nonlocal attempts
+        number = attempts
+        attempts += 1
+        reservation_id = next_reservation[0]
+        next_reservation[0] = None
+        used[number] = reservation_id
+        call = _hop_call(router, decision, tier, number, reservation_id)
+        return await attempt(call)
+
+    return await run_with_fallback(
+        chain,
+        one,
+        config=router.settings.router.fallback,
+        cooldowns=router.cooldowns,
+        admit=admit,
+        on_error=on_error,
+    )
+
+
+def _hop_call(
+    router: Router,
+    decision: RoutingDecision,
+    tier: TierConfig,
+    number: int,
+    reservation_id: str | None,
+) -> HopCall:
+    from agent_routing.capture import capture_metadata
+
+    kwargs = tier_call_kwargs(tier, _hop_max_tokens(router, decision, tier))
+    call_id = new_id()
+    metadata = capture_metadata(
+        call_id=call_id,
+        conversation_id=decision.conversation_id,
+        agent_no=decision.agent_no,
+        kind=decision.call_kind.value,
+        tool=None,
+        decision_id=decision.decision_id,
+        tier=tier.name if tier.name != "configured" else None,
+        reservation_id=reservation_id,
+    )
+    return HopCall(tier, number, call_id, reservation_id, kwargs, metadata)
+
+
+def _hop_max_tokens(router: Router, decision: RoutingDecision, tier: TierConfig) -> int | None:
+    if decision.tier is not None and tier.name == decision.tier.name:
+        return decision.max_tokens
+    caps = [router.settings.router.output_caps.get(decision.call_kind), tier.max_output_tokens]
+    known = [cap for cap in caps if cap is not None]
+    return min(known) if known else None
+
+
+def _rank(router: Router, tier: TierConfig | None) -> int:
+    found = router.tiers.find(tier.name) if tier is not None else None
+    return found.index if found is not None else len(router.tiers)
+
+
+def _window_grows(router: Router, hop: Hop) -> bool:
+    """After a context overflow, only a model with a larger known window is worth a try."""
+    error = hop.previous_error
+    if error is None or error.kind is not FailureKind.CONTEXT_OVERFLOW or not hop.previous_tier:
+        return True
+    before = router.tiers.find(hop.previous_tier.name)
+    after = router.tiers.find(hop.tier.name)
+    if before is None or after is None or None in {before.context_window, after.context_window}:
+        return True
+    return (after.context_window or 0) > (before.context_window or 0)
+
+
+async def _release(router: Router, reservation_id: str | None) -> None:
+    if reservation_id is None or router.budgets is None:
+        return
+    try:
+        await router.budgets.release(reservation_id)
+    except Exception as error:  # it expires by itself after reservation.ttl_s
+        logger.warning("releasing reservation %s failed: %r", reservation_id, error)

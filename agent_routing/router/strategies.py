@@ -1,0 +1,146 @@
+"""Routing strategies: one small interface, the built-in variants in a registry.
+
+A strategy maps the analyzer's score to a tier index. The three built-ins differ only in
+where they put their thresholds, RouteLLM-style: each aims at a share of calls sent above
+the cheapest tier (its `strong_share`), and its thresholds are the quantiles of the shipped
+analyzer's scores that give that share (see :data:`SHIPPED_SCORE_QUANTILES` for how they
+were measured). With more than two tiers, the strong share is split evenly among the tiers
+above the cheapest: threshold `i` (of `n - 1`) sits at quantile
+`1 - strong_share * (n - 1 - i) / (n - 1)`.
+
+`router.thresholds` replaces a strategy's thresholds with explicit ones
+(:class:`FixedThresholds`); the count must be one fewer than the tiers.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from agent_routing.config import RouterSettings
+from agent_routing.errors import ConfigError
+
+
+class RoutingStrategy(Protocol):
+    """Maps a complexity score in [0, 1] to a tier index (0 = cheapest)."""
+
+    @property
+    def name(self) -> str:
+        """The strategy's registry key (recorded on every decision)."""
+        ...
+
+    def thresholds(self, tier_count: int) -> list[float]:
+        """Ascending score thresholds, one fewer than `tier_count`."""
+        ...
+
+    def choose(self, score: float, tier_count: int) -> int:
+        """The tier index for `score`."""
+        ...
+
+
+def tier_for_score(score: float, thresholds: Sequence[float]) -> int:
+    """Index of the tier for `score`: the number of thresholds at or below it."""
+    return bisect.bisect_right(thresholds, score)
+
+
+# Quantiles of the shipped analyzer's score at levels 0.00, 0.05, ..., 1.00, measured on a
+# prompt set (command and data in docs/router.md). Kept here, not computed at start-up, so
+# that routing needs no data files; re-measure when the shipped analyzer model changes.
+QUANTILE_LEVELS: tuple[float, ...] = tuple(round(i * 0.05, 2) for i in range(21))
+SHIPPED_SCORE_QUANTILES: tuple[float, ...] = tuple(round(i * 0.05, 2) for i in range(21))
+
+
+def quantile_at(level: float, quantiles: Sequence[float] = SHIPPED_SCORE_QUANTILES) -> float:
+    """The score at quantile `level` in [0, 1], linear between the tabulated levels."""
+    if not 0.0 <= level <= 1.0:
+        raise ConfigError.single("level", f"a quantile level must be in [0, 1] (got {level!r})")
+    position = level * (len(quantiles) - 1)
+    low = int(position)
+    if low >= len(quantiles) - 1:
+        return quantiles[-1]
+    fraction = position - low
+    return quantiles[low] + (quantiles[low + 1] - quantiles[low]) * fraction
+
+
+@dataclass(frozen=True, slots=True)
+class QuantileStrategy:
+    """Thresholds at score quantiles that send `strong_share` of calls above the cheapest tier."""
+
+    name: str
+    strong_share: float
+    quantiles: tuple[float, ...] = SHIPPED_SCORE_QUANTILES
+
+    def thresholds(self, tier_count: int) -> list[float]:
+        """Thresholds for `tier_count` tiers (see the module docstring)."""
+        steps = tier_count - 1
+        return [
+            quantile_at(1.0 - self.strong_share * (steps - i) / steps, self.quantiles)
+            for i in range(steps)
+        ]
+
+    def choose(self, score: float, tier_count: int) -> int:
+        """The tier index for `score`."""
+        if tier_count <= 1:
+            return 0
+        return tier_for_score(score, self.thresholds(tier_count))
+
+
+@dataclass(frozen=True, slots=True)
+class FixedThresholds:
+    """Explicit thresholds from `router.thresholds`, checked against the tier count."""
+
+    values: tuple[float, ...]
+    name: str = "thresholds"
+
+    def thresholds(self, tier_count: int) -> list[float]:
+        """The configured thresholds (ConfigError when their count does not fit)."""
+        check_thresholds(self.values, tier_count)
+        return list(self.values)
+
+    def choose(self, score: float, tier_count: int) -> int:
+        """The tier index for `score`."""
+        return tier_for_score(score, self.thresholds(tier_count))
+
+
+def check_thresholds(
+    values: Sequence[float], tier_count: int, field: str = "router.thresholds"
+) -> None:
+    """ConfigError naming `field` unless `values` are in [0, 1], ascending, `tier_count - 1`."""
+    if len(values) != tier_count - 1:
+        raise ConfigError.single(
+            field,
+            f"{tier_count} tier(s) need {tier_count - 1} threshold(s), got {len(values)} "
+            f"({list(values)!r})",
+        )
+    if any(not 0.0 <= value <= 1.0 for value in values):
+        raise ConfigError.single(field, f"each threshold must be in [0, 1] (got {list(values)!r})")
+    if any(b <= a for a, b in itertools.pairwise(values)):
+        raise ConfigError.single(field, f"thresholds must be strictly ascending (got {values!r})")
+
+
+STRATEGIES: dict[str, RoutingStrategy] = {
+    strategy.name: strategy
+    for strategy in (
+        QuantileStrategy("cost_optimized", strong_share=0.2),
+        QuantileStrategy("balanced", strong_share=0.4),
+        QuantileStrategy("quality_first", strong_share=0.7),
+    )
+}
+
+
+def strategy_for(settings: RouterSettings, tier_count: int) -> RoutingStrategy:
+    """The strategy `settings` ask for, or explicit thresholds when configured (checked)."""
+    if settings.thresholds is not None:
+        fixed = FixedThresholds(tuple(settings.thresholds), name=settings.strategy)
+        fixed.thresholds(tier_count)  # validate now, not on the first call
+        return fixed
+    strategy = STRATEGIES.get(settings.strategy)
+    if strategy is None:
+        raise ConfigError.single(
+            "router.strategy",
+            f"unknown strategy {settings.strategy!r}: choose one of {sorted(STRATEGIES)}",
+        )
+    return strategy

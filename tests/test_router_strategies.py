@@ -1,0 +1,221 @@
+"""Strategies, thresholds, rules and the tier table: each choice and each bad input."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from test_router_fakes import THREE_TIERS, FixedAnalyzer, settings_with
+
+from agent_routing.config import CallKind, RuleConfig, Settings, TierConfig
+from agent_routing.errors import ConfigError
+from agent_routing.router import Router, RouteRequest
+from agent_routing.router.policy import preferred_tier
+from agent_routing.router.strategies import (
+    STRATEGIES,
+    FixedThresholds,
+    QuantileStrategy,
+    check_thresholds,
+    quantile_at,
+    strategy_for,
+    tier_for_score,
+)
+from agent_routing.router.tiers import TierTable
+
+UNIFORM = tuple(i / 20 for i in range(21))  # score quantiles of a uniform distribution
+
+
+def test_score_maps_to_tier_by_ascending_thresholds() -> None:
+    """A score at or above a threshold moves up one tier; below the first stays cheapest."""
+    thresholds = [0.3, 0.7]
+    assert [tier_for_score(s, thresholds) for s in (0.0, 0.29, 0.3, 0.69, 0.7, 1.0)] == [
+        0,
+        0,
+        1,
+        1,
+        2,
+        2,
+    ]
+
+
+def test_quantile_strategy_sends_its_strong_share_above_the_cheapest_tier() -> None:
+    """On a uniform score distribution, thresholds sit at 1 - share, split evenly above."""
+    strategy = QuantileStrategy("test", strong_share=0.4, quantiles=UNIFORM)
+    assert strategy.thresholds(2) == pytest.approx([0.6])
+    assert strategy.thresholds(3) == pytest.approx([0.6, 0.8])
+    scores = [i / 1000 for i in range(1000)]
+    above = sum(strategy.choose(score, 2) > 0 for score in scores) / len(scores)
+    assert above == pytest.approx(0.4, abs=0.002)
+
+
+def test_builtin_strategies_order_from_cheap_to_quality() -> None:
+    """cost_optimized routes fewer calls up than balanced, balanced fewer than quality_first."""
+    assert set(STRATEGIES) == {"cost_optimized", "balanced", "quality_first"}
+    firsts = [
+        STRATEGIES[name].thresholds(2)[0]
+        for name in ("cost_optimized", "balanced", "quality_first")
+    ]
+    assert firsts[0] > firsts[1] > firsts[2]
+    for name, strategy in STRATEGIES.items():
+        assert strategy.name == name
+        values = strategy.thresholds(4)
+        check_thresholds(values, 4)  # ascending, in [0, 1], three of them
+
+
+@pytest.mark.parametrize("strategy", ["cost_optimized", "balanced", "quality_first"])
+async def test_each_strategy_routes_by_its_own_thresholds(strategy: str) -> None:
+    """A score just below a strategy's threshold stays cheap; just above goes strong."""
+    settings = settings_with(strategy=strategy, rules=[])
+    threshold = STRATEGIES[strategy].thresholds(3)[0]
+    chosen = []
+    for score in (threshold - 0.01, threshold + 0.001):
+        router = Router(settings, analyzer=FixedAnalyzer(score))
+        decision = await router.route(RouteRequest("q", input_tokens=100), dry_run=True)
+        chosen.append(decision.tier.name if decision.tier else None)
+        assert decision.record is not None
+        assert decision.record.strategy == strategy
+    assert chosen == ["small", "medium"]
+
+
+def test_quantile_interpolation_and_bounds() -> None:
+    """Quantiles interpolate linearly between tabulated levels; a level outside [0, 1] is bad."""
+    assert quantile_at(0.525, UNIFORM) == pytest.approx(0.525)
+    assert quantile_at(1.0, UNIFORM) == 1.0
+    with pytest.raises(ConfigError, match="level"):
+        quantile_at(1.5, UNIFORM)
+
+
+def test_explicit_thresholds_override_the_strategy() -> None:
+    """`router.thresholds` replaces the strategy's thresholds when their count fits."""
+    settings = settings_with(strategy="cost_optimized", thresholds=[0.1, 0.2])
+    strategy = strategy_for(settings.router, 3)
+    assert isinstance(strategy, FixedThresholds)
+    assert strategy.choose(0.15, 3) == 1
+
+
+@pytest.mark.parametrize(
+    ("thresholds", "message"),
+    [
+        ([0.5], "3 tier\\(s\\) need 2 threshold\\(s\\), got 1"),
+        ([0.2, 0.4, 0.6], "need 2 threshold\\(s\\), got 3"),
+    ],
+)
+def test_threshold_count_must_match_the_tiers(thresholds: list[float], message: str) -> None:
+    """A wrong number of thresholds is a ConfigError naming `router.thresholds` and the values."""
+    with pytest.raises(ConfigError, match=message) as caught:
+        Router(settings_with(thresholds=thresholds), analyzer=FixedAnalyzer())
+    assert caught.value.problems[0][0] == "router.thresholds"
+
+
+def test_thresholds_out_of_order_are_rejected_at_both_layers() -> None:
+    """Unordered thresholds fail in the config file and in a FixedThresholds built in code."""
+    with pytest.raises(
+        ConfigError, match=re.escape("router.thresholds: thresholds must be strictly")
+    ):
+        settings_with(thresholds=[0.7, 0.3])
+    with pytest.raises(
+        ConfigError, match=re.escape("router.thresholds: thresholds must be strictly")
+    ):
+        FixedThresholds((0.7, 0.3)).thresholds(3)
+
+
+def test_empty_tier_list_is_rejected() -> None:
+    """Passing an empty tier list is a ConfigError naming `tiers`."""
+    with pytest.raises(ConfigError, match="tiers: empty tier list") as caught:
+        Router(Settings(), analyzer=FixedAnalyzer(), tiers=[])
+    assert caught.value.problems[0][0] == "tiers"
+
+
+def test_unknown_model_and_repeated_name_are_reported_together() -> None:
+    """Every bad tier is named at once: the unknown model and the repeated name."""
+    tiers = [
+        TierConfig(name="cheap", model="gpt-4o-mini"),
+        TierConfig(name="cheap", model="no-such-model-xyz"),
+    ]
+    with pytest.raises(ConfigError) as caught:
+        Router(Settings(), analyzer=FixedAnalyzer(), tiers=tiers)
+    fields = [field for field, _ in caught.value.problems]
+    assert fields == ["tiers.1.name", "tiers.1.model"]
+    assert "no-such-model-xyz" in str(caught.value)
+
+
+def test_custom_model_is_accepted_once_priced() -> None:
+    """A model litellm does not know is fine when `prices:` covers it; its window is read too."""
+    settings = Settings.model_validate(
+        {
+            "tiers": [{"name": "local", "model": "ollama/my-model"}],
+            "prices": {
+                "ollama/my-model": {
+                    "input_cost_per_token": 0.0,
+                    "output_cost_per_token": 0.0,
+                    "max_input_tokens": 8192,
+                }
+            },
+        }
+    )
+    table = TierTable(settings.tiers, settings.prices)
+    assert table[0].context_window == 8192
+
+
+def test_rule_naming_an_unknown_tier_is_rejected() -> None:
+    """A rule pointing at a tier that does not exist names `router.rules.N.max_tier`."""
+    rules = [{"kinds": ["scheduled"], "max_tier": "huge"}]
+    with pytest.raises(
+        ConfigError, match=re.escape("router.rules.0.max_tier: unknown tier 'huge'")
+    ):
+        Router(settings_with(rules=rules), analyzer=FixedAnalyzer())
+
+
+def test_unknown_strategy_in_a_settings_copy_is_rejected() -> None:
+    """A strategy name that bypassed validation still fails when the router is built."""
+    settings = settings_with()
+    broken = settings.router.model_construct(**{**settings.router.__dict__, "strategy": "fast"})
+    with pytest.raises(ConfigError, match=re.escape("router.strategy: unknown strategy 'fast'")):
+        strategy_for(broken, 3)
+
+
+def _preference(
+    kind: CallKind,
+    *,
+    score: float = 0.95,
+    forced: str | None = None,
+    floor: str | None = None,
+    rules: list[RuleConfig] | None = None,
+) -> int:
+    table = TierTable(THREE_TIERS)
+    resolved = table.resolve_rules(rules if rules is not None else [])
+    return preferred_tier(
+        score=score,
+        call_kind=kind,
+        tiers=table,
+        strategy=FixedThresholds((0.3, 0.7)),
+        rules=resolved,
+        forced=forced,
+        floor_tier=floor,
+    ).index
+
+
+def test_rule_sends_utility_and_memory_to_the_cheapest_tier() -> None:
+    """The default rule keeps utility, memory, summaries and titles on the cheapest tier."""
+    rules = Settings().router.rules
+    for kind in (CallKind.UTILITY, CallKind.MEMORY, CallKind.SUMMARIZATION, CallKind.TITLE):
+        assert _preference(kind, rules=rules) == 0
+    assert _preference(CallKind.CHAT, rules=rules) == 2
+
+
+def test_rule_caps_scheduled_tasks_even_against_override_and_cascade() -> None:
+    """`max_tier` caps a kind: neither the score, a sticky override nor the cascade exceed it."""
+    rules = [RuleConfig(kinds=[CallKind.SCHEDULED], max_tier="medium")]
+    assert _preference(CallKind.SCHEDULED, rules=rules) == 1
+    assert _preference(CallKind.SCHEDULED, rules=rules, forced="large") == 1
+    assert _preference(CallKind.SCHEDULED, rules=rules, score=0.1, floor="large") == 1
+    assert _preference(CallKind.CHAT, rules=rules) == 2
+
+
+def test_override_and_cascade_floor_precedence() -> None:
+    """A cascade floor lifts a low score; a sticky override replaces both; unknown is ignored."""
+    assert _preference(CallKind.CHAT, score=0.1) == 0
+    assert _preference(CallKind.CHAT, score=0.1, floor="medium") == 1
+    assert _preference(CallKind.CHAT, score=0.1, floor="medium", forced="small") == 0
+    assert _preference(CallKind.CHAT, score=0.1, forced="gpt-4o") == 2  # by model id
+    assert _preference(CallKind.CHAT, score=0.1, forced="nonsense") == 0
