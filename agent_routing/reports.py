@@ -1,0 +1,379 @@
+"""Cost reports from the ledger: totals, breakdowns, tasks, quality of service, savings.
+
+A report covers the calls that *started* in a half-open range `[since, until)` and groups
+them by model, conversation, tool, call kind, tier or local day. Dates given without a time
+mean local midnight in the report's zone (`--tz`, else `ledger.timezone`, else UTC); an
+`until` date includes that whole day.
+
+Money is never invented: a served call (`ok`, or `abandoned` mid-stream) without a known
+cost (an unpriced model) adds nothing to `cost_usd` and is counted in `unpriced_calls`; a
+group with unpriced calls and no priced one has `cost_usd = None`, never $0. Failed or
+blocked calls without a cost are taken as not billed. Pending calls (opened, not ended)
+are counted but are not finished, so they are left out of error rates.
+
+**Tasks.** A task is one conversation: the calls with that `conversation_id` that started in
+the range (calls without a conversation id belong to no task). A task *succeeded* when
+
+1. its last finished call (outcome not `pending`; greatest `started_at`, then id) ended
+   `ok`, and
+2. no outcome signal of kind `explicit_failure` was recorded in the range for any routing
+   decision of that conversation.
+
+`cost_per_successful_task_usd` is the priced cost of *all* tasks divided by the number of
+successful ones (what failures cost is part of what success costs); None when none
+succeeded. `tokens_per_task` is the mean of input + output tokens per task.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, tzinfo
+from typing import Any
+
+from agent_routing.errors import ConfigError
+from agent_routing.ledger.base import Ledger
+from agent_routing.ledger.periods import local_date, local_midnight, resolve_timezone
+from agent_routing.records import CallRecord, DecisionRecord, Outcome, OutcomeSignal
+
+GROUP_BY: tuple[str, ...] = ("model", "conversation", "tool", "kind", "tier", "day")
+NO_VALUE = "(none)"
+ERROR_OUTCOMES = frozenset(
+    {
+        Outcome.ERROR,
+        Outcome.RATE_LIMITED,
+        Outcome.TIMEOUT,
+        Outcome.CONTEXT_OVERFLOW,
+        Outcome.CONTENT_POLICY,
+    }
+)
+BILLED_OUTCOMES = frozenset({Outcome.OK, Outcome.ABANDONED})
+FAILURE_SIGNAL = "explicit_failure"
+
+
+@dataclass(frozen=True, slots=True)
+class GroupStats:
+    """Totals of a set of calls.
+
+    `error_rate` = errors / finished calls (not pending, not blocked); `retry_rate` = calls
+    that were a retry or fallback hop (`attempt > 0`) / calls; `cached_share` = cached input
+    tokens / input tokens. Latency percentiles use every call that reported a latency.
+    `cost_usd` sums the known costs; it is None when the group has unpriced calls and no
+    priced one. `unpriced_calls` counts served calls without a cost.
+    """
+
+    key: str
+    calls: int
+    pending: int
+    ok: int
+    errors: int
+    blocked: int
+    abandoned: int
+    retries: int
+    input_tokens: int
+    output_tokens: int
+    cached_read_tokens: int
+    cost_usd: float | None
+    priced_calls: int
+    unpriced_calls: int
+    tokens_saved: int
+    usd_saved: float
+    latency_p50_ms: float | None
+    latency_p95_ms: float | None
+    error_rate: float | None
+    retry_rate: float | None
+    cached_share: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class TaskStats:
+    """Per-task figures (see the module docstring for the definition of a task)."""
+
+    tasks: int
+    successful: int
+    cost_usd: float | None
+    cost_per_successful_task_usd: float | None
+    tokens_per_task: float | None
+    tasks_with_unpriced_calls: int
+
+
+@dataclass(frozen=True, slots=True)
+class UnpricedSummary:
+    """Finished calls without a known cost, and which models they used."""
+
+    calls: int
+    models: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class ReportQuery:
+    """A validated report request (build with :func:`prepare_query`)."""
+
+    by: str
+    timezone: str
+    since: float | None
+    until: float | None
+    top: int = 10
+
+
+@dataclass(frozen=True, slots=True)
+class CostReport:
+    """A whole report. `since` / `until` are ISO 8601 in the report's zone."""
+
+    by: str
+    timezone: str
+    since: str | None
+    until: str | None
+    totals: GroupStats
+    groups: tuple[GroupStats, ...]
+    top_conversations: tuple[GroupStats, ...]
+    tasks: TaskStats
+    unpriced: UnpricedSummary
+
+
+# --- input --------------------------------------------------------------------------------
+
+
+def parse_bound(value: str | None, field: str, zone: tzinfo, *, end: bool = False) -> float | None:
+    """An ISO date or datetime as Unix seconds; a date is local midnight in `zone` (with
+    `end`, the midnight after it, so the day is included). Naive datetimes are in `zone`."""
+    if value is None:
+        return None
+    text = value.strip()
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            return local_midnight(day + timedelta(days=1) if end else day, zone)
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ConfigError.single(
+            field, f"not a date or datetime {value!r} (use YYYY-MM-DD or ISO 8601)"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone)
+    return moment.timestamp()
+
+
+def prepare_query(
+    *,
+    by: str = "model",
+    since: str | None = None,
+    until: str | None = None,
+    tz: str = "UTC",
+    top: int = 10,
+) -> ReportQuery:
+    """Validate report input without touching the ledger; ConfigError names each bad field."""
+    problems: list[tuple[str, str]] = []
+    if by not in GROUP_BY:
+        problems.append(("by", f"must be one of {', '.join(GROUP_BY)} (got {by!r})"))
+    if isinstance(top, bool) or not isinstance(top, int) or top < 0:
+        problems.append(("top", f"must be a non-negative integer (got {top!r})"))
+    try:
+        zone = resolve_timezone(tz, "tz")
+    except ConfigError as error:
+        raise ConfigError(problems + error.problems) from None
+    bounds: dict[str, float | None] = {}
+    for field, text, end in (("since", since, False), ("until", until, True)):
+        try:
+            bounds[field] = parse_bound(text, field, zone, end=end)
+        except ConfigError as error:
+            problems.extend(error.problems)
+    start, stop = bounds.get("since"), bounds.get("until")
+    if start is not None and stop is not None and stop <= start:
+        problems.append(("until", f"must be after since (got since={since!r}, until={until!r})"))
+    if problems:
+        raise ConfigError(problems)
+    return ReportQuery(by=by, timezone=tz, since=start, until=stop, top=top)
+
+
+# --- computing ----------------------------------------------------------------------------
+
+
+def _percentile(values: Sequence[float], fraction: float) -> float | None:
+    """Linear interpolation between closest ranks (numpy's default); None when empty."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * fraction
+    low = math.floor(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+class _Totals:
+    """Accumulates calls into one :class:`GroupStats`."""
+
+    def __init__(self) -> None:
+        self.calls: list[CallRecord] = []
+
+    def add(self, call: CallRecord) -> None:
+        self.calls.append(call)
+
+    def stats(self, key: str) -> GroupStats:
+        calls = self.calls
+        count = len(calls)
+        by_outcome = dict.fromkeys(Outcome, 0)
+        for call in calls:
+            by_outcome[Outcome(call.outcome)] += 1
+        errors = sum(by_outcome[outcome] for outcome in ERROR_OUTCOMES)
+        finished = count - by_outcome[Outcome.PENDING] - by_outcome[Outcome.BLOCKED]
+        priced = [call.cost_usd for call in calls if call.cost_usd is not None]
+        unpriced = sum(1 for call in calls if _is_unpriced(call))
+        input_tokens = sum(call.usage.input_tokens for call in calls if call.usage)
+        cached = sum(call.usage.cached_read_tokens for call in calls if call.usage)
+        latencies = [call.latency_ms for call in calls if call.latency_ms is not None]
+        retries = sum(1 for call in calls if call.attempt > 0)
+        return GroupStats(
+            key=key,
+            calls=count,
+            pending=by_outcome[Outcome.PENDING],
+            ok=by_outcome[Outcome.OK],
+            errors=errors,
+            blocked=by_outcome[Outcome.BLOCKED],
+            abandoned=by_outcome[Outcome.ABANDONED],
+            retries=retries,
+            input_tokens=input_tokens,
+            output_tokens=sum(call.usage.output_tokens for call in calls if call.usage),
+            cached_read_tokens=cached,
+            cost_usd=math.fsum(priced) if priced or not unpriced else None,
+            priced_calls=len(priced),
+            unpriced_calls=unpriced,
+            tokens_saved=sum(call.tokens_saved or 0 for call in calls),
+            usd_saved=math.fsum(call.usd_saved or 0.0 for call in calls),
+            latency_p50_ms=_percentile(latencies, 0.50),
+            latency_p95_ms=_percentile(latencies, 0.95),
+            error_rate=errors / finished if finished else None,
+            retry_rate=retries / count if count else None,
+            cached_share=cached / input_tokens if input_tokens else None,
+        )
+
+
+def _is_unpriced(call: CallRecord) -> bool:
+    """Served (ok) or possibly served (abandoned) with no known cost. Failed calls without a
+    cost are taken as not billed, pending ones as not finished."""
+    return call.cost_usd is None and call.outcome in BILLED_OUTCOMES
+
+
+def _group_key(call: CallRecord, by: str, zone: tzinfo) -> str:
+    if by == "day":
+        return local_date(call.started_at, zone).isoformat()
+    value = {
+        "model": call.model,
+        "conversation": call.conversation_id,
+        "tool": call.tool,
+        "kind": str(call.call_kind),
+        "tier": call.tier,
+    }[by]
+    return value or NO_VALUE
+
+
+def _by_cost(stats: GroupStats) -> tuple[float, int, str]:
+    return (-(stats.cost_usd or 0.0), -stats.calls, stats.key)
+
+
+def _task_stats(
+    calls: Sequence[CallRecord],
+    decisions: Iterable[DecisionRecord],
+    signals: Iterable[OutcomeSignal],
+) -> TaskStats:
+    tasks: dict[str, list[CallRecord]] = {}
+    for call in calls:
+        if call.conversation_id is not None:
+            tasks.setdefault(call.conversation_id, []).append(call)
+    conversation_of = {d.id: d.conversation_id for d in decisions if d.conversation_id}
+    failed_by_signal = {
+        conversation_of[s.decision_id]
+        for s in signals
+        if s.kind == FAILURE_SIGNAL and s.decision_id in conversation_of
+    }
+    successful = 0
+    for conversation, task_calls in tasks.items():
+        finished = [c for c in task_calls if c.outcome != Outcome.PENDING]
+        if not finished or conversation in failed_by_signal:
+            continue
+        last = max(finished, key=lambda c: (c.started_at, c.id))
+        successful += last.outcome == Outcome.OK
+    priced = [c.cost_usd for c in calls if c.conversation_id is not None and c.cost_usd is not None]
+    cost = math.fsum(priced) if priced else None
+    tokens = sum(c.usage.total_tokens for c in calls if c.conversation_id is not None and c.usage)
+    return TaskStats(
+        tasks=len(tasks),
+        successful=successful,
+        cost_usd=cost,
+        cost_per_successful_task_usd=cost / successful if successful and cost is not None else None,
+        tokens_per_task=tokens / len(tasks) if tasks else None,
+        tasks_with_unpriced_calls=sum(
+            1 for task_calls in tasks.values() if any(_is_unpriced(c) for c in task_calls)
+        ),
+    )
+
+
+def summarize(
+    calls: Sequence[CallRecord],
+    query: ReportQuery,
+    *,
+    decisions: Iterable[DecisionRecord] = (),
+    signals: Iterable[OutcomeSignal] = (),
+) -> CostReport:
+    """Build a report from records already loaded (pure: no I/O)."""
+    zone = resolve_timezone(query.timezone, "tz")
+    everything = _Totals()
+    groups: dict[str, _Totals] = {}
+    conversations: dict[str, _Totals] = {}
+    unpriced_models: dict[str, int] = {}
+    for call in calls:
+        everything.add(call)
+        groups.setdefault(_group_key(call, query.by, zone), _Totals()).add(call)
+        if call.conversation_id is not None:
+            conversations.setdefault(call.conversation_id, _Totals()).add(call)
+        if _is_unpriced(call):
+            unpriced_models[call.model] = unpriced_models.get(call.model, 0) + 1
+    group_stats = [totals.stats(key) for key, totals in groups.items()]
+    group_stats.sort(key=(lambda s: s.key) if query.by == "day" else _by_cost)
+    top = sorted((t.stats(key) for key, t in conversations.items()), key=_by_cost)[: query.top]
+    return CostReport(
+        by=query.by,
+        timezone=query.timezone,
+        since=None
+        if query.since is None
+        else datetime.fromtimestamp(query.since, zone).isoformat(),
+        until=None
+        if query.until is None
+        else datetime.fromtimestamp(query.until, zone).isoformat(),
+        totals=everything.stats("total"),
+        groups=tuple(group_stats),
+        top_conversations=tuple(top),
+        tasks=_task_stats(calls, decisions, signals),
+        unpriced=UnpricedSummary(
+            calls=sum(unpriced_models.values()), models=dict(sorted(unpriced_models.items()))
+        ),
+    )
+
+
+async def build_report(ledger: Ledger, query: ReportQuery) -> CostReport:
+    """Load the range's calls, decisions and signals from the ledger and summarise them."""
+    calls = await ledger.query_calls(since=query.since, until=query.until)
+    decisions = await ledger.query_decisions(since=query.since, until=query.until)
+    signals = await ledger.query_signals(since=query.since, until=query.until, kind=FAILURE_SIGNAL)
+    return summarize(calls, query, decisions=decisions, signals=signals)
+
+
+# --- output -------------------------------------------------------------------------------
+
+
+def to_jsonable(value: Any) -> Any:
+    """Plain JSON data from report and budget dataclasses (non-finite floats as strings)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, enum.Enum):
+        return to_jsonable(value.value)
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_jsonable(item) for item in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return value
