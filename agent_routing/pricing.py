@@ -1,0 +1,360 @@
+"""Unit prices, context windows and call costs, all from litellm's local price map.
+
+No price is ever written by hand here: every number comes from the map shipped in the
+litellm wheel (offline, see :mod:`agent_routing._litellm`) or from a user override
+(`Settings.prices`), which wins.
+
+**Billing semantics mirror litellm.** litellm 1.79.3 does not bill every provider the same
+way: for some it applies the map's cache prices, for others (openrouter, groq, deepinfra,
+...) it bills cached tokens at the full input price; for together_ai it uses a model-size
+bucket price rather than the model's own entry. Rather than re-implement those branches,
+:func:`unit_prices` asks litellm's own ``completion_cost`` what it charges for a small probe
+of each token class (input, output, cache read, cache write, reasoning) and records those
+per-token prices. A call's cost is then linear in its usage, and equals
+``litellm.completion_cost`` for the same usage (tests check it on every priced chat entry).
+
+Deliberate differences, documented in docs/capture.md and pinned by tests:
+
+- a token class the map has *no* price for is billed at the base price (cached and
+  cache-write tokens at the input price, reasoning at the output price), never at $0;
+  litellm 1.79.3 bills such cached tokens at $0 in its generic calculator;
+- tiered prices (``input_cost_per_token_above_200k_tokens`` ...) are not applied: the
+  stored prices are the base tier, so a call above the threshold is under-priced;
+- models litellm prices per character (legacy PaLM / gemini-1.0 on Vertex) and entries
+  litellm cannot price at all use the map's per-token prices directly.
+
+A model with no known price gives ``None`` and its calls are recorded *unpriced*
+(``cost_usd=None``), never as free.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from agent_routing._litellm import litellm_module
+from agent_routing.config import PriceOverride
+from agent_routing.errors import ConfigError
+from agent_routing.records import UnitPrices, Usage
+
+# Providers whose map lookups litellm may turn into a network request (a local Ollama
+# server, the Hugging Face hub) when the name is not in the map: only exact map keys there.
+_NETWORK_LOOKUP_PROVIDERS = frozenset({"ollama", "ollama_chat", "huggingface"})
+
+# litellm 1.79.3 bills these providers' reasoning tokens *on top of* completion_tokens
+# (llms/xai/cost_calculator.py, llms/perplexity/cost_calculator.py): their
+# completion_tokens exclude reasoning. Usage here always counts reasoning inside output.
+REASONING_OUTSIDE_COMPLETION = frozenset({"xai", "perplexity"})
+
+# Map modes whose entries bill input only; a missing output price there means $0.
+_INPUT_ONLY_MODES = frozenset({"embedding", "moderation", "rerank"})
+
+_PROBE_TOKENS = 1000  # small enough to stay below every tiered-price threshold
+
+
+def _check_model(model: object) -> str:
+    if not isinstance(model, str) or not model.strip():
+        raise ConfigError.single("model", f"must be a non-empty model name, not {model!r}")
+    return model
+
+
+# --- map lookup -------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=2048)
+def provider_of(model: str) -> str | None:
+    """The litellm provider name of `model` (``openai``, ``openrouter``, ...), or None."""
+    _check_model(model)
+    litellm = litellm_module()
+    try:
+        provider = litellm.get_llm_provider(model=model)[1]
+    except Exception:
+        entry = _map_entry(model)
+        provider = entry[1].get("litellm_provider") if entry else None
+    return provider if isinstance(provider, str) and provider else None
+
+
+@functools.lru_cache(maxsize=2048)
+def _map_entry(model: str) -> tuple[str, Mapping[str, Any]] | None:
+    """The (key, entry) litellm would use for `model`, resolving provider prefixes."""
+    litellm = litellm_module()
+    cost_map: Mapping[str, Any] = litellm.model_cost
+    try:
+        stripped, provider, _, _ = litellm.get_llm_provider(model=model)
+    except Exception:
+        stripped, provider = model, None
+    if provider in _NETWORK_LOOKUP_PROVIDERS:
+        for key in (model, f"{provider}/{stripped}"):
+            if key in cost_map:
+                return key, cost_map[key]
+        return None
+    try:
+        info = litellm.get_model_info(model=model)
+    except Exception:  # some exact keys trip litellm's resolver (e.g. azure/command-r-plus)
+        info = None
+    entry_key = info.get("key") if isinstance(info, Mapping) else None
+    if isinstance(entry_key, str) and entry_key in cost_map:
+        return entry_key, cost_map[entry_key]
+    return (model, cost_map[model]) if model in cost_map else None
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) and number >= 0 else None
+
+
+# --- prices -----------------------------------------------------------------------------
+
+
+def unit_prices(
+    model: str, overrides: Mapping[str, PriceOverride] | None = None
+) -> UnitPrices | None:
+    """Per-token USD prices for `model`: an override if one names it, else litellm's map.
+
+    None when neither knows the model (its calls are then recorded unpriced).
+    """
+    _check_model(model)
+    if overrides:
+        override = overrides.get(model)
+        if override is not None:
+            return UnitPrices(
+                input=override.input_cost_per_token,
+                output=override.output_cost_per_token,
+                cache_read=override.cache_read_input_token_cost,
+                cache_creation=override.cache_creation_input_token_cost,
+                reasoning=override.output_cost_per_reasoning_token,
+                source="override",
+                model_key=model,
+            )
+    return _litellm_prices(model)
+
+
+@functools.lru_cache(maxsize=2048)
+def _litellm_prices(model: str) -> UnitPrices | None:
+    entry = _map_entry(model)
+    if entry is None:
+        return None
+    key, info = entry
+    map_input = _number(info.get("input_cost_per_token"))
+    map_output = _number(info.get("output_cost_per_token"))
+    if map_output is None and info.get("mode") in _INPUT_ONLY_MODES:
+        map_output = 0.0
+    if map_input is None or map_output is None:
+        return None
+    map_prices = UnitPrices(
+        input=map_input,
+        output=map_output,
+        cache_read=_number(info.get("cache_read_input_token_cost"))
+        if "cache_read_input_token_cost" in info
+        else _number(info.get("input_cost_per_token_cache_hit")),
+        cache_creation=_number(info.get("cache_creation_input_token_cost")),
+        reasoning=_number(info.get("output_cost_per_reasoning_token")),
+        source="litellm",
+        model_key=key,
+    )
+    billed = _billed_prices(model, map_prices)
+    return _separate_prices(billed if billed is not None else map_prices)
+
+
+def _billed_prices(model: str, map_prices: UnitPrices) -> UnitPrices | None:
+    """Per-token prices as litellm's `completion_cost` bills them, probed class by class.
+
+    None when litellm cannot price the model or its probe contradicts the map (a model
+    billed per character comes back as $0 per token): the map's own prices are used then.
+    """
+    provider = provider_of(model)
+    n = _PROBE_TOKENS
+
+    def billed(usage: Usage) -> float:
+        return litellm_cost(model, usage, provider) / n
+
+    try:
+        base_input = billed(Usage(input_tokens=n))
+        base_output = billed(Usage(output_tokens=n))
+        cache_read = billed(Usage(input_tokens=n, cached_read_tokens=n))
+        cache_creation = billed(Usage(input_tokens=n, cache_creation_tokens=n))
+        reasoning = billed(Usage(output_tokens=2 * n, reasoning_tokens=n)) - base_output
+    except Exception:
+        return None
+    if (base_input == 0 and map_prices.input > 0) or (base_output == 0 and map_prices.output > 0):
+        return None
+    return UnitPrices(
+        input=base_input,
+        output=base_output,
+        cache_read=_unless_free_by_omission(cache_read, map_prices.cache_read),
+        cache_creation=_unless_free_by_omission(cache_creation, map_prices.cache_creation),
+        reasoning=reasoning,
+        source=map_prices.source,
+        model_key=map_prices.model_key,
+    )
+
+
+def _unless_free_by_omission(billed: float, map_price: float | None) -> float | None:
+    """litellm bills a token class it reads no price for at $0 (a missing key, or deepseek's
+    legacy `input_cost_per_token_cache_hit`); bill it at the map's own price then, or at
+    the base price (None) when the map has none. A price of 0 in the map stays free."""
+    if billed == 0 and map_price != 0:
+        return map_price
+    return billed
+
+
+def _separate_prices(prices: UnitPrices) -> UnitPrices:
+    """Store None for a class billed at its base price (UnitPrices' 'no separate price')."""
+
+    def separate(price: float | None, base: float) -> float | None:
+        return None if price is None or math.isclose(price, base, rel_tol=1e-9) else price
+
+    return UnitPrices(
+        input=prices.input,
+        output=prices.output,
+        cache_read=separate(prices.cache_read, prices.input),
+        cache_creation=separate(prices.cache_creation, prices.input),
+        reasoning=separate(prices.reasoning, prices.output),
+        source=prices.source,
+        model_key=prices.model_key,
+    )
+
+
+def litellm_cost(model: str, usage: Usage, provider: str | None = None) -> float:
+    """What `litellm.completion_cost` charges for `usage` on `model` (raises if it cannot)."""
+    litellm = litellm_module()
+    response = litellm.ModelResponse(usage=litellm_usage(usage, provider))
+    return float(litellm.completion_cost(completion_response=response, model=model))
+
+
+def litellm_usage(usage: Usage, provider: str | None) -> Any:
+    """`usage` as the `litellm.Usage` a provider would report it (inverse of
+    :func:`agent_routing.capture.usage.usage_from_litellm`)."""
+    litellm = litellm_module()
+    completion = usage.output_tokens
+    if provider in REASONING_OUTSIDE_COMPLETION:
+        completion -= usage.reasoning_tokens
+    details = None
+    if usage.cached_read_tokens or usage.cache_creation_tokens:
+        details = {
+            "cached_tokens": usage.cached_read_tokens,
+            "cache_creation_tokens": usage.cache_creation_tokens,
+        }
+    return litellm.Usage(
+        prompt_tokens=usage.input_tokens,
+        completion_tokens=completion,
+        total_tokens=usage.input_tokens + completion,
+        reasoning_tokens=usage.reasoning_tokens or None,
+        prompt_tokens_details=details,
+    )
+
+
+# --- costs ------------------------------------------------------------------------------
+
+
+def cost_usd(usage: Usage, prices: UnitPrices) -> float:
+    """USD cost of a call with this usage at these unit prices.
+
+    Uncached input, cache reads, cache writes, visible output and reasoning are each
+    billed at their own price; a class with no separate price (None) at the input or
+    output price. Raises ConfigError for usage that cannot be real (negative counts,
+    more cached than input tokens, more reasoning than output tokens).
+    """
+    _check_usage(usage)
+    uncached = usage.input_tokens - usage.cached_read_tokens - usage.cache_creation_tokens
+    visible = usage.output_tokens - usage.reasoning_tokens
+
+    def price(specific: float | None, base: float) -> float:
+        return base if specific is None else specific
+
+    return (
+        uncached * prices.input
+        + usage.cached_read_tokens * price(prices.cache_read, prices.input)
+        + usage.cache_creation_tokens * price(prices.cache_creation, prices.input)
+        + visible * prices.output
+        + usage.reasoning_tokens * price(prices.reasoning, prices.output)
+    )
+
+
+def _check_usage(usage: Usage) -> None:
+    for name in (
+        "input_tokens",
+        "output_tokens",
+        "cached_read_tokens",
+        "cache_creation_tokens",
+        "reasoning_tokens",
+    ):
+        value = getattr(usage, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ConfigError.single(
+                f"usage.{name}", f"must be a non-negative integer, not {value!r}"
+            )
+    if usage.cached_read_tokens + usage.cache_creation_tokens > usage.input_tokens:
+        raise ConfigError.single(
+            "usage.cached_read_tokens",
+            f"cached ({usage.cached_read_tokens}) plus cache-write "
+            f"({usage.cache_creation_tokens}) tokens exceed input_tokens ({usage.input_tokens})",
+        )
+    if usage.reasoning_tokens > usage.output_tokens:
+        raise ConfigError.single(
+            "usage.reasoning_tokens",
+            f"{usage.reasoning_tokens} reasoning tokens exceed output_tokens "
+            f"({usage.output_tokens}); output includes reasoning",
+        )
+
+
+def estimate_cost_usd(
+    model: str,
+    input_tokens: int,
+    output_tokens: int,
+    overrides: Mapping[str, PriceOverride] | None = None,
+) -> float | None:
+    """USD cost of `input_tokens` in and `output_tokens` out on `model`; None if unpriced."""
+    prices = unit_prices(model, overrides)
+    if prices is None:
+        return None
+    return cost_usd(Usage(input_tokens=input_tokens, output_tokens=output_tokens), prices)
+
+
+# --- limits and identity ----------------------------------------------------------------
+
+
+def context_window(model: str, overrides: Mapping[str, PriceOverride] | None = None) -> int | None:
+    """Maximum input tokens of `model` (override first, then the map), or None if unknown."""
+    return _limit(model, overrides, "max_input_tokens")
+
+
+def max_output_tokens(
+    model: str, overrides: Mapping[str, PriceOverride] | None = None
+) -> int | None:
+    """Maximum output tokens of `model` (override first, then the map), or None if unknown."""
+    return _limit(model, overrides, "max_output_tokens")
+
+
+def _limit(model: str, overrides: Mapping[str, PriceOverride] | None, field: str) -> int | None:
+    _check_model(model)
+    override = overrides.get(model) if overrides else None
+    if override is not None and getattr(override, field) is not None:
+        return int(getattr(override, field))
+    entry = _map_entry(model)
+    value = entry[1].get(field) if entry else None
+    return int(value) if isinstance(value, int | float) and value > 0 else None
+
+
+def is_known_model(model: str, overrides: Mapping[str, PriceOverride] | None = None) -> bool:
+    """True when `model` can be priced: an override names it or litellm's map prices it."""
+    return unit_prices(model, overrides) is not None
+
+
+def price_map_size() -> int:
+    """Number of entries in litellm's loaded price map (`doctor` reports it)."""
+    return sum(1 for key in litellm_module().model_cost if key != "sample_spec")
+
+
+def clear_caches() -> None:
+    """Forget cached lookups (after `litellm.register_model` changed the map)."""
+    provider_of.cache_clear()
+    _map_entry.cache_clear()
+    _litellm_prices.cache_clear()
