@@ -128,6 +128,28 @@ async def test_migrate_blank(tmp_path: Path) -> None:
     assert names == sorted(names), "migrations are numbered in the order they run"
 
 
+@pytest.mark.parametrize(
+    "where",
+    [
+        "started_at >= 0 AND started_at < 1",
+        "model = 'm' AND started_at >= 0 AND started_at < 1",
+        "conversation_id = 'c'",
+    ],
+)
+async def test_spend_sums_read_only_an_index(tmp_path: Path, where: str) -> None:
+    """Budget spend sums (daily, per model, per conversation) are answered from a covering
+    index, without touching table rows: a budget check stays cheap as calls accumulate."""
+    path = tmp_path / "ledger.db"
+    async with SQLiteLedger(path):
+        pass
+    with sqlite3.connect(path) as db:
+        plan = db.execute(
+            "EXPLAIN QUERY PLAN SELECT COALESCE(SUM(cost_usd), 0.0) FROM calls "
+            f"WHERE outcome != 'pending' AND {where}"
+        ).fetchall()
+    assert "USING COVERING INDEX" in " ".join(str(row[-1]) for row in plan)
+
+
 async def test_migration_names_are_numbered_and_unique() -> None:
     """Every migration is called mNNN_<what> with a number used once."""
     numbers = [function.__name__[:4] for function in MIGRATIONS]
