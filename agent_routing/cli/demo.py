@@ -1,0 +1,46 @@
+"""`agent-routing demo`: the main job on embedded defaults, offline, then the cost report."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import click
+
+from agent_routing.cli._common import (
+    config_option,
+    db_option,
+    emit_json,
+    handle_errors,
+    json_option,
+)
+from agent_routing.config import data_home, load_settings
+
+
+@click.command("demo")
+@db_option
+@config_option
+@json_option
+@handle_errors
+def command(db_path: Path | None, config_path: Path | None, as_json: bool) -> None:
+    """Play a scripted multi-step agent session offline and print its cost report.
+
+    Every call goes through the router, the budgets, litellm (mock responses: no network,
+    no API key), capture and the SQLite ledger; the report is read back from the ledger.
+    The ledger is a fresh demo file (default: demo.db in the data directory) so your real
+    ledger is never touched; inspect it afterwards with `agent-routing costs --db PATH`.
+    """
+    from agent_routing.demo import run_demo
+    from agent_routing.demo_report import build_demo_report, render_demo_report
+
+    settings = load_settings(config_path)
+    path = db_path or data_home() / "demo.db"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    result = asyncio.run(run_demo(path, settings))
+    report = asyncio.run(build_demo_report(result, settings))
+    if as_json:
+        emit_json(report.as_json())
+    else:
+        click.echo(render_demo_report(report))
