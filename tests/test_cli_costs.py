@@ -185,3 +185,14 @@ def test_budget_set_bad_input_exits_2_and_writes_nothing(
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT COUNT(*) FROM budget_overrides").fetchone()[0] == 0
     assert db.stat().st_mtime_ns == before
+
+
+@pytest.mark.parametrize("command", [["costs"], ["budget", "show"]])
+def test_unreadable_ledger_exits_1_naming_the_file(tmp_path: Path, command: list[str]) -> None:
+    """A file that is not a ledger gives exit code 1 and a message naming it, no traceback."""
+    db = tmp_path / "notes.txt"
+    db.write_text("not a database, just notes\n" * 100, encoding="utf-8")
+    code, out = invoke(*command, "--db", str(db))
+    assert code == 1
+    assert f"cannot open the ledger {str(db)!r}" in out
+    assert "Traceback" not in out

@@ -40,14 +40,11 @@ def _budgets(config_path: Path | None, db_path: Path | None) -> tuple[Settings, 
 
 def _run(budgets: Budgets, action: Any) -> Any:
     """Open the ledger, await `action()`, close it."""
-    from agent_routing.ledger import run_sync
+    from agent_routing.ledger import opened, run_sync
 
     async def run() -> Any:
-        await budgets.ledger.open()
-        try:
+        async with opened(budgets.ledger):
             return await action()
-        finally:
-            await budgets.ledger.close()
 
     return run_sync(run())
 

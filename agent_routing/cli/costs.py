@@ -162,7 +162,7 @@ def command(
     Exit code 2 on a bad --by, date or time zone (nothing is read or written).
     """
     from agent_routing.config import load_settings
-    from agent_routing.ledger import ledger_for, run_sync
+    from agent_routing.ledger import ledger_for, opened, run_sync
     from agent_routing.reports import build_report, prepare_query, to_jsonable
 
     settings = load_settings(config_path, validate_models=False)
@@ -172,11 +172,8 @@ def command(
     ledger = ledger_for(settings.ledger, db_path)
 
     async def run() -> CostReport:
-        await ledger.open()
-        try:
+        async with opened(ledger):
             return await build_report(ledger, query)
-        finally:
-            await ledger.close()
 
     report = run_sync(run())
     if as_json:

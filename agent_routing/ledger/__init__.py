@@ -8,6 +8,9 @@ picks the storage backend (SQLite today), and :func:`run_sync` lets synchronous 
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from agent_routing.config import LedgerSettings
@@ -39,6 +42,7 @@ __all__ = [
     "WriterStats",
     "get_writer",
     "ledger_for",
+    "opened",
     "run_sync",
 ]
 
@@ -47,3 +51,16 @@ def ledger_for(settings: LedgerSettings | None = None, path: Path | None = None)
     """An unopened ledger for these settings (`path` overrides `settings.path`)."""
     settings = settings or LedgerSettings()
     return SQLiteLedger.from_settings(settings, path)
+
+
+@asynccontextmanager
+async def opened(ledger: Ledger) -> AsyncIterator[Ledger]:
+    """Open `ledger` for the block and close it after; storage errors raised inside become
+    LedgerError (so a CLI or API handler reports them instead of a traceback)."""
+    await ledger.open()
+    try:
+        yield ledger
+    except (OSError, sqlite3.Error) as error:
+        raise LedgerError(f"ledger error: {error}") from error
+    finally:
+        await ledger.close()

@@ -153,9 +153,18 @@ class SQLiteLedger:
     # --- connection --------------------------------------------------------------------
 
     async def open(self) -> None:
-        """Connect, set the pragmas and apply pending migrations."""
+        """Connect, set the pragmas and apply pending migrations.
+
+        Raises LedgerError naming the file when it cannot be created, read or migrated.
+        """
         if self._db is not None:
             return
+        try:
+            self._db = await self._connect()
+        except (OSError, sqlite3.Error) as error:
+            raise LedgerError(f"cannot open the ledger {str(self.path)!r}: {error}") from error
+
+    async def _connect(self) -> aiosqlite.Connection:
         if isinstance(self.path, Path):
             self.path.parent.mkdir(parents=True, exist_ok=True)
         connection = aiosqlite.connect(
@@ -177,7 +186,7 @@ class SQLiteLedger:
         except BaseException:
             await db.close()
             raise
-        self._db = db
+        return db
 
     async def _enable_wal(self, db: aiosqlite.Connection) -> None:
         # Switching a new file to WAL needs a moment of exclusive access; several processes
