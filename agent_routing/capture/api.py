@@ -1,0 +1,218 @@
+"""Turning capture on, and the calls a self-reporting caller makes.
+
+`enable_capture` registers one litellm logger per process. Agent Zero re-imports plugin code
+when it changes, so the registered logger is found again by its marker attribute in
+litellm's callback lists - never through a module global that a reload would reset.
+`begin_call` / `end_call` reach the same logger the same way.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import sys
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from agent_routing.capture.events import Opened, Reported
+from agent_routing.capture.logger import find_logger, make_logger, unregister
+from agent_routing.capture.metadata import checked_attribution
+from agent_routing.capture.recorder import CaptureRecorder, CaptureStats
+from agent_routing.config import Settings, load_settings
+from agent_routing.errors import AgentRoutingError, ConfigError
+from agent_routing.ids import new_id
+from agent_routing.protocols import CallSink
+from agent_routing.records import Usage
+
+log = logging.getLogger(__name__)
+
+EXIT_FLUSH_TIMEOUT_S = 5.0
+
+_enable_lock = threading.Lock()
+
+
+@dataclass(slots=True)
+class CaptureHandle:
+    """What `enable_capture` returns: the process's capture, or an inert one when disabled."""
+
+    recorder: CaptureRecorder | None
+    db_path: Path | None = None
+
+    @property
+    def enabled(self) -> bool:
+        """True while calls are being recorded."""
+        return self.recorder is not None and not self.recorder.closed
+
+    @property
+    def sink(self) -> CallSink | None:
+        """Where records go (the ledger writer by default)."""
+        return self.recorder.sink if self.recorder is not None else None
+
+    @property
+    def stats(self) -> CaptureStats:
+        """Event, submission and error counters."""
+        return self.recorder.stats if self.recorder is not None else CaptureStats()
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until everything captured so far is committed; False on timeout."""
+        return self.recorder.flush(timeout) if self.recorder is not None else True
+
+    def sweep(self, now: float | None = None) -> int:
+        """Close calls PENDING longer than `capture.abandoned_after_s` (before `now`)."""
+        return self.recorder.sweep(now) if self.recorder is not None else 0
+
+    def close(self, timeout: float | None = EXIT_FLUSH_TIMEOUT_S) -> bool:
+        """Stop capturing: unregister the logger, close open calls as ABANDONED, flush."""
+        recorder = self.recorder
+        if recorder is None:
+            return True
+        litellm = sys.modules.get("litellm")
+        logger = find_logger(litellm) if litellm is not None else None
+        registered = logger is not None and getattr(logger, "recorder", None) is self.recorder
+        if registered:
+            unregister(litellm, logger)
+        atexit.unregister(recorder.close)
+        return recorder.close(timeout)
+
+
+def enable_capture(
+    db_path: Path | None = None,
+    *,
+    settings: Settings | None = None,
+    sink: CallSink | None = None,
+) -> CaptureHandle:
+    """Record every litellm completion and embedding call of this process.
+
+    Idempotent: a second call (even from a reloaded copy of this module) returns the
+    capture already running and registers nothing. `settings` default to
+    :func:`load_settings`; with `capture.enabled: false` nothing is registered and an inert
+    handle is returned. Records go to `sink`, else to the ledger at `db_path`, else
+    `$AGENT_ROUTING_DB`, else `ledger.path` / the default location. Open calls are closed
+    and everything is flushed at interpreter exit.
+    """
+    from agent_routing._litellm import litellm_module
+
+    litellm = litellm_module()
+    with _enable_lock:
+        existing = find_logger(litellm)
+        if existing is not None and not existing.recorder.closed:
+            return CaptureHandle(existing.recorder, getattr(existing, "db_path", None))
+        if settings is None:
+            settings = load_settings()
+        if not settings.capture.enabled:
+            return CaptureHandle(None)
+        path: Path | None = None
+        if sink is None:
+            path = _ledger_path(db_path, settings)
+            sink = _ledger_writer(path, settings)
+        elif db_path is not None:
+            raise ConfigError.single("db_path", "give either db_path or sink, not both")
+        recorder = CaptureRecorder(sink, settings)
+        logger = make_logger(recorder, path)
+        litellm.callbacks.append(logger)
+        atexit.register(recorder.close, EXIT_FLUSH_TIMEOUT_S)
+        return CaptureHandle(recorder, path)
+
+
+def _ledger_path(db_path: Path | None, settings: Settings) -> Path:
+    if db_path is not None:
+        return Path(db_path).expanduser()
+    from_env = os.environ.get("AGENT_ROUTING_DB")
+    if from_env:
+        return Path(from_env).expanduser()
+    return settings.ledger.resolved_path()
+
+
+def _ledger_writer(path: Path, settings: Settings) -> CallSink:
+    try:
+        from agent_routing.ledger.writer import get_writer
+    except ImportError as error:  # pragma: no cover - only before the ledger part is installed
+        raise AgentRoutingError(f"the ledger writer is not available ({error})") from error
+    writer: CallSink = get_writer(path, settings.ledger)
+    return writer
+
+
+def _active_recorder() -> CaptureRecorder | None:
+    litellm = sys.modules.get("litellm")
+    logger = find_logger(litellm) if litellm is not None else None
+    recorder = getattr(logger, "recorder", None)
+    return recorder if recorder is not None and not recorder.closed else None
+
+
+def begin_call(
+    *,
+    model: str,
+    messages: Sequence[Mapping[str, Any]] | None = None,
+    call_id: str | None = None,
+    kind: str = "chat",
+    conversation_id: str | None = None,
+    agent_no: int | None = None,
+    tool: str | None = None,
+    decision_id: str | None = None,
+    tier: str | None = None,
+    reservation_id: str | None = None,
+    stream: bool | None = None,
+) -> str:
+    """Open a call's row yourself (before calling litellm) and return its id.
+
+    Pass the returned id to litellm inside `capture_metadata(call_id=...)` so litellm's own
+    events land on the same row, and to :func:`end_call` when the call ends. A no-op
+    (still returning an id) while capture is off.
+    """
+    if not isinstance(model, str) or not model.strip():
+        raise ConfigError.single("model", f"must be a non-empty model name, not {model!r}")
+    if messages is not None and (isinstance(messages, str) or not isinstance(messages, Sequence)):
+        raise ConfigError.single(
+            "messages", f"must be a list of messages or None, not {type(messages).__name__}"
+        )
+    attribution = checked_attribution(
+        call_id=call_id or new_id(),
+        conversation_id=conversation_id,
+        agent_no=agent_no,
+        kind=kind,
+        tool=tool,
+        decision_id=decision_id,
+        tier=tier,
+        reservation_id=reservation_id,
+    )
+    row_id = attribution.call_id
+    assert row_id is not None
+    recorder = _active_recorder()
+    if recorder is not None:
+        copied = list(messages) if messages is not None else None
+        recorder.post(
+            Opened(row_id, None, model, None, copied, attribution, stream, time.time(), False)
+        )
+    return row_id
+
+
+def end_call(
+    call_id: str,
+    *,
+    response_text: str | None = None,
+    reasoning_text: str | None = None,
+    error: BaseException | None = None,
+    usage: Usage | None = None,
+) -> None:
+    """Report how a call ended: its text (output is counted from it) or the error.
+
+    `usage`, when the caller has the provider's counts, replaces the estimate. A provider
+    success callback arriving later still fills in provider usage on the same row.
+    """
+    if not isinstance(call_id, str) or not call_id:
+        raise ConfigError.single("call_id", f"must be a non-empty string, not {call_id!r}")
+    for name, text in (("response_text", response_text), ("reasoning_text", reasoning_text)):
+        if text is not None and not isinstance(text, str):
+            raise ConfigError.single(name, f"must be a string or None, not {type(text).__name__}")
+    if error is not None and not isinstance(error, BaseException):
+        raise ConfigError.single("error", f"must be an exception or None, not {error!r}")
+    if usage is not None and not isinstance(usage, Usage):
+        raise ConfigError.single("usage", f"must be a records.Usage or None, not {usage!r}")
+    recorder = _active_recorder()
+    if recorder is not None:
+        recorder.post(Reported(call_id, response_text, reasoning_text, error, usage, time.time()))

@@ -1,0 +1,145 @@
+"""Call attribution carried in litellm's `metadata` kwarg.
+
+A caller that wants a call attributed (conversation, agent, kind, routing decision, ...)
+merges :func:`capture_metadata` into the `metadata` it passes to litellm. litellm hands the
+same dict to every callback of that call (`kwargs["litellm_params"]["metadata"]`), so
+the pre-call hook, the success or failure callback and the caller's own end report all find
+the same `call_id` and land on one ledger row. Everything sits under one key,
+:data:`METADATA_KEY`, so it never collides with other loggers' metadata.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from agent_routing.config import CallKind
+from agent_routing.errors import ConfigError
+from agent_routing.ids import new_id
+
+METADATA_KEY = "agent_routing"
+
+_KINDS = frozenset(kind.value for kind in CallKind)
+
+
+@dataclass(slots=True, frozen=True)
+class Attribution:
+    """Who made a call and why; every field but `kind` may be unknown (None)."""
+
+    call_id: str | None = None
+    conversation_id: str | None = None
+    agent_no: int | None = None
+    kind: str | None = None
+    tool: str | None = None
+    decision_id: str | None = None
+    tier: str | None = None
+    reservation_id: str | None = None
+
+
+def checked_attribution(
+    *,
+    call_id: str | None,
+    conversation_id: str | None,
+    agent_no: int | None,
+    kind: str,
+    tool: str | None,
+    decision_id: str | None,
+    tier: str | None,
+    reservation_id: str | None,
+) -> Attribution:
+    """Validate caller-supplied attribution; ConfigError names the first bad field."""
+    texts = {
+        "call_id": call_id,
+        "conversation_id": conversation_id,
+        "tool": tool,
+        "decision_id": decision_id,
+        "tier": tier,
+        "reservation_id": reservation_id,
+    }
+    for name, value in texts.items():
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            raise ConfigError.single(name, f"must be a non-empty string or None, not {value!r}")
+    if agent_no is not None and (
+        isinstance(agent_no, bool) or not isinstance(agent_no, int) or agent_no < 0
+    ):
+        raise ConfigError.single("agent_no", f"must be a non-negative integer, not {agent_no!r}")
+    kind_value = kind.value if isinstance(kind, CallKind) else kind
+    if kind_value not in _KINDS:
+        raise ConfigError.single("kind", f"unknown call kind {kind!r}; use one of {sorted(_KINDS)}")
+    return Attribution(
+        call_id=call_id,
+        conversation_id=conversation_id,
+        agent_no=agent_no,
+        kind=kind_value,
+        tool=tool,
+        decision_id=decision_id,
+        tier=tier,
+        reservation_id=reservation_id,
+    )
+
+
+def capture_metadata(
+    *,
+    call_id: str | None = None,
+    conversation_id: str | None = None,
+    agent_no: int | None = None,
+    kind: str = "chat",
+    tool: str | None = None,
+    decision_id: str | None = None,
+    tier: str | None = None,
+    reservation_id: str | None = None,
+) -> dict[str, Any]:
+    """The entries to merge into a litellm call's `metadata` so capture attributes it.
+
+    Includes a fresh time-sortable `call_id` when none is given; read it back with
+    :func:`call_id_of` to report the call's end with `end_call`.
+    """
+    attribution = checked_attribution(
+        call_id=call_id or new_id(),
+        conversation_id=conversation_id,
+        agent_no=agent_no,
+        kind=kind,
+        tool=tool,
+        decision_id=decision_id,
+        tier=tier,
+        reservation_id=reservation_id,
+    )
+    fields = {name: value for name, value in asdict(attribution).items() if value is not None}
+    return {METADATA_KEY: fields}
+
+
+def call_id_of(metadata: Mapping[str, Any] | None) -> str | None:
+    """The call id inside litellm `metadata` built with :func:`capture_metadata`, or None."""
+    fields = metadata.get(METADATA_KEY) if isinstance(metadata, Mapping) else None
+    value = fields.get("call_id") if isinstance(fields, Mapping) else None
+    return value if isinstance(value, str) and value else None
+
+
+def attribution_from(fields: Any) -> Attribution:
+    """Read attribution found in a callback's metadata, dropping malformed values.
+
+    Lenient on purpose: this runs in the background worker on whatever a caller put in
+    `metadata`, and a bad value must cost that field, not the call's record.
+    """
+    if not isinstance(fields, Mapping):
+        return Attribution()
+
+    def text(name: str) -> str | None:
+        value = fields.get(name)
+        return value if isinstance(value, str) and value else None
+
+    agent_no = fields.get("agent_no")
+    kind = text("kind")
+    return Attribution(
+        call_id=text("call_id"),
+        conversation_id=text("conversation_id"),
+        agent_no=agent_no
+        if isinstance(agent_no, int) and not isinstance(agent_no, bool) and agent_no >= 0
+        else None,
+        kind=kind if kind in _KINDS else None,
+        tool=text("tool"),
+        decision_id=text("decision_id"),
+        tier=text("tier"),
+        reservation_id=text("reservation_id"),
+    )
