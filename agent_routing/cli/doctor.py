@@ -1,0 +1,210 @@
+"""`agent-routing doctor`: is everything in place to record and price calls offline?
+
+Each check really does the thing it vouches for: the ledger is opened, migrated and
+written to (inside a transaction that is rolled back), the tokenizers are loaded from the
+files in the litellm wheel, the price map is compared with the one shipped in the wheel.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import sqlite3
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from agent_routing.cli._common import (
+    EXIT_FAILURE,
+    config_option,
+    db_option,
+    emit_json,
+    handle_errors,
+    json_option,
+)
+
+if TYPE_CHECKING:
+    from agent_routing.config import Settings
+
+SUPPORTED_LITELLM = ((1, 79, 3), (2, 0, 0))  # >=1.79.3,<2 (pyproject)
+COMPROMISED_LITELLM = frozenset({"1.82.7", "1.82.8", "1.107.0"})
+TIKTOKEN_URL = "https://openaipublic.blob.core.windows.net/encodings/{name}.tiktoken"
+PROBE_MODEL = "agent-routing-doctor-probe"
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """The result of one check: a name, pass or fail, and what was found."""
+
+    name: str
+    ok: bool
+    detail: str
+
+
+def check_config(config_path: Path | None) -> tuple[Check, Settings | None]:
+    """The configuration loads and validates (tier models must be priced)."""
+    from agent_routing.config import config_path_from_env, load_settings
+    from agent_routing.errors import AgentRoutingError
+
+    path = config_path or config_path_from_env()
+    try:
+        settings = load_settings(config_path)
+    except AgentRoutingError as error:
+        return Check("config", False, str(error).replace("\n", " ")), None
+    where = str(path) if path else "built-in defaults (no configuration file)"
+    return Check("config", True, f"valid: {where}"), settings
+
+
+def check_ledger(settings: Settings, db_path: Path | None) -> Check:
+    """The ledger opens and migrates, and a probe row is written and read back, then
+    rolled back so nothing is left behind."""
+    from agent_routing.ledger import ledger_for, run_sync
+    from agent_routing.ledger.merge import UPSERT_CALL_SQL
+    from agent_routing.ledger.rows import call_to_row
+    from agent_routing.records import CallRecord
+
+    path = (db_path or settings.ledger.resolved_path()).expanduser()
+    try:
+        ledger = ledger_for(settings.ledger, path)
+
+        async def open_and_migrate() -> None:
+            await ledger.open()
+            await ledger.close()
+
+        run_sync(open_and_migrate())
+        probe = CallRecord(id=f"doctor-{time.time_ns()}", started_at=time.time(), model=PROBE_MODEL)
+        connection = sqlite3.connect(path, isolation_level=None, timeout=5)
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            connection.execute(UPSERT_CALL_SQL, call_to_row(probe))
+            found = connection.execute("SELECT model FROM calls WHERE id = ?", (probe.id,))
+            read_back = found.fetchone()
+            calls = connection.execute("SELECT COUNT(*) FROM calls").fetchone()[0] - 1
+            connection.execute("ROLLBACK")
+        finally:
+            connection.close()
+    except Exception as error:
+        return Check("ledger", False, f"{path}: {type(error).__name__}: {error}")
+    if read_back != (PROBE_MODEL,):
+        return Check("ledger", False, f"{path}: probe row not read back ({read_back!r})")
+    return Check("ledger", True, f"writable: {path} ({calls:,} calls recorded)")
+
+
+def check_price_map() -> Check:
+    """litellm uses the price map shipped in its wheel (LITELLM_LOCAL_MODEL_COST_MAP)."""
+    from agent_routing._litellm import litellm_module
+    from agent_routing.pricing import price_map_size
+
+    try:
+        litellm = litellm_module()  # sets the flag to True unless the environment set it
+        shipped_file = resources.files("litellm") / "model_prices_and_context_window_backup.json"
+        shipped = json.loads(shipped_file.read_text(encoding="utf-8"))
+    except Exception as error:
+        return Check("price map", False, f"cannot read the offline map: {error}")
+    flag = os.environ.get("LITELLM_LOCAL_MODEL_COST_MAP", "")
+    if flag != "True":
+        return Check(
+            "price map",
+            False,
+            f"LITELLM_LOCAL_MODEL_COST_MAP is {flag!r}, not 'True': litellm fetches prices "
+            "from the network at import",
+        )
+    if len(shipped) != len(litellm.model_cost):
+        return Check(
+            "price map",
+            False,
+            f"loaded map has {len(litellm.model_cost):,} entries, the wheel's {len(shipped):,}",
+        )
+    return Check(
+        "price map", True, f"offline map from the litellm wheel: {price_map_size():,} models"
+    )
+
+
+def check_tokenizers() -> Check:
+    """cl100k_base and o200k_base load from the files bundled with litellm, offline."""
+    from agent_routing import tokens
+
+    directory = tokens.tokenizer_dir()
+    if directory is None:
+        return Check("tokenizers", False, "litellm's tokenizer directory was not found")
+    missing = [
+        name
+        for name in tokens.ENCODINGS
+        if not (
+            directory
+            / hashlib.sha1(
+                TIKTOKEN_URL.format(name=name).encode(), usedforsecurity=False
+            ).hexdigest()
+        ).is_file()
+    ]
+    if missing:
+        return Check("tokenizers", False, f"missing in {directory}: {', '.join(missing)}")
+    try:
+        counts = {
+            name: len(tokens.get_encoding(name).encode_ordinary("hello world"))
+            for name in tokens.ENCODINGS
+        }
+    except Exception as error:
+        return Check("tokenizers", False, f"cannot load: {type(error).__name__}: {error}")
+    return Check("tokenizers", True, f"{', '.join(counts)} load offline from {directory}")
+
+
+def _version_tuple(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", version)[:3])
+
+
+def check_litellm_version(version: str | None = None) -> Check:
+    """The installed litellm is in the supported range and not a compromised release."""
+    from agent_routing._litellm import litellm_version
+
+    version = version or litellm_version()
+    if version in COMPROMISED_LITELLM:
+        return Check("litellm", False, f"{version} is a compromised release: reinstall another now")
+    low, high = SUPPORTED_LITELLM
+    if not low <= _version_tuple(version) < high:
+        return Check("litellm", False, f"{version} is outside the supported range >=1.79.3,<2")
+    return Check("litellm", True, f"{version} (supported: >=1.79.3,<2)")
+
+
+def run_checks(config_path: Path | None, db_path: Path | None) -> list[Check]:
+    """Every check, in order; the ledger check uses default settings if the config failed."""
+    from agent_routing.config import Settings
+
+    config, settings = check_config(config_path)
+    checks: list[Callable[[], Check]] = [
+        lambda: check_ledger(settings or Settings(), db_path),
+        check_price_map,
+        check_tokenizers,
+        check_litellm_version,
+    ]
+    return [config, *(check() for check in checks)]
+
+
+@click.command("doctor")
+@config_option
+@db_option
+@json_option
+@handle_errors
+def command(*, config_path: Path | None, db_path: Path | None, as_json: bool) -> None:
+    """Check the configuration, the ledger, the offline price map, the tokenizers and the
+    litellm version. One line per check; exit code 1 if any fails.
+    """
+    checks = run_checks(config_path, db_path)
+    healthy = all(check.ok for check in checks)
+    if as_json:
+        emit_json({"ok": healthy, "checks": [asdict(check) for check in checks]})
+    else:
+        width = max(len(check.name) for check in checks)
+        for check in checks:
+            click.echo(
+                f"{'ok  ' if check.ok else 'FAIL'}  {check.name.ljust(width)}  {check.detail}"
+            )
+    if not healthy:
+        raise SystemExit(EXIT_FAILURE)
