@@ -59,6 +59,35 @@ def copy_fake_root(destination: Path) -> Path:
     return destination
 
 
+def tool_call(tool_name: str, **tool_args: Any) -> str:
+    """An LLM reply that calls `tool_name` the way the host's prompt asks for."""
+    return json.dumps(
+        {
+            "thoughts": ["next step"],
+            "headline": tool_name,
+            "tool_name": tool_name,
+            "tool_args": tool_args,
+        }
+    )
+
+
+def respond(text: str) -> str:
+    """An LLM reply that ends the task with `text` (the `response` tool)."""
+    return tool_call("response", text=text)
+
+
+@dataclass(frozen=True)
+class LedgerView:
+    """Everything the ledger holds after a test's turns (flushed first)."""
+
+    calls: list[Any]
+    decisions: list[Any]
+    signals: list[Any]
+
+    def calls_of(self, kind: str) -> list[Any]:
+        return [c for c in self.calls if c.call_kind == kind]
+
+
 @dataclass
 class FakeHost:
     """A running fake Agent Zero: its root folder and its imported modules."""
@@ -126,11 +155,32 @@ class FakeHost:
         body = json.loads(text) if response.mimetype == "application/json" else text
         return response.status_code, body
 
+    async def ledger(self) -> LedgerView:
+        """Flush capture, then read calls, decisions and signals from the ledger file."""
+        from agent_routing.host.runtime import get_runtime
+        from agent_routing.ledger import ledger_for
+
+        runtime = get_runtime(None)
+        assert await asyncio.to_thread(runtime.flush, 10.0)
+        ledger = ledger_for(runtime.settings.ledger)
+        await ledger.open()
+        try:
+            return LedgerView(
+                await ledger.query_calls(),
+                await ledger.query_decisions(),
+                await ledger.query_signals(),
+            )
+        finally:
+            await ledger.close()
+
     def close(self) -> None:
         """Stop the host's loop threads; remove it from sys.path and sys.modules."""
         from helpers.defer import EventLoopThread
 
+        from agent_routing.host.runtime import reset_runtime
+
         _RETIRED.extend(EventLoopThread.shutdown_all())
+        reset_runtime()
         _purge_host_modules()
         while str(self.root) in sys.path:
             sys.path.remove(str(self.root))

@@ -56,11 +56,29 @@ class ProviderCall:
     stream: bool
 
 
+MAIN_PROMPT_MARK = "Agent Zero System Manual"  # first line of agent.system.main.md
+
+
+def utility_reply(model: str, messages: list[dict[str, Any]]) -> str:
+    """A plausible answer for the host's own utility calls, chosen by their system prompt."""
+    system = str(messages[0]["content"]).lower() if messages else ""
+    if "title" in system:
+        return "Chat about the task"
+    if "memor" in system:
+        return "No facts worth remembering."
+    if "document" in system:
+        return "The document says the answer is 42."
+    return "ok"
+
+
 class ScriptedProvider:
-    """Queued responses per model (key: full litellm id or the name after the last '/')."""
+    """Scripted responses: per model first (key: full litellm id or the name after the last
+    '/'), then main-loop calls in order (`script_main`, whatever model serves them), then
+    `default` (by default: `utility_reply` for every non-main call)."""
 
     def __init__(self) -> None:
         self.queues: dict[str, deque[Any]] = {}
+        self.main: deque[Any] = deque()
         self.default: Callable[[str, list[dict[str, Any]]], Any] | None = None
         self.calls: list[ProviderCall] = []
         self.embeddings: list[str] = []
@@ -68,6 +86,13 @@ class ScriptedProvider:
 
     def script(self, model: str, *responses: Any) -> None:
         self.queues.setdefault(model, deque()).extend(responses)
+
+    def script_main(self, *responses: Any) -> None:
+        self.main.extend(responses)
+
+    def main_calls(self) -> list[ProviderCall]:
+        """The calls that carried the agent's main system prompt, in order."""
+        return [c for c in self.calls if is_main_call(c.messages)]
 
     def next(
         self, model: str, messages: list[dict[str, Any]], kwargs: dict[str, Any], stream: bool
@@ -78,9 +103,17 @@ class ScriptedProvider:
                 queue = self.queues.get(key)
                 if queue:
                     return queue.popleft()
+            if is_main_call(messages):
+                if self.main:
+                    return self.main.popleft()
+                raise AssertionError(f"no scripted main-loop response left (model {model!r})")
         if self.default is not None:
             return self.default(model, messages)
-        raise AssertionError(f"no scripted response for model {model!r}")
+        return utility_reply(model, messages)
+
+
+def is_main_call(messages: list[dict[str, Any]]) -> bool:
+    return bool(messages) and MAIN_PROMPT_MARK in str(messages[0].get("content", ""))
 
 
 PROVIDER = ScriptedProvider()

@@ -54,7 +54,7 @@ class EventLoopThread:
                 for task in pending:
                     task.cancel()
                 if pending:
-                    await asyncio.wait(pending, timeout=0.5)
+                    await asyncio.wait(pending, timeout=0.05)
                 return [t for t in pending if not t.done()]
 
             stuck = asyncio.run_coroutine_threadsafe(cancel_pending(), item.loop).result(5)

@@ -1,0 +1,181 @@
+"""The cost API behind `/api/plugins/agent_routing/<handler>` (the handler files are thin).
+
+- `costs` (GET): totals and a breakdown `by` model | conversation | tool | kind | tier | day,
+  for `since` / `until` (ISO dates or datetimes) in `tz` - the same report as
+  `agent-routing costs`;
+- `chat_costs` (GET): one chat's (`context`) calls summed by model, its routing decisions
+  and the calls themselves;
+- `budget` (GET): every budget and its spend (`context` adds the chat's conversation
+  budgets); (POST): store a budget (`scope`, `limit_usd`, `enforcement`, `model`,
+  `alert_thresholds`), or remove one with `{"remove": "<scope>:<model or *>"}`.
+
+Input is validated before anything is read: an unknown parameter or a bad value gives a 400
+with the field named. Nothing builds SQL from input (the ledger binds every value).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from agent_routing.errors import AgentRoutingError, ConfigError
+from agent_routing.host.runtime import PluginRuntime, get_runtime
+
+COSTS_PARAMS = frozenset({"by", "since", "until", "tz", "top"})
+CHAT_PARAMS = frozenset({"context", "by", "limit"})
+BUDGET_GET_PARAMS = frozenset({"context"})
+MAX_CHAT_CALLS = 500
+
+
+@dataclass(frozen=True, slots=True)
+class ApiResult:
+    """An HTTP status and a JSON-ready payload."""
+
+    status: int
+    payload: dict[str, Any]
+
+
+def bad_request(error: ConfigError) -> ApiResult:
+    """A 400 naming every bad field."""
+    problems = [{"field": field, "message": message} for field, message in error.problems]
+    return ApiResult(400, {"error": str(error), "problems": problems})
+
+
+def _check_params(params: Mapping[str, Any], allowed: frozenset[str]) -> None:
+    unknown = sorted(set(params) - allowed)
+    if unknown:
+        raise ConfigError(
+            [(name, f"unknown parameter; allowed: {sorted(allowed)}") for name in unknown]
+        )
+
+
+def _text(params: Mapping[str, Any], name: str) -> str | None:
+    value = params.get(name)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ConfigError.single(name, f"must be a string (got {value!r})")
+    return value
+
+
+def _int(params: Mapping[str, Any], name: str, default: int, maximum: int) -> int:
+    value = params.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        number = int(str(value))
+    except ValueError:
+        raise ConfigError.single(name, f"must be an integer (got {value!r})") from None
+    if not 0 <= number <= maximum:
+        raise ConfigError.single(name, f"must be between 0 and {maximum} (got {number})")
+    return number
+
+
+async def _ledger(runtime: PluginRuntime) -> Any:
+    await asyncio.to_thread(runtime.flush, 5.0)  # include what was captured a moment ago
+    return await runtime.budgets.ledger()
+
+
+async def _guarded(work: Any) -> ApiResult:
+    try:
+        return ApiResult(200, await work)
+    except ConfigError as error:
+        return bad_request(error)
+    except AgentRoutingError as error:
+        return ApiResult(500, {"error": str(error)})
+
+
+async def costs(params: Mapping[str, Any]) -> ApiResult:
+    """GET costs: the `agent-routing costs` report as JSON."""
+    return await _guarded(_costs(params))
+
+
+async def _costs(params: Mapping[str, Any]) -> dict[str, Any]:
+    from agent_routing.reports import build_report, prepare_query, to_jsonable
+
+    _check_params(params, COSTS_PARAMS)
+    runtime = get_runtime(None)
+    query = prepare_query(
+        by=_text(params, "by") or "model",
+        since=_text(params, "since"),
+        until=_text(params, "until"),
+        tz=_text(params, "tz") or runtime.settings.ledger.timezone,
+        top=_int(params, "top", 10, 1000),
+    )
+    report = await build_report(await _ledger(runtime), query)
+    payload: dict[str, Any] = to_jsonable(report)
+    return payload
+
+
+async def chat_costs(params: Mapping[str, Any]) -> ApiResult:
+    """GET chat_costs: one chat's totals, breakdown, decisions and calls."""
+    return await _guarded(_chat_costs(params))
+
+
+async def _chat_costs(params: Mapping[str, Any]) -> dict[str, Any]:
+    from agent_routing.reports import prepare_query, summarize, to_jsonable
+
+    _check_params(params, CHAT_PARAMS)
+    context = _text(params, "context")
+    if context is None:
+        raise ConfigError.single("context", "required: the chat (context) id")
+    limit = _int(params, "limit", 100, MAX_CHAT_CALLS)
+    runtime = get_runtime(None)
+    query = prepare_query(by=_text(params, "by") or "model", tz=runtime.settings.ledger.timezone)
+    ledger = await _ledger(runtime)
+    calls = await ledger.query_calls(conversation_id=context)
+    decisions = await ledger.query_decisions(conversation_id=context)
+    report = summarize(calls, query, decisions=decisions)
+    return {
+        "context": context,
+        "totals": to_jsonable(report.totals),
+        "groups": to_jsonable(list(report.groups)),
+        "decisions": [to_jsonable(d) for d in decisions[-limit:]] if limit else [],
+        "calls": [to_jsonable(c) for c in calls[-limit:]] if limit else [],
+    }
+
+
+async def budget_status(params: Mapping[str, Any]) -> ApiResult:
+    """GET budget: every effective budget and its spend now."""
+    return await _guarded(_budget_status(params))
+
+
+async def _budget_status(params: Mapping[str, Any]) -> dict[str, Any]:
+    from agent_routing.reports import to_jsonable
+
+    _check_params(params, BUDGET_GET_PARAMS)
+    runtime = get_runtime(None)
+    await asyncio.to_thread(runtime.flush, 5.0)
+    statuses = await runtime.budgets.status(_text(params, "context"))
+    return {"budgets": [to_jsonable(status) for status in statuses]}
+
+
+async def set_budget(body: Mapping[str, Any]) -> ApiResult:
+    """POST budget: store (or remove) a budget; the answer is the new status."""
+    return await _guarded(_set_budget(body))
+
+
+async def _set_budget(body: Mapping[str, Any]) -> dict[str, Any]:
+    from agent_routing.budgets import budget_from_mapping
+    from agent_routing.reports import to_jsonable
+
+    if not body:
+        raise ConfigError.single("body", "send a JSON object: a budget, or {'remove': key}")
+    runtime = get_runtime(None)
+    budgets = await runtime.budgets.instance()
+    if "remove" in body:
+        _check_params(body, frozenset({"remove"}))
+        key = _text(body, "remove")
+        if key is None:
+            raise ConfigError.single("remove", "give the budget key, e.g. 'daily:*'")
+        removed = await budgets.remove_budget(key)
+        return {"removed": removed, "key": key}
+    budget = budget_from_mapping(body)
+    await budgets.set_budget(budget)
+    statuses = await budgets.status()
+    return {
+        "saved": to_jsonable(budget.model_dump()),
+        "budgets": [to_jsonable(s) for s in statuses],
+    }

@@ -1,0 +1,61 @@
+"""How the plugin fails: quietly for its own errors, loudly and cleanly for a budget block.
+
+Agent Zero does not catch exceptions from extensions (§2.6): an unexpected error in a hook
+would become a critical error of the agent loop. So every hook contains its own failures
+(:func:`log_failure`), and cost tracking never stops the agent. The one deliberate
+exception is a budget with enforcement `block`: the turn must end, with a message the user
+sees. :func:`budget_block` writes that message to the chat's log and returns the host's
+`HandledException`, which ends the monologue without the host's retry (a retry would only
+be refused again).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from agent_routing.errors import BudgetBlockedError
+from agent_routing.host.layout import handled_exception_type
+
+logger = logging.getLogger("agent_routing.host")
+
+BLOCK_HEADING = "Budget limit reached: this task was stopped"
+
+
+def log_failure(agent: Any, where: str) -> None:
+    """Log the exception being handled; the hook then returns and the loop goes on."""
+    name = getattr(agent, "agent_name", "?")
+    logger.exception("agent-routing: %s failed for %s (the agent continues)", where, name)
+
+
+def block_message(blocked: BudgetBlockedError) -> str:
+    """The text the user sees when a budget stops the turn."""
+    remaining = f" Remaining: ${blocked.remaining_usd:.4f}." if blocked.budget else ""
+    return (
+        f"{blocked}.{remaining} Raise the limit (plugin settings, "
+        "`agent-routing budget set`, or POST /api/plugins/agent_routing/budget) or wait "
+        "for the next period, then send your message again."
+    )
+
+
+def budget_block(agent: Any, blocked: BudgetBlockedError) -> Exception:
+    """Tell the user why the turn stops, and return the exception that stops it."""
+    message = block_message(blocked)
+    try:
+        agent.context.log.log(type="error", heading=BLOCK_HEADING, content=message)
+    except Exception:
+        logger.exception("agent-routing: could not show the budget message in the UI")
+    logger.warning(
+        "agent-routing: budget block for %s: %s", getattr(agent, "agent_name", "?"), blocked
+    )
+    try:
+        stop: Exception = handled_exception_type()(message)
+    except ImportError:
+        stop = blocked
+    stop.agent_routing_budget_stop = True  # type: ignore[attr-defined]
+    return stop
+
+
+def is_budget_stop(error: BaseException) -> bool:
+    """True for the exception :func:`budget_block` made: the one a hook must let through."""
+    return bool(getattr(error, "agent_routing_budget_stop", False))
