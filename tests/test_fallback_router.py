@@ -14,7 +14,8 @@ from agent_routing.errors import BudgetBlockedError
 from agent_routing.router import CooldownRegistry, HopCall, Router, RouteRequest
 
 MESSAGES = [{"role": "user", "content": "hello"}]
-MID = 0.75  # between balanced's two thresholds for three tiers: the medium tier
+MID = 0.5  # between the explicit thresholds below: the medium tier
+THRESHOLDS = [0.3, 0.7]
 
 
 class LitellmSpy:
@@ -38,7 +39,7 @@ class LitellmSpy:
 
 def make_router(score: float, budgets: ScriptedBudgets | None = None, **router: object) -> Router:
     return Router(
-        settings_with(**router),
+        settings_with(**{"thresholds": THRESHOLDS, **router}),
         analyzer=FixedAnalyzer(score),
         budgets=budgets,
         sink=RecordingSink(),

@@ -10,8 +10,16 @@ from test_router_fakes import THREE_TIERS, FixedAnalyzer, settings_with
 from agent_routing.config import CallKind, RuleConfig, Settings, TierConfig
 from agent_routing.errors import ConfigError
 from agent_routing.router import Router, RouteRequest
+from agent_routing.router.calibration import (
+    agent_step_requests,
+    score_quantiles,
+    strong_share_to_recover,
+)
 from agent_routing.router.policy import preferred_tier
 from agent_routing.router.strategies import (
+    CALIBRATED_MODEL_VERSION,
+    QUANTILE_LEVELS,
+    SHIPPED_SCORE_QUANTILES,
     STRATEGIES,
     FixedThresholds,
     QuantileStrategy,
@@ -219,3 +227,50 @@ def test_override_and_cascade_floor_precedence() -> None:
     assert _preference(CallKind.CHAT, score=0.1, floor="medium", forced="small") == 0
     assert _preference(CallKind.CHAT, score=0.1, forced="gpt-4o") == 2  # by model id
     assert _preference(CallKind.CHAT, score=0.1, forced="nonsense") == 0
+
+
+def test_shipped_quantiles_belong_to_the_shipped_analyzer_model() -> None:
+    """The quantile table was measured with the model that ships; re-measure when it changes."""
+    from agent_routing.analyzer.model import load_default_model
+
+    assert load_default_model().model_version == CALIBRATED_MODEL_VERSION
+    assert len(SHIPPED_SCORE_QUANTILES) == len(QUANTILE_LEVELS) == 21
+    assert list(SHIPPED_SCORE_QUANTILES) == sorted(SHIPPED_SCORE_QUANTILES)
+    assert SHIPPED_SCORE_QUANTILES[0] >= 0.0
+    assert SHIPPED_SCORE_QUANTILES[-1] <= 1.0
+
+
+def test_score_quantiles_of_known_values() -> None:
+    """score_quantiles interpolates like numpy and rounds to four places."""
+    assert score_quantiles([0.0, 1.0], steps=4) == (0.0, 0.25, 0.5, 0.75, 1.0)
+    with pytest.raises(ValueError, match="at least one score"):
+        score_quantiles([])
+
+
+def test_agent_steps_become_the_requests_the_plugin_would_route() -> None:
+    """Each assistant step is routed on the message before it, with history, tools, iteration."""
+    messages = [
+        {"role": "system", "content": "You are an agent."},
+        {"role": "user", "content": "Find the bug."},
+        {
+            "role": "assistant",
+            "content": "Looking.",
+            "tool_calls": [{"function": {"name": "search", "arguments": '{"q": "bug"}'}}],
+        },
+        {"role": "tool", "content": "found in parser.py"},
+        {"role": "assistant", "content": "Fixed."},
+    ]
+    first, second = agent_step_requests(messages)
+    assert (first.prompt, first.iteration, first.tools) == ("Find the bug.", 0, ())
+    assert first.history == ("You are an agent.",)
+    assert (second.prompt, second.iteration, second.tools) == ("found in parser.py", 1, ("search",))
+    assert second.history[-1] == 'Looking.\nsearch({"q": "bug"})'
+
+
+def test_strong_share_to_recover_matches_a_perfect_router() -> None:
+    """A score that ranks exactly the prompts the strong model wins recovers the gap with them."""
+    weak = [0, 0, 0, 0, 1, 1, 1, 1, 1, 1]
+    strong = [1, 1, 0, 0, 1, 1, 1, 1, 1, 1]
+    perfect = [0.9, 0.8, 0.1, 0.1, 0.2, 0.2, 0.3, 0.3, 0.2, 0.1]
+    assert strong_share_to_recover(perfect, weak, strong, 1.0) == pytest.approx(0.2)
+    assert strong_share_to_recover(perfect, weak, strong, 0.5) == pytest.approx(0.1)

@@ -41,7 +41,7 @@ from agent_routing.router.execution import HopCall, run_decision
 from agent_routing.router.fallback import CooldownRegistry
 from agent_routing.router.policy import preferred_tier
 from agent_routing.router.recording import passthrough_record, routed_record
-from agent_routing.router.strategies import strategy_for
+from agent_routing.router.strategies import RoutingStrategy, quantiles_for, strategy_for
 from agent_routing.router.tiers import TierTable
 
 T = TypeVar("T")
@@ -75,7 +75,8 @@ class Router:
         self.tiers = TierTable(
             settings.effective_tiers() if tiers is None else list(tiers), settings.prices
         )
-        self.strategy = strategy_for(settings.router, len(self.tiers))
+        strategy_for(settings.router, len(self.tiers))  # validate now, not on the first call
+        self._strategy: RoutingStrategy | None = None
         self.rules = self.tiers.resolve_rules(settings.router.rules)
         self.budgets = budgets
         self.sink = sink
@@ -91,6 +92,14 @@ class Router:
 
             self._analyzer = default_analyzer(self.settings)
         return self._analyzer
+
+    @property
+    def strategy(self) -> RoutingStrategy:
+        """The strategy in use, over the score quantiles of the analyzer's own model."""
+        if self._strategy is None:
+            quantiles = quantiles_for(self.analyzer)
+            self._strategy = strategy_for(self.settings.router, len(self.tiers), quantiles)
+        return self._strategy
 
     def thresholds(self) -> list[float]:
         """The score thresholds in use for the configured tiers."""

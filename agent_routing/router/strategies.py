@@ -2,11 +2,12 @@
 
 A strategy maps the analyzer's score to a tier index. The three built-ins differ only in
 where they put their thresholds, RouteLLM-style: each aims at a share of calls sent above
-the cheapest tier (its `strong_share`), and its thresholds are the quantiles of the shipped
-analyzer's scores that give that share (see :data:`SHIPPED_SCORE_QUANTILES` for how they
-were measured). With more than two tiers, the strong share is split evenly among the tiers
-above the cheapest: threshold `i` (of `n - 1`) sits at quantile
-`1 - strong_share * (n - 1 - i) / (n - 1)`.
+the cheapest tier (its `strong_share`, :data:`STRONG_SHARES`), and its thresholds are the
+quantiles of the shipped analyzer's scores on agent calls that give that share
+(:data:`SHIPPED_SCORE_QUANTILES`; both are measured, see
+:mod:`agent_routing.router.calibration`). With more than two tiers, the strong share is
+split evenly among the tiers above the cheapest: threshold `i` (of `n - 1`) sits at
+quantile `1 - strong_share * (n - 1 - i) / (n - 1)`.
 
 `router.thresholds` replaces a strategy's thresholds with explicit ones
 (:class:`FixedThresholds`); the count must be one fewer than the tiers.
@@ -15,8 +16,9 @@ above the cheapest: threshold `i` (of `n - 1`) sits at quantile
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import itertools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -46,11 +48,27 @@ def tier_for_score(score: float, thresholds: Sequence[float]) -> int:
     return bisect.bisect_right(thresholds, score)
 
 
-# Quantiles of the shipped analyzer's score at levels 0.00, 0.05, ..., 1.00, measured on a
-# prompt set (command and data in docs/router.md). Kept here, not computed at start-up, so
-# that routing needs no data files; re-measure when the shipped analyzer model changes.
+# Quantiles of the shipped analyzer's score at levels 0.00, 0.05, ..., 1.00 over the 462
+# assistant steps of the recorded agent runs in `agent_transcripts/` (see
+# router/calibration.py; reproduced by `bench/bench_router.py --calibrate`). Kept here, not
+# computed at start-up, so that routing needs no data files. They belong to one analyzer
+# model: tests fail when the shipped model's version differs from CALIBRATED_MODEL_VERSION.
+CALIBRATED_MODEL_VERSION = "cm1-bbf02bb946fa"
 QUANTILE_LEVELS: tuple[float, ...] = tuple(round(i * 0.05, 2) for i in range(21))
-SHIPPED_SCORE_QUANTILES: tuple[float, ...] = tuple(round(i * 0.05, 2) for i in range(21))
+SHIPPED_SCORE_QUANTILES: tuple[float, ...] = (
+    0.1861, 0.3243, 0.3831, 0.4156, 0.5004, 0.5608, 0.5799, 0.5986, 0.6208, 0.6395, 0.6664,
+    0.6937, 0.7039, 0.7247, 0.7617, 0.7858, 0.8135, 0.8495, 0.8718, 0.9210, 0.9983,
+)  # fmt: skip
+
+# Share of calls each strategy sends above the cheapest tier: the share of strong calls that
+# recovers 50 % / 80 % / 95 % of the cheap-to-strong quality gap (RouteLLM's CPT), averaged
+# over the nine cheap/strong model pairs with recorded outcomes in the MMLU-Pro and EvalPerf
+# sets, rounded to 0.05 (figures per pair in docs/router.md).
+STRONG_SHARES: dict[str, float] = {
+    "cost_optimized": 0.40,  # CPT(50 %) = 0.411
+    "balanced": 0.65,  # CPT(80 %) = 0.661
+    "quality_first": 0.80,  # CPT(95 %) = 0.820
+}
 
 
 def quantile_at(level: float, quantiles: Sequence[float] = SHIPPED_SCORE_QUANTILES) -> float:
@@ -122,17 +140,41 @@ def check_thresholds(
 
 
 STRATEGIES: dict[str, RoutingStrategy] = {
-    strategy.name: strategy
-    for strategy in (
-        QuantileStrategy("cost_optimized", strong_share=0.2),
-        QuantileStrategy("balanced", strong_share=0.4),
-        QuantileStrategy("quality_first", strong_share=0.7),
-    )
+    name: QuantileStrategy(name, strong_share=share) for name, share in STRONG_SHARES.items()
 }
 
 
-def strategy_for(settings: RouterSettings, tier_count: int) -> RoutingStrategy:
-    """The strategy `settings` ask for, or explicit thresholds when configured (checked)."""
+# Key in an analyzer model file's `training` section holding the quantile table measured for
+# that model (a model refit from the ledger stores the quantiles of the user's own calls).
+SCORE_QUANTILES_KEY = "score_quantiles"
+
+
+def quantiles_for(analyzer: object) -> tuple[float, ...]:
+    """The score quantile table that belongs to `analyzer`'s model.
+
+    A model file may carry its own table (`training.score_quantiles`, 21 ascending values in
+    [0, 1]); a model refit by `train --from-ledger` always does, because a refit changes the
+    score scale. Otherwise the table measured for the shipped model is used.
+    """
+    model = getattr(analyzer, "model", None)
+    training = getattr(model, "training", None)
+    table = training.get(SCORE_QUANTILES_KEY) if isinstance(training, Mapping) else None
+    if (
+        isinstance(table, list | tuple)
+        and len(table) == len(QUANTILE_LEVELS)
+        and all(isinstance(v, int | float) and 0.0 <= v <= 1.0 for v in table)
+        and list(table) == sorted(table)
+    ):
+        return tuple(float(value) for value in table)
+    return SHIPPED_SCORE_QUANTILES
+
+
+def strategy_for(
+    settings: RouterSettings,
+    tier_count: int,
+    quantiles: tuple[float, ...] = SHIPPED_SCORE_QUANTILES,
+) -> RoutingStrategy:
+    """The strategy `settings` ask for over `quantiles`, or explicit thresholds (checked)."""
     if settings.thresholds is not None:
         fixed = FixedThresholds(tuple(settings.thresholds), name=settings.strategy)
         fixed.thresholds(tier_count)  # validate now, not on the first call
@@ -143,4 +185,6 @@ def strategy_for(settings: RouterSettings, tier_count: int) -> RoutingStrategy:
             "router.strategy",
             f"unknown strategy {settings.strategy!r}: choose one of {sorted(STRATEGIES)}",
         )
+    if isinstance(strategy, QuantileStrategy) and quantiles != strategy.quantiles:
+        return dataclasses.replace(strategy, quantiles=quantiles)
     return strategy
