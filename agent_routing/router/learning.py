@@ -1,0 +1,337 @@
+"""Learning from outcomes: refit the analyzer from the user's own routed calls.
+
+Every routed decision stores the analyzer's full feature vector (`extra["features"]`), the
+tier the call used and its rank among the tiers (`extra["tiers"]`); outcome signals
+(`signals` table) say how the answer went. :func:`train_from_ledger` turns them into
+training examples, refits the analyzer with the analyzer's own trainer, and keeps the new
+model **only if it scores better than the model in use on a held-out split of the same
+data** (both scores are reported either way).
+
+Labels (1 = "a stronger model was needed", 0 = "this tier was enough"), per decision:
+
+- the tier used is the one the call ran on: the chosen tier when the decision was applied;
+  in shadow mode, the tier whose model is the configured model (else the decision is
+  skipped);
+- **1** when a tier below the strongest got a failure signal (`misformat`, `empty_reply`,
+  `repeated_reply`, `tool_error`, `explicit_failure`);
+- **1** when a cascade escalation (the decision sits above what its score asked for,
+  because of the cascade floor) ended in `success` without failure: the escalation was
+  needed;
+- **0** when a tier below the strongest got `success` and no failure signal;
+- otherwise the decision teaches nothing about the tier choice and is skipped: the
+  strongest tier's answers (good or bad, we cannot tell whether a cheaper tier would have
+  done), decisions without any signal, and fail-open records (they carry no features).
+
+The held-out split is deterministic (a hash of the decision id puts 30 % in the test set),
+so rerunning on the same ledger gives the same verdict. The comparison metric is ROC AUC,
+the quantity the quantile thresholds depend on (only the order of scores matters to them);
+log loss is reported beside it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from agent_routing.config import Settings, data_home
+from agent_routing.errors import ConfigError
+from agent_routing.protocols import Analyzer
+from agent_routing.records import DecisionRecord, OutcomeSignal
+from agent_routing.router.cascade import FAILURE_SIGNALS, SUCCESS_SIGNAL
+from agent_routing.router.strategies import SCORE_QUANTILES_KEY
+
+if TYPE_CHECKING:
+    from agent_routing.analyzer.model import AnalyzerModel
+
+logger = logging.getLogger("agent_routing.router")
+
+LEARNED_MODEL_FILE = "learned-analyzer-model.json"
+TEST_SHARE_PERCENT = 30
+MIN_EXAMPLES_PER_CLASS = 5  # in each of the training and the test split
+
+# Why an example got its label (counted in the report).
+FAILED_BELOW_TOP = "failed below the strongest tier"
+ESCALATION_NEEDED = "escalation succeeded"
+TIER_WAS_ENOUGH = "succeeded below the strongest tier"
+
+
+def learned_model_path() -> Path:
+    """Where a model refit from the ledger is kept by default ($AGENT_ROUTING_HOME)."""
+    return data_home() / LEARNED_MODEL_FILE
+
+
+def current_model(settings: Settings) -> AnalyzerModel:
+    """The analyzer model a Router uses when no analyzer is given.
+
+    `router.model_path` when set; else a model learned from this user's ledger when one was
+    saved by :func:`train_from_ledger`; else the model shipped in the package. A learned
+    file that no longer loads is logged and skipped (routing fails open to the shipped one).
+    """
+    from agent_routing.analyzer.model import load_default_model, load_model
+
+    if settings.router.model_path is not None:
+        return load_model(settings.router.model_path)
+    learned = learned_model_path()
+    if learned.exists():
+        try:
+            return load_model(learned)
+        except ConfigError as error:
+            logger.warning("ignoring learned model %s: %s", learned, error)
+    return load_default_model()
+
+
+def default_analyzer(settings: Settings) -> Analyzer:
+    """The analyzer over :func:`current_model`."""
+    from agent_routing.analyzer.scoring import ComplexityAnalyzer
+
+    return ComplexityAnalyzer(current_model(settings))
+
+
+@dataclass(frozen=True, slots=True)
+class LabelledDecision:
+    """One training example taken from the ledger."""
+
+    decision_id: str
+    features: dict[str, float]
+    label: int
+    why: str  # FAILED_BELOW_TOP, ESCALATION_NEEDED or TIER_WAS_ENOUGH
+
+
+def label_decisions(
+    decisions: Sequence[DecisionRecord], signals: Sequence[OutcomeSignal]
+) -> list[LabelledDecision]:
+    """Training examples from decisions and their signals (rules in the module docstring)."""
+    kinds: dict[str, set[str]] = {}
+    for signal in signals:
+        kinds.setdefault(signal.decision_id, set()).add(signal.kind)
+    examples: list[LabelledDecision] = []
+    for decision in decisions:
+        example = _label(decision, kinds.get(decision.id, set()))
+        if example is not None:
+            examples.append(example)
+    return examples
+
+
+def _label(decision: DecisionRecord, kinds: set[str]) -> LabelledDecision | None:
+    features = decision.extra.get("features")
+    tiers = decision.extra.get("tiers")
+    if not isinstance(features, dict) or not features or not isinstance(tiers, list):
+        return None
+    used = _used_tier(decision)
+    if used is None or used not in tiers:
+        return None
+    rank, top = tiers.index(used), len(tiers) - 1
+    failed = bool(kinds & FAILURE_SIGNALS)
+    succeeded = SUCCESS_SIGNAL in kinds and not failed
+    score_tier = decision.extra.get("score_tier")
+    escalated = (
+        decision.extra.get("cascade_floor") is not None
+        and score_tier in tiers
+        and rank > tiers.index(score_tier)
+    )
+    values = {str(name): float(value) for name, value in features.items()}
+    if rank < top and failed:
+        return LabelledDecision(decision.id, values, 1, FAILED_BELOW_TOP)
+    if escalated and succeeded:
+        return LabelledDecision(decision.id, values, 1, ESCALATION_NEEDED)
+    if rank < top and succeeded:
+        return LabelledDecision(decision.id, values, 0, TIER_WAS_ENOUGH)
+    return None
+
+
+def _used_tier(decision: DecisionRecord) -> str | None:
+    if decision.applied:
+        return decision.chosen_tier
+    for candidate in decision.candidates:
+        if candidate.get("model") == decision.configured_model:
+            tier = candidate.get("tier")
+            return tier if isinstance(tier, str) else None
+    return None
+
+
+def in_test_split(decision_id: str) -> bool:
+    """Deterministic 30 % hold-out by a hash of the decision id."""
+    digest = hashlib.sha256(decision_id.encode("utf-8")).digest()
+    return int.from_bytes(digest[:4], "big") % 100 < TEST_SHARE_PERCENT
+
+
+@dataclass(slots=True)
+class LedgerTrainingReport:
+    """What `train --from-ledger` did, with both models' held-out scores."""
+
+    db_path: Path
+    decisions: int = 0
+    labelled: int = 0
+    positives: int = 0
+    train_size: int = 0
+    test_size: int = 0
+    current_version: str = ""
+    new_version: str | None = None
+    current_auc: float | None = None
+    new_auc: float | None = None
+    current_log_loss: float | None = None
+    new_log_loss: float | None = None
+    replaced: bool = False
+    out_path: Path | None = None
+    reason: str = ""
+    label_counts: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain JSON for the CLI's `--json`."""
+        return {
+            "db_path": str(self.db_path),
+            "decisions": self.decisions,
+            "labelled": self.labelled,
+            "positives": self.positives,
+            "train_size": self.train_size,
+            "test_size": self.test_size,
+            "current_version": self.current_version,
+            "new_version": self.new_version,
+            "current_auc": self.current_auc,
+            "new_auc": self.new_auc,
+            "current_log_loss": self.current_log_loss,
+            "new_log_loss": self.new_log_loss,
+            "replaced": self.replaced,
+            "out_path": str(self.out_path) if self.out_path else None,
+            "reason": self.reason,
+            "label_counts": dict(self.label_counts),
+        }
+
+
+def train_from_ledger(
+    db_path: Path | None, settings: Settings, out_path: Path | None
+) -> LedgerTrainingReport:
+    """Refit the analyzer from the ledger's decisions and signals; keep it only if better.
+
+    `db_path` defaults to the configured ledger; a ledger file that does not exist is a
+    ConfigError (nothing is created). The new model is saved to `out_path` (default:
+    :func:`learned_model_path`, which the router then uses) only when its held-out ROC AUC
+    beats the current model's. The current model is `router.model_path`, else a previously
+    learned model, else the shipped one.
+    """
+    from agent_routing.ledger import ledger_for, run_sync
+
+    path = (db_path or settings.ledger.resolved_path()).expanduser()
+    if not path.exists():
+        raise ConfigError.single("db", f"no ledger at {str(path)!r}: nothing to learn from")
+
+    async def read() -> tuple[list[DecisionRecord], list[OutcomeSignal]]:
+        ledger = ledger_for(settings.ledger, path)
+        await ledger.open()
+        try:
+            return await ledger.query_decisions(), await ledger.query_signals()
+        finally:
+            await ledger.close()
+
+    decisions, signals = run_sync(read())
+    examples = label_decisions(decisions, signals)
+    current = current_model(settings)
+    report = LedgerTrainingReport(
+        db_path=path,
+        decisions=len(decisions),
+        labelled=len(examples),
+        positives=sum(example.label for example in examples),
+        current_version=current.model_version,
+        label_counts=_count_reasons(examples),
+    )
+    train = [example for example in examples if not in_test_split(example.decision_id)]
+    test = [example for example in examples if in_test_split(example.decision_id)]
+    report.train_size, report.test_size = len(train), len(test)
+    shortage = _shortage(train, "training") or _shortage(test, "test")
+    if shortage:
+        report.reason = f"not enough labelled outcomes: {shortage}; the current model stays"
+        return report
+    recorded = [
+        features
+        for decision in decisions
+        if isinstance(features := decision.extra.get("features"), dict) and features
+    ]
+    _fit_and_compare(
+        report,
+        current=current,
+        train=train,
+        test=test,
+        recorded=recorded,
+        out_path=out_path or learned_model_path(),
+    )
+    return report
+
+
+def _count_reasons(examples: Sequence[LabelledDecision]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for example in examples:
+        counts[example.why] = counts.get(example.why, 0) + 1
+    return counts
+
+
+def _shortage(examples: Sequence[LabelledDecision], split: str) -> str:
+    positives = sum(example.label for example in examples)
+    negatives = len(examples) - positives
+    if min(positives, negatives) < MIN_EXAMPLES_PER_CLASS:
+        return (
+            f"the {split} split has {positives} 'needed stronger' and {negatives} "
+            f"'tier was enough' examples (at least {MIN_EXAMPLES_PER_CLASS} of each needed)"
+        )
+    return ""
+
+
+def _fit_and_compare(
+    report: LedgerTrainingReport,
+    *,
+    current: AnalyzerModel,
+    train: Sequence[LabelledDecision],
+    test: Sequence[LabelledDecision],
+    recorded: Sequence[dict[str, float]],
+    out_path: Path,
+) -> None:
+    from agent_routing.analyzer.model import make_model, save_model
+    from agent_routing.analyzer.refit import train_model_from_features
+
+    new = train_model_from_features([(e.features, float(e.label)) for e in train], base=current)
+    report.new_version = new.model_version
+    labels = [example.label for example in test]
+    report.current_auc, report.current_log_loss = _held_out(current, test, labels)
+    report.new_auc, report.new_log_loss = _held_out(new, test, labels)
+    if report.new_auc <= report.current_auc:
+        report.reason = (
+            f"the refit model is not better on held-out outcomes (AUC {report.new_auc:.3f} <= "
+            f"{report.current_auc:.3f}); the current model stays"
+        )
+        return
+    training = {
+        **new.training,
+        SCORE_QUANTILES_KEY: list(_quantiles_on(new, recorded)),
+        "score_quantiles_source": f"{len(recorded)} routed decisions in {report.db_path}",
+    }
+    save_model(
+        make_model(new.features, new.intercept, training=training, metrics=new.metrics), out_path
+    )
+    report.replaced, report.out_path = True, out_path
+    report.reason = (
+        f"the refit model ranks held-out outcomes better (AUC {report.new_auc:.3f} > "
+        f"{report.current_auc:.3f}); saved to {out_path}"
+    )
+
+
+def _quantiles_on(model: AnalyzerModel, rows: Sequence[dict[str, float]]) -> tuple[float, ...]:
+    """The refit model's score quantiles over every recorded call: a refit changes the
+    score scale, so the strategies' thresholds must come from the new scores."""
+    from agent_routing.analyzer.scoring import score_features
+    from agent_routing.router.calibration import score_quantiles
+
+    return score_quantiles(float(score) for score in score_features(model, rows))
+
+
+def _held_out(
+    model: AnalyzerModel, test: Sequence[LabelledDecision], labels: Sequence[int]
+) -> tuple[float, float]:
+    from sklearn.metrics import log_loss, roc_auc_score
+
+    from agent_routing.analyzer.scoring import score_features
+
+    scores = score_features(model, [example.features for example in test])
+    return float(roc_auc_score(labels, scores)), float(log_loss(labels, scores, labels=[0, 1]))
