@@ -199,14 +199,22 @@ async def _available(
 async def _check_budgets(
     pool: list[Candidate], shape: CallShape, budgets: BudgetGuard | None
 ) -> Candidate:
+    """Budget verdicts down the pool (module docstring, step 3).
+
+    A downgraded candidate's reservation is held only until the next candidate is checked:
+    released before that check so that it does not count against the cheaper call's budget.
+    The last downgraded candidate, taken when nothing cheaper is left, keeps its own.
+    """
     if budgets is None:
         return pool[0]
-    held: Candidate | None = None  # a downgraded candidate kept in case nothing is cheaper
+    held: Candidate | None = None  # the last downgraded candidate, in case nothing is cheaper
     below: int | None = None  # after a downgrade, only tiers cheaper than this index
     for candidate in pool:
         if below is not None and candidate.tier.index >= below:
             candidate.note = _join(candidate.note, "not cheaper than a tier the budget refused")
             continue
+        if held is not None:
+            await _release(budgets, held.verdict)
         verdict = await budgets.check(
             model=candidate.tier.model,
             conversation_id=shape.conversation_id,
@@ -218,8 +226,6 @@ async def _check_budgets(
         candidate.budget = verdict.action
         if verdict.action == "block":
             await _release(budgets, verdict)
-            if held is not None and held.verdict is not None:
-                await _release(budgets, held.verdict)
             error = BudgetBlockedError(
                 verdict.reason
                 or f"budget {verdict.budget_key or '?'} blocks {candidate.tier.model}",
@@ -227,16 +233,10 @@ async def _check_budgets(
                 remaining_usd=verdict.remaining_usd or 0.0,
             )
             raise _Blocked(candidate, error)
-        if verdict.action == "downgrade":
-            candidate.note = _join(candidate.note, f"budget: {verdict.reason or 'downgrade'}")
-            if held is not None and held.verdict is not None:
-                await _release(budgets, held.verdict)
-            held = candidate
-            below = candidate.tier.index
-            continue
-        if held is not None and held.verdict is not None:
-            await _release(budgets, held.verdict)
-        return candidate
+        if verdict.action != "downgrade":
+            return candidate
+        candidate.note = _join(candidate.note, f"budget: {verdict.reason or 'downgrade'}")
+        held, below = candidate, candidate.tier.index
     assert held is not None, "a non-empty pool ends in a return, a refusal or a held candidate"
     held.note = _join(held.note, "taken: the budget asks to downgrade but nothing cheaper is left")
     return held
@@ -251,8 +251,8 @@ class _Blocked(Exception):
         self.error = error
 
 
-async def _release(budgets: BudgetGuard, verdict: BudgetVerdict) -> None:
-    if verdict.reservation_id is None:
+async def _release(budgets: BudgetGuard, verdict: BudgetVerdict | None) -> None:
+    if verdict is None or verdict.reservation_id is None:
         return
     try:
         await budgets.release(verdict.reservation_id)
