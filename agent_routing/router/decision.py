@@ -104,7 +104,7 @@ class RoutingDecision:
         """A plain-JSON view for the CLI, API and logs."""
         record = self.record
         return {
-            "decision_id": self.id,
+            "decision_id": self.decision_id,
             "tier": self.tier.name if self.tier else None,
             "model": self.model,
             "applied": self.applied,
