@@ -1,0 +1,131 @@
+"""The provider's prompt cache: a warm prefix is reproduced byte for byte, a cold one is not."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from test_compress_support import SYSTEM, a0_history, chat_conversation, priced_settings
+
+from agent_routing.compression import CompressionOutcome, compress_loop_prompt, compress_messages
+from agent_routing.compression.profile import DEFAULT_PROMPT_CACHE_TTL_S
+from agent_routing.config import Settings
+
+MODEL = "test/dear"
+T0 = 1_000_000.0
+
+
+def soft_settings(**overrides: Any) -> Settings:
+    """A dear model whose window the conversations fill past the fullness threshold."""
+    return priced_settings(window=8000, target_fullness=0.5, **overrides)
+
+
+def exact(messages: list[Any]) -> list[str]:
+    return [json.dumps(message, sort_keys=True) for message in messages]
+
+
+def first_call() -> tuple[list[dict[str, Any]], Any]:
+    messages = chat_conversation(10, lines=20)
+    result = compress_messages(messages, model=MODEL, settings=soft_settings(), now=T0)
+    assert result.stats.outcome is CompressionOutcome.COMPRESSED
+    assert result.cache_state is not None
+    return messages, result
+
+
+def test_warm_prefix_is_reproduced_byte_for_byte() -> None:
+    """Within the TTL, what was sent before is sent again exactly; only new turns follow."""
+    messages, first = first_call()
+    grown = messages + chat_conversation(12, lines=20)[-4:]
+    second = compress_messages(
+        grown, model=MODEL, settings=soft_settings(), cache_state=first.cache_state, now=T0 + 60
+    )
+    sent_before = len(first.history)
+    assert exact(second.history[:sent_before]) == exact(first.history)
+    assert second.history[sent_before:] == grown[len(messages) :]
+    assert second.stats.frozen_messages == sent_before
+    assert not second.stats.budget_met
+    assert "warm cached prefix" in second.stats.reason
+
+
+def test_cold_prefix_is_compressed_again() -> None:
+    """After the TTL the cache is cold: nothing is frozen and the budget is met again."""
+    messages, first = first_call()
+    grown = messages + chat_conversation(12, lines=20)[-4:]
+    later = T0 + DEFAULT_PROMPT_CACHE_TTL_S + 1
+    second = compress_messages(
+        grown, model=MODEL, settings=soft_settings(), cache_state=first.cache_state, now=later
+    )
+    assert second.stats.frozen_messages == 0
+    assert second.stats.budget_met
+
+
+def test_hard_target_may_rewrite_a_warm_prefix() -> None:
+    """A hard target that the new messages alone cannot meet rewrites the prefix, and says so."""
+    messages, first = first_call()
+    grown = messages + chat_conversation(12, lines=20)[-4:]
+    second = compress_messages(
+        grown,
+        model=MODEL,
+        settings=soft_settings(),
+        cache_state=first.cache_state,
+        now=T0 + 60,
+        target_tokens=3000,
+    )
+    assert second.stats.prefix_rewritten
+    assert second.stats.frozen_messages == 0
+    assert second.stats.budget_met
+    assert "rewritten" in second.stats.reason
+
+
+def test_replayed_prefix_counts_as_a_change_even_within_budget() -> None:
+    """A warm call with nothing new to compress still returns the compressed prefix."""
+    messages, first = first_call()
+    settings = priced_settings(window=8000, target_fullness=0.9)
+    second = compress_messages(
+        messages, model=MODEL, settings=settings, cache_state=first.cache_state, now=T0 + 30
+    )
+    assert second.stats.outcome is CompressionOutcome.WITHIN_BUDGET
+    assert second.changed
+    assert exact(second.history) == exact(first.history)
+    assert second.stats.tokens_saved == first.stats.tokens_saved
+
+
+def test_changed_system_prompt_ends_the_prefix() -> None:
+    """A different first message means the provider's cache cannot match: nothing is frozen."""
+    messages, first = first_call()
+    changed = [{"role": "system", "content": "A new system prompt."}, *messages[1:]]
+    second = compress_messages(
+        changed, model=MODEL, settings=soft_settings(), cache_state=first.cache_state, now=T0 + 5
+    )
+    assert second.stats.frozen_messages == 0
+
+
+def test_another_model_has_a_cold_cache() -> None:
+    """A cache state made for one model is never warm for another."""
+    _messages, first = first_call()
+    assert first.cache_state is not None
+    assert not first.cache_state.is_warm("other/model", DEFAULT_PROMPT_CACHE_TTL_S, T0 + 1)
+    assert first.cache_state.is_warm(MODEL, DEFAULT_PROMPT_CACHE_TTL_S, T0 + 1)
+
+
+def test_model_without_prompt_caching_keeps_no_state() -> None:
+    """A model billed without a cache-read price gets no cache state and no frozen prefix."""
+    messages = chat_conversation(10, lines=20)
+    settings = soft_settings(cache_read_per_mtok=None)
+    result = compress_messages(messages, model=MODEL, settings=settings, now=T0)
+    assert result.cache_state is None
+
+
+async def test_agent_zero_system_parts_stay_in_the_prefix() -> None:
+    """Through the Agent Zero entry point the system parts and old history are replayed."""
+    system = [SYSTEM, "## Tools\n" + "a tool\n" * 30]
+    history = a0_history(8, lines=20)
+    settings = soft_settings()
+    first = await compress_loop_prompt(system, history, model=MODEL, settings=settings, now=T0)
+    grown = history + a0_history(9, lines=20)[-2:]
+    second = await compress_loop_prompt(
+        system, grown, model=MODEL, settings=settings, cache_state=first.cache_state, now=T0 + 10
+    )
+    assert second.system == system
+    assert second.stats.frozen_messages == len(first.history) + 1
+    assert exact(second.history[: len(first.history)]) == exact(first.history)
