@@ -1,0 +1,144 @@
+"""`agent-routing compress`: compress recorded transcripts and report what was kept."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from agent_routing.cli._common import (
+    config_option,
+    emit_json,
+    format_table,
+    handle_errors,
+    json_option,
+)
+from agent_routing.errors import ConfigError
+
+if TYPE_CHECKING:
+    from agent_routing.compression.report import Totals
+
+
+@click.command("compress")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--model", required=True, help="litellm id of the model the prompts go to.")
+@click.option(
+    "--budget",
+    type=int,
+    default=None,
+    help="Target prompt size in tokens (a hard limit). Default: the configured policy "
+    "(compression.target_fullness of the context window, above the price and fullness "
+    "thresholds).",
+)
+@config_option
+@json_option
+@handle_errors
+def command(
+    files: tuple[Path, ...],
+    model: str,
+    budget: int | None,
+    config_path: Path | None,
+    as_json: bool,
+) -> None:
+    """Compress each transcript of JSONL FILES as a prompt for MODEL and print statistics.
+
+    FILES hold one transcript per line ({"id", "messages": [...]}, as in the shared
+    agent_transcripts data). Reports tokens before and after, the reduction, and the
+    retention of identifiers, numbers, paths and URLs in the last three turns and overall.
+    """
+    from agent_routing.compression.profile import model_profile
+    from agent_routing.compression.report import Totals, compress_transcripts
+    from agent_routing.compression.tokenize import token_counter
+    from agent_routing.compression.transcripts import read_transcripts
+    from agent_routing.config import load_settings
+
+    if budget is not None and budget <= 0:
+        raise ConfigError.single("--budget", f"must be a positive number of tokens (got {budget})")
+    settings = load_settings(config_path, validate_models=False)
+    profile = model_profile(model, settings.prices)
+    count = token_counter(model)
+    per_file = [
+        (
+            path,
+            compress_transcripts(
+                read_transcripts(path),
+                model=model,
+                settings=settings,
+                target_tokens=budget,
+                profile=profile,
+                count=count,
+            ),
+        )
+        for path in files
+    ]
+    everything = Totals(tuple(t for _, totals in per_file for t in totals.transcripts))
+    if as_json:
+        payload: dict[str, Any] = {"model": model, "budget": budget, **everything.as_dict()}
+        payload["files"] = [{"file": str(path), **totals.as_dict()} for path, totals in per_file]
+        payload["per_transcript"] = [t.as_dict() for t in everything.transcripts]
+        emit_json(payload)
+        return
+    _print_text(per_file, everything)
+
+
+def _percent(value: float) -> str:
+    return f"{value:.1%}"
+
+
+def _print_text(per_file: list[tuple[Path, Totals]], everything: Totals) -> None:
+    rows = [
+        [
+            t.id[:48],
+            t.messages,
+            t.input_tokens,
+            t.output_tokens,
+            _percent((t.input_tokens - t.output_tokens) / t.input_tokens if t.input_tokens else 0),
+            _percent(t.recent.ratio),
+            _percent(t.overall.ratio),
+            t.outcome,
+        ]
+        for t in everything.transcripts
+    ]
+    headers = [
+        "transcript",
+        "msgs",
+        "tokens in",
+        "tokens out",
+        "reduction",
+        "kept recent",
+        "kept overall",
+        "outcome",
+    ]
+    click.echo(format_table(headers, rows))
+    click.echo("")
+    totals_rows = []
+    for name, totals in [*((str(path), t) for path, t in per_file), ("all", everything)]:
+        figures = totals.as_dict()
+        totals_rows.append(
+            [
+                name,
+                figures["transcripts"],
+                figures["input_tokens"],
+                figures["output_tokens"],
+                _percent(figures["reduction"]),
+                _percent(figures["retention_recent"]),
+                _percent(figures["retention_overall"]),
+                f"{figures['ms_per_10k_tokens']:.1f}",
+            ]
+        )
+    click.echo(
+        format_table(
+            [
+                "file",
+                "transcripts",
+                "tokens in",
+                "tokens out",
+                "reduction",
+                "kept recent",
+                "kept overall",
+                "ms/10k tok",
+            ],
+            totals_rows,
+        )
+    )
