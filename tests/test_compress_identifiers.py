@@ -29,7 +29,7 @@ def test_each_kind_is_recognised() -> None:
 
 def test_plain_words_and_single_digits_are_not_items() -> None:
     """Ordinary prose, capitalised words, acronyms, single digits and 'and/or' carry no item."""
-    items = extract_items("The Quick fox saw NASA and/or 3 dogs, e.g. twice.")
+    items = extract_items("The Quick fox saw NASA and/or 3 dogs, e.g. twice.Then it ran.")
     assert items == {}
 
 

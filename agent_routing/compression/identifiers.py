@@ -15,8 +15,8 @@ What counts as an item (each found as a whole token, never inside a longer word)
 - ``identifier``: a code-like name of at least three characters holding an underscore, a
   digit or an inner capital (``snake_case``, ``camelCase``, ``ValueError``, ``call_fJ3x``),
   a dotted name whose parts have two or more characters (``os.path.join``,
-  ``self.value``), or a hexadecimal id of 7+ characters
-  with both digits and letters (a commit hash);
+  ``self.value``; not ``word.Next``, a missing space after a full stop), or a
+  hexadecimal id of 7+ characters with both digits and letters (a commit hash);
 - ``number``: a digit run of at least two digits, optionally with ``.``, ``,`` or ``:``
   groups (``1867``, ``0.25``, ``27.55.48``, ``12:30``); single digits are too common to
   be facts.
@@ -133,7 +133,10 @@ def _is_code_word(word: str) -> bool:
     if len(word) < 3:
         return False
     if "." in word:  # a dotted name (os.path.join); "e.g" and "i.e" have one-letter parts
-        return all(len(part) >= 2 for part in word.split("."))
+        parts = word.split(".")
+        if len(parts) == 2 and parts[0].isalpha() and parts[1].istitle():
+            return False  # "dump.Let": a sentence missing the space after its full stop
+        return all(len(part) >= 2 for part in parts)
     if word.isalpha():  # letters only: code-like only with an inner capital (camelCase)
         return not (word.islower() or word.isupper() or word.istitle())
     return True  # holds a digit or an underscore
