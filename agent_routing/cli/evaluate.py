@@ -1,0 +1,180 @@
+"""`agent-routing eval --data FILE`: how well the analyzer routes a labelled prompt set.
+
+Prints APGR, CPT(20/50/80 %) and (with costs) dollars saved at 90/95/99 % of the strong
+model's quality for the analyzer, beside the random and prompt-length baselines, computed
+in the same run (library: :mod:`agent_routing.evaluation`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from agent_routing.cli._common import (
+    config_option,
+    emit_json,
+    format_table,
+    handle_errors,
+    json_option,
+)
+
+if TYPE_CHECKING:
+    from agent_routing.analyzer.model import AnalyzerModel
+    from agent_routing.config import Settings
+    from agent_routing.evaluation.report import EvaluationReport, RouterResult
+
+model_option = click.option(
+    "--model",
+    "model_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Analyzer model file. Default: router.model_path from config, else the shipped model.",
+)
+
+
+def resolve_model(model_path: Path | None, config_path: Path | None) -> AnalyzerModel:
+    """--model, else the configured `router.model_path`, else the shipped model."""
+    from agent_routing.analyzer.model import load_model
+    from agent_routing.analyzer.scoring import model_for_settings
+
+    if model_path is not None:
+        return load_model(model_path)
+    return model_for_settings(_settings(config_path))
+
+
+def _settings(config_path: Path | None) -> Settings:
+    from agent_routing.config import load_settings
+
+    return load_settings(config_path, validate_models=False)
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f} %"
+
+
+def _saving(result: RouterResult, key: str) -> str:
+    saving = result.savings.get(key)
+    if saving is None:
+        return "-"
+    return f"${saving.saved:,.4f} ({100 * saving.saved_fraction:.0f} %)"
+
+
+def render(report: EvaluationReport) -> str:
+    """The human-readable report: references, the comparison table, the analyzer's curve."""
+    lines = [
+        f"{report.rows} prompts from {report.source}, analyzer model {report.model_version}",
+        f"weak model {report.weak:.4f}   strong model {report.strong:.4f}   "
+        f"oracle {report.oracle.score:.4f} with {_percent(report.oracle.strong_share)} strong",
+    ]
+    if report.cost_basis:
+        lines.append(
+            f"costs from {report.cost_basis}: always weak ${report.weak_cost:,.4f}, "
+            f"always strong ${report.strong_cost:,.4f}"
+        )
+    headers = ["router", "APGR", "CPT(20%)", "CPT(50%)", "CPT(80%)"]
+    with_costs = bool(report.analyzer.savings)
+    if with_costs:
+        headers += ["saved @90%", "saved @95%", "saved @99%"]
+    rows = []
+    for result in (report.analyzer, *report.baselines):
+        row: list[Any] = [result.name, f"{result.apgr:.3f}"]
+        row += [_percent(result.cpt[key]) for key in ("20", "50", "80")]
+        if with_costs:
+            row += [_saving(result, key) for key in ("90", "95", "99")]
+        rows.append(row)
+    lines += ["", format_table(headers, rows), "", "analyzer curve (RouteLLM quantile sweep):"]
+    curve_headers = ["threshold", "strong share", "quality"] + (["cost"] if with_costs else [])
+    curve_rows = [
+        [f"{p.threshold:.4f}", _percent(p.strong_share), f"{p.score:.4f}"]
+        + ([f"${p.cost or 0.0:,.4f}"] if with_costs else [])
+        for p in report.analyzer.points
+    ]
+    lines.append(format_table(curve_headers, curve_rows))
+    if report.by_category:
+        category_rows = [
+            [
+                name,
+                int(entry["rows"]),
+                f"{entry['weak']:.4f}",
+                f"{entry['strong']:.4f}",
+                f"{entry['apgr']:.3f}" if "apgr" in entry else "-",
+            ]
+            for name, entry in report.by_category.items()
+        ]
+        lines += ["", "by category:"]
+        lines.append(format_table(["category", "rows", "weak", "strong", "APGR"], category_rows))
+    return "\n".join(lines)
+
+
+@click.command(name="eval")
+@click.option(
+    "--data",
+    "data_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    required=True,
+    help="CSV or JSONL with prompt, weak_score, strong_score [, category, weak_cost, strong_cost].",
+)
+@model_option
+@click.option(
+    "--plot",
+    "plot_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Write the quality/strong-share curves to this PNG.",
+)
+@click.option("--weak-model", default=None, help="Price prompts for this weak model (litellm id).")
+@click.option("--strong-model", default=None, help="Price prompts for this strong model.")
+@click.option(
+    "--output-tokens",
+    type=int,
+    default=256,
+    show_default=True,
+    help="Output tokens assumed per prompt when pricing with --weak-model/--strong-model.",
+)
+@json_option
+@config_option
+@handle_errors
+def command(
+    *,
+    data_path: Path,
+    model_path: Path | None,
+    plot_path: Path | None,
+    weak_model: str | None,
+    strong_model: str | None,
+    output_tokens: int,
+    as_json: bool,
+    config_path: Path | None,
+) -> None:
+    """Evaluate the analyzer as a router between a weak and a strong model on a prompt set.
+
+    Thresholds sit at RouteLLM's ten quantiles of the scores; reports APGR, CPT(20/50/80%)
+    and, when costs are known, dollars saved at 90/95/99% of the strong model's quality,
+    beside the random and prompt-length baselines.
+
+    Example: agent-routing eval --data heldout.csv --plot curve.png
+    """
+    from agent_routing.evaluation.report import report_to_dict
+    from agent_routing.evaluation.run import run_evaluation
+
+    model = resolve_model(model_path, config_path)
+    overrides = _settings(config_path).prices if weak_model else None
+    report = run_evaluation(
+        data_path,
+        model=model,
+        weak_model=weak_model,
+        strong_model=strong_model,
+        output_tokens=output_tokens,
+        overrides=overrides,
+    )
+    if plot_path is not None:
+        from agent_routing.evaluation.plot import plot_report
+
+        plot_report(report, plot_path)
+    if as_json:
+        emit_json(report_to_dict(report))
+    else:
+        click.echo(render(report))
+        if plot_path is not None:
+            click.echo(f"\nplot written to {plot_path}")

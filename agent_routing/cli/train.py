@@ -1,0 +1,135 @@
+"""`agent-routing train`: rebuild the analyzer model from the labelled data, or refit it.
+
+Without `--from-ledger`, the model is trained on the three labelled sets under `--data-dir`
+(see docs/analyzer.md); the same data and seed give a byte-identical file. With
+`--from-ledger`, the router's learning code refits the model from the outcomes recorded in
+the ledger (`agent_routing.router.learning.train_from_ledger`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+import click
+
+from agent_routing.cli._common import (
+    config_option,
+    db_option,
+    emit_json,
+    format_table,
+    handle_errors,
+    json_option,
+)
+from agent_routing.errors import AgentRoutingError
+
+DEFAULT_DATA_DIR = Path("../shared/data")
+DEFAULT_MODEL_FILE = "analyzer_model.json"
+LEARNING_MODULE = "agent_routing.router.learning"
+
+
+def _ledger_trainer() -> Any:
+    """`train_from_ledger` from the router's learning module, or a clear error if absent."""
+    if importlib.util.find_spec(LEARNING_MODULE) is None:
+        raise AgentRoutingError(
+            f"train --from-ledger is not available: {LEARNING_MODULE} is not installed"
+        )
+    trainer = getattr(importlib.import_module(LEARNING_MODULE), "train_from_ledger", None)
+    if trainer is None:
+        raise AgentRoutingError(
+            f"train --from-ledger is not available: {LEARNING_MODULE}.train_from_ledger is missing"
+        )
+    return trainer
+
+
+def _metrics_table(metrics: dict[str, Any]) -> str:
+    rows = []
+    for split in ("row_level_5fold", "leave_one_dataset_out", "length_baseline"):
+        for dataset, figures in metrics.get(split, {}).items():
+            for name, value in figures.items():
+                if name != "rows":
+                    rows.append([split, dataset, name, "-" if value is None else f"{value:.3f}"])
+    return format_table(["hold-out", "dataset", "metric", "value"], rows)
+
+
+def _from_ledger(db_path: Path | None, config_path: Path | None, out: Path | None) -> Any:
+    from agent_routing.config import load_settings
+
+    trainer = _ledger_trainer()
+    return trainer(db_path, load_settings(config_path, validate_models=False), out)
+
+
+@click.command(name="train")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help=f"Model file to write. Default: $AGENT_ROUTING_HOME/{DEFAULT_MODEL_FILE}.",
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=DEFAULT_DATA_DIR,
+    show_default=True,
+    help="Directory holding mmlu_pro_multimodel/, math_competition_levels/, "
+    "evalperf_code_multimodel/.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for pair sampling.")
+@click.option(
+    "--from-ledger", is_flag=True, help="Refit from outcomes recorded in the ledger instead."
+)
+@db_option
+@json_option
+@config_option
+@handle_errors
+def command(
+    *,
+    out: Path | None,
+    data_dir: Path,
+    seed: int,
+    from_ledger: bool,
+    db_path: Path | None,
+    as_json: bool,
+    config_path: Path | None,
+) -> None:
+    """Train the complexity analyzer reproducibly and write it as a JSON model file.
+
+    Use the file with `router.model_path` in the configuration.
+
+    Example: agent-routing train --data-dir ../shared/data --out model.json --seed 0
+    """
+    if from_ledger:
+        report = _from_ledger(db_path, config_path, out)
+        is_record = dataclasses.is_dataclass(report) and not isinstance(report, type)
+        payload = dataclasses.asdict(report) if is_record else report
+        if as_json:
+            emit_json(payload)
+        elif isinstance(payload, dict):
+            click.echo("\n".join(f"{key}: {value}" for key, value in payload.items()))
+        else:
+            click.echo(str(payload))
+        return
+    from agent_routing.analyzer.model import save_model
+    from agent_routing.analyzer.pipeline import build_model
+    from agent_routing.config import data_home
+
+    target = out if out is not None else data_home() / DEFAULT_MODEL_FILE
+    model = build_model(data_dir, seed=seed, progress=not as_json)
+    save_model(model, target)
+    rows = sum(entry["rows"] for entry in model.training["data"])
+    if as_json:
+        emit_json(
+            {
+                "out": str(target),
+                "model_version": model.model_version,
+                "rows": rows,
+                "seed": seed,
+                "metrics": model.metrics,
+            }
+        )
+        return
+    click.echo(f"wrote {model.model_version} to {target} ({rows} prompts, seed {seed})")
+    click.echo(_metrics_table(dict(model.metrics)))

@@ -1,0 +1,59 @@
+"""The `eval` and `calibrate` commands as library calls: file in, report out."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from agent_routing.analyzer.model import AnalyzerModel, load_default_model
+from agent_routing.analyzer.scoring import score_examples
+from agent_routing.config import PriceOverride
+from agent_routing.errors import ConfigError
+from agent_routing.evaluation.calibration import (
+    Calibration,
+    calibrate_threshold,
+    check_strong_share,
+)
+from agent_routing.evaluation.costs import DEFAULT_OUTPUT_TOKENS, with_price_table_costs
+from agent_routing.evaluation.data import load_eval_data
+from agent_routing.evaluation.report import EvaluationReport, build_report
+from agent_routing.protocols import AnalysisRequest
+
+
+def run_evaluation(
+    data_path: Path,
+    *,
+    model: AnalyzerModel | None = None,
+    weak_model: str | None = None,
+    strong_model: str | None = None,
+    output_tokens: int = DEFAULT_OUTPUT_TOKENS,
+    overrides: Mapping[str, PriceOverride] | None = None,
+) -> EvaluationReport:
+    """Score every prompt of `data_path` and evaluate the routing curve against baselines.
+
+    Costs come from the file's `weak_cost`/`strong_cost` columns, or from the price table
+    when both `weak_model` and `strong_model` are given.
+    """
+    if (weak_model is None) != (strong_model is None):
+        missing = "strong_model" if strong_model is None else "weak_model"
+        raise ConfigError.single(missing, "give both --weak-model and --strong-model, or neither")
+    data = load_eval_data(data_path)
+    cost_basis = "weak_cost / strong_cost columns" if data.has_costs else None
+    if weak_model is not None and strong_model is not None:
+        data, cost_basis = with_price_table_costs(
+            data, weak_model, strong_model, output_tokens=output_tokens, overrides=overrides
+        )
+    model = model or load_default_model()
+    scores = score_examples(model, [AnalysisRequest(prompt=prompt) for prompt in data.prompts])
+    return build_report(data, scores, model_version=model.model_version, cost_basis=cost_basis)
+
+
+def run_calibration(
+    data_path: Path, strong_share: float, *, model: AnalyzerModel | None = None
+) -> Calibration:
+    """The threshold that sends `strong_share` of the file's prompts to the strong tier."""
+    check_strong_share(strong_share)
+    data = load_eval_data(data_path, outcomes=False)
+    model = model or load_default_model()
+    scores = score_examples(model, [AnalysisRequest(prompt=prompt) for prompt in data.prompts])
+    return calibrate_threshold(scores, strong_share)
