@@ -12,14 +12,14 @@ import functools
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from agent_routing.compression.context import FoldedUnit, Step, StepContext
 from agent_routing.compression.duplicates import DuplicateCollapser
 from agent_routing.compression.elision import ToolOutputElider
 from agent_routing.compression.entries import Entry, MessageCodec, Role
 from agent_routing.compression.folding import TurnFolder
-from agent_routing.compression.layout import label_entries
+from agent_routing.compression.layout import placements
 from agent_routing.compression.policy import CompressionOutcome, Plan, plan_compression
 from agent_routing.compression.profile import ModelProfile
 from agent_routing.compression.prompt_cache import PromptCacheState, SentMessage, cached_prefix
@@ -49,6 +49,15 @@ class CoreOutput:
     folded_units: tuple[FoldedUnit, ...] = ()
 
 
+class _Decoded(NamedTuple):
+    """A decoded message before counting; `sent_tokens` is set for a warm-prefix message."""
+
+    entry: Entry
+    position: int
+    digests: tuple[str, ...]
+    sent_tokens: int | None = None  # its inputs' tokens before an earlier compression
+
+
 @dataclass(frozen=True, slots=True)
 class _Inputs:
     """Everything one compression call decodes and runs the steps with."""
@@ -72,34 +81,38 @@ class _Inputs:
         )
 
     def decode(self, prefix: Sequence[SentMessage], context: StepContext) -> list[Entry]:
-        """Labelled entries: the warm `prefix` as sent before (frozen), then the rest."""
-        entries: list[Entry] = []
+        """Placed and counted entries: the warm `prefix` as sent before (frozen), then the
+        remaining input messages."""
+        decoded: list[_Decoded] = []
         position = 0
         for sent in prefix:
-            entry = context.measured(self.codec.decode(sent.message))
-            entries.append(
-                replace(
-                    entry,
-                    position=position,
-                    digests=sent.digests,
-                    source_text=entry.rendered(),
-                    source_tokens=sent.source_tokens,
-                    frozen=True,
-                )
-            )
+            entry = self.codec.decode(sent.message)
+            decoded.append(_Decoded(entry, position, sent.digests, sent.source_tokens))
             position += len(sent.digests)
         for index in range(position, len(self.messages)):
-            entry = context.measured(self.codec.decode(self.messages[index]))
+            entry = self.codec.decode(self.messages[index])
+            decoded.append(_Decoded(entry, index, (self.digests[index],)))
+        places = placements([item.entry for item in decoded], self.settings.keep_recent_turns)
+        entries: list[Entry] = []
+        for item, place in zip(decoded, places, strict=True):
+            tokens, text_tokens = context.counts(item.entry)
             entries.append(
                 replace(
-                    entry,
-                    position=index,
-                    digests=(self.digests[index],),
-                    source_text=entry.rendered(),
-                    source_tokens=entry.tokens,
+                    item.entry,
+                    tokens=tokens,
+                    text_tokens=text_tokens,
+                    source_tokens=tokens if item.sent_tokens is None else item.sent_tokens,
+                    position=item.position,
+                    digests=item.digests,
+                    source_text=item.entry.rendered(),
+                    frozen=item.sent_tokens is not None,
+                    unit=place.unit,
+                    pinned=place.pinned,
+                    recent=place.recent,
+                    observation=place.observation,
                 )
             )
-        return label_entries(entries, self.settings.keep_recent_turns)
+        return entries
 
     def total(self, entries: Sequence[Entry]) -> int:
         """Prompt tokens of `entries` plus the parts the caller did not pass."""

@@ -80,16 +80,21 @@ class StepContext:
             found = self.reports[step] = StepReport(step)
         return found
 
-    def measured(self, entry: Entry) -> Entry:
-        """`entry` with `tokens` and `text_tokens` counted from scratch."""
+    def counts(self, entry: Entry) -> tuple[int, int]:
+        """(tokens of the whole message, tokens of its `text`), counted from scratch."""
         text_tokens = self.count(entry.text)
-        total = (
+        return (
             text_tokens
             + self.count(entry.side_text)
             + self.count(entry.reasoning)
-            + MESSAGE_OVERHEAD_TOKENS
+            + MESSAGE_OVERHEAD_TOKENS,
+            text_tokens,
         )
-        return replace(entry, tokens=total, text_tokens=text_tokens)
+
+    def measured(self, entry: Entry) -> Entry:
+        """`entry` with `tokens` and `text_tokens` counted from scratch."""
+        tokens, text_tokens = self.counts(entry)
+        return replace(entry, tokens=tokens, text_tokens=text_tokens)
 
     def with_text(self, entry: Entry, text: str) -> Entry:
         """A changed copy of `entry` with a new `text`, recounted cheaply."""

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from agent_routing.compression import markers
 from agent_routing.compression.context import StepContext
 from agent_routing.compression.entries import Entry
-from agent_routing.compression.identifiers import is_error_line, items_in
+from agent_routing.compression.identifiers import error_positions, items_in
 
 SEGMENT_CHARS = 240
 HEAD_SHARE = 0.3
@@ -57,7 +57,6 @@ def _priority_segments(
     """Pieces in `first`..`last` worth keeping, by priority: error lines, then the first
     piece holding each item a later message refers to, then the first holding any other item.
     """
-    errors = [i for i in range(first, last) if is_error_line(pieces[i])]
     starts: list[int] = []
     offset = 0
     for piece in pieces:
@@ -65,13 +64,17 @@ def _priority_segments(
         offset += len(piece)
     low = starts[first]
     high = starts[last] if last < len(pieces) else len(text)
+
+    def holder(position: int) -> int:
+        return bisect.bisect_right(starts, position) - 1
+
+    errors = sorted({holder(found) for found in error_positions(text, low, high)})
     referenced: set[int] = set()
     others: set[int] = set()
     for item in items_in(text):
         found = text.find(item, low, high)
         if found >= 0:
-            holder = bisect.bisect_right(starts, found) - 1
-            (referenced if keep_item(item) else others).add(holder)
+            (referenced if keep_item(item) else others).add(holder(found))
     return errors, sorted(referenced), sorted(others - referenced)
 
 

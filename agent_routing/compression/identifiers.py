@@ -146,10 +146,6 @@ def _has_extension(name: str) -> bool:
     return name.rsplit(".", 1)[-1].lower() in _FILE_EXTENSIONS
 
 
-def _plain_word(chunk: str) -> bool:
-    return chunk.isalpha() and (chunk.islower() or chunk.istitle() or chunk.isupper())
-
-
 def _take_paths(chunks: list[str], items: dict[str, ItemKind]) -> None:
     """Record the paths among `chunks` into `items`; blank them out of `chunks` in place.
 
@@ -194,7 +190,11 @@ def extract_items(text: str) -> dict[str, ItemKind]:
     the patterns then see a small fraction of it (about 1 ms per 10k tokens in all).
     """
     items: dict[str, ItemKind] = {}
-    chunks = [chunk for chunk in text.split() if not _plain_word(chunk)]
+    chunks = [  # inlined: this filter runs once per word of every message
+        chunk
+        for chunk in text.split()
+        if not (chunk.isalpha() and (chunk.islower() or chunk.istitle() or chunk.isupper()))
+    ]
     if not chunks:
         return items
     for chunk in chunks:
@@ -229,6 +229,12 @@ _ERROR_LINE = re.compile(
     r"refused|not found|no such file|cannot|can't|unable to|invalid|warning|assert\w*)\b)"
     r"|[a-z](?:Error|Exception|Warning)\b"  # ZeroDivisionError, IOException, UserWarning
 )
+
+
+def error_positions(text: str, start: int = 0, end: int | None = None) -> list[int]:
+    """Where error or warning wording occurs in `text[start:end]` (one scan for many lines)."""
+    stop = len(text) if end is None else end
+    return [match.start() for match in _ERROR_LINE.finditer(text, start, stop)]
 
 
 def is_error_line(line: str) -> bool:

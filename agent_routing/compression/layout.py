@@ -10,7 +10,7 @@ each is a unit of its own and may be shortened like a tool output.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from agent_routing.compression.entries import Entry, Role
 
@@ -31,12 +31,18 @@ def recent_start(entries: Sequence[Entry], keep_recent_turns: int) -> int:
     return starts[-keep_recent_turns] if len(starts) >= keep_recent_turns else starts[0]
 
 
-def label_entries(entries: Sequence[Entry], keep_recent_turns: int) -> list[Entry]:
-    """Entries with `pinned`, `recent`, `observation`, `demo` units and turn `unit` set.
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where one entry sits: its turn, and which protections apply."""
 
-    `frozen` is left as the caller set it. Protection only ever adds: a pinned entry in
-    the recent turns is both.
-    """
+    unit: int
+    pinned: bool
+    recent: bool
+    observation: bool
+
+
+def placements(entries: Sequence[Entry], keep_recent_turns: int) -> list[Placement]:
+    """The placement of each entry (see the module docstring for the rules)."""
     first_turn = next((i for i, entry in enumerate(entries) if _starts_turn(entry)), len(entries))
     recent_from = recent_start(entries, keep_recent_turns)
     leading_system = 0
@@ -50,7 +56,7 @@ def label_entries(entries: Sequence[Entry], keep_recent_turns: int) -> list[Entr
         ),
         None,
     )
-    labelled: list[Entry] = []
+    placed: list[Placement] = []
     unit = 0
     previous_demo = False
     for index, entry in enumerate(entries):
@@ -61,13 +67,19 @@ def label_entries(entries: Sequence[Entry], keep_recent_turns: int) -> list[Entr
         observation = entry.demo or (
             not pinned and entry.role is not Role.ASSISTANT and index > first_turn
         )
-        labelled.append(
-            replace(
-                entry,
-                unit=unit,
-                pinned=pinned,
-                recent=index >= recent_from,
-                observation=observation,
-            )
+        placed.append(Placement(unit, pinned, index >= recent_from, observation))
+    return placed
+
+
+def label_entries(entries: Sequence[Entry], keep_recent_turns: int) -> list[Entry]:
+    """Entries with their :class:`Placement` applied (`frozen` is left as it is)."""
+    return [
+        replace(
+            entry,
+            unit=place.unit,
+            pinned=place.pinned,
+            recent=place.recent,
+            observation=place.observation,
         )
-    return labelled
+        for entry, place in zip(entries, placements(entries, keep_recent_turns), strict=True)
+    ]
