@@ -53,11 +53,11 @@ def tier_for_score(score: float, thresholds: Sequence[float]) -> int:
 # router/calibration.py; reproduced by `bench/bench_router.py --calibrate`). Kept here, not
 # computed at start-up, so that routing needs no data files. They belong to one analyzer
 # model: tests fail when the shipped model's version differs from CALIBRATED_MODEL_VERSION.
-CALIBRATED_MODEL_VERSION = "cm1-bbf02bb946fa"
+CALIBRATED_MODEL_VERSION = "cm1-0f5eaefb1fa1"
 QUANTILE_LEVELS: tuple[float, ...] = tuple(round(i * 0.05, 2) for i in range(21))
 SHIPPED_SCORE_QUANTILES: tuple[float, ...] = (
-    0.1861, 0.3243, 0.3831, 0.4156, 0.5004, 0.5608, 0.5799, 0.5986, 0.6208, 0.6395, 0.6664,
-    0.6937, 0.7039, 0.7247, 0.7617, 0.7858, 0.8135, 0.8495, 0.8718, 0.9210, 0.9983,
+    0.1877, 0.3265, 0.3856, 0.4158, 0.5037, 0.5609, 0.5823, 0.5992, 0.6207, 0.6407, 0.6668,
+    0.6947, 0.7040, 0.7250, 0.7625, 0.7866, 0.8132, 0.8479, 0.8671, 0.9200, 0.9986,
 )  # fmt: skip
 
 # Share of calls each strategy sends above the cheapest tier: the share of strong calls that
@@ -65,8 +65,8 @@ SHIPPED_SCORE_QUANTILES: tuple[float, ...] = (
 # over the nine cheap/strong model pairs with recorded outcomes in the MMLU-Pro and EvalPerf
 # sets, rounded to 0.05 (figures per pair in docs/router.md).
 STRONG_SHARES: dict[str, float] = {
-    "cost_optimized": 0.40,  # CPT(50 %) = 0.411
-    "balanced": 0.65,  # CPT(80 %) = 0.661
+    "cost_optimized": 0.40,  # CPT(50 %) = 0.405
+    "balanced": 0.65,  # CPT(80 %) = 0.659
     "quality_first": 0.80,  # CPT(95 %) = 0.820
 }
 
