@@ -139,6 +139,26 @@ def test_a_rejected_record_does_not_block_the_others(
     assert "poison" in caplog.text
 
 
+def test_submit_never_raises_when_no_thread_can_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If the system refuses a thread, submit() still returns and keeps the record queued;
+    a later flush starts the thread and writes it."""
+    path = tmp_path / "ledger.db"
+    writer = LedgerWriter(path, FAST)
+    real_start = threading.Thread.start
+
+    def refuse(self: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(threading.Thread, "start", refuse)
+    writer.submit(call("queued"))
+    assert writer.stats().submitted == 1
+    monkeypatch.setattr(threading.Thread, "start", real_start)
+    assert writer.flush(timeout=10) is True
+    assert stored_ids(path) == {"queued"}
+
+
 def test_close_then_submit_starts_a_new_thread(tmp_path: Path) -> None:
     """A writer closed (e.g. at exit) still writes records submitted afterwards."""
     path = tmp_path / "ledger.db"

@@ -121,17 +121,23 @@ class LedgerWriter:
 
     def _put(self, kind: int, item: Any) -> None:
         with self._lock:
-            if self._thread is None:
-                self._start_locked()
             self._submitted += 1
             self._queue.put((self._submitted, kind, item))
+            if self._thread is None:
+                self._start_locked()
 
     def _start_locked(self) -> None:
+        """Start the writer thread; if the system refuses a thread, records stay queued and
+        the next submit or flush tries again."""
         thread = threading.Thread(
             target=self._run, name=f"agent-routing-ledger-writer:{self.path.name}", daemon=True
         )
+        try:
+            thread.start()
+        except RuntimeError:
+            logger.exception("ledger writer for %s: cannot start its thread yet", self.path)
+            return
         self._thread = thread
-        thread.start()
 
     # --- waiting -----------------------------------------------------------------------
 
@@ -193,7 +199,13 @@ class LedgerWriter:
     # --- the background thread ---------------------------------------------------------
 
     def _run(self) -> None:
-        asyncio.run(self._serve())
+        try:
+            asyncio.run(self._serve())
+        except BaseException:  # a bug must not leave records queued with no thread to write them
+            logger.exception("ledger writer for %s stopped; the next submit restarts it", self.path)
+            with self._lock:
+                if self._thread is threading.current_thread():
+                    self._thread = None
 
     async def _serve(self) -> None:
         ledger = self._factory()
