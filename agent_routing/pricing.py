@@ -17,7 +17,9 @@ Deliberate differences, documented in docs/capture.md and pinned by tests:
 
 - a token class the map has *no* price for is billed at the base price (cached and
   cache-write tokens at the input price, reasoning at the output price), never at $0;
-  litellm 1.79.3 bills such cached tokens at $0 in its generic calculator;
+  litellm 1.79.3 bills such cached tokens at $0 in its generic calculator, and such
+  reasoning tokens at $0 for perplexity (deepseek's legacy `input_cost_per_token_cache_hit`
+  key, which litellm ignores, is used as the cache-read price);
 - tiered prices (``input_cost_per_token_above_200k_tokens`` ...) are not applied: the
   stored prices are the base tier, so a call above the threshold is under-priced;
 - models litellm prices per character (legacy PaLM / gemini-1.0 on Vertex) and entries
@@ -175,12 +177,18 @@ def _billed_prices(model: str, map_prices: UnitPrices) -> UnitPrices | None:
     def billed(usage: Usage) -> float:
         return litellm_cost(model, usage, provider) / n
 
+    # A class the map has no price for is billed at the base price whatever litellm does
+    # (see the module doc), so only classes with a map price need a probe.
     try:
         base_input = billed(Usage(input_tokens=n))
         base_output = billed(Usage(output_tokens=n))
-        cache_read = billed(Usage(input_tokens=n, cached_read_tokens=n))
-        cache_creation = billed(Usage(input_tokens=n, cache_creation_tokens=n))
-        reasoning = billed(Usage(output_tokens=2 * n, reasoning_tokens=n)) - base_output
+        cache_read = cache_creation = reasoning = None
+        if map_prices.cache_read is not None:
+            cache_read = billed(Usage(input_tokens=n, cached_read_tokens=n))
+        if map_prices.cache_creation is not None:
+            cache_creation = billed(Usage(input_tokens=n, cache_creation_tokens=n))
+        if map_prices.reasoning is not None:
+            reasoning = billed(Usage(output_tokens=2 * n, reasoning_tokens=n)) - base_output
     except Exception:
         return None
     if (base_input == 0 and map_prices.input > 0) or (base_output == 0 and map_prices.output > 0):
@@ -196,11 +204,11 @@ def _billed_prices(model: str, map_prices: UnitPrices) -> UnitPrices | None:
     )
 
 
-def _unless_free_by_omission(billed: float, map_price: float | None) -> float | None:
-    """litellm bills a token class it reads no price for at $0 (a missing key, or deepseek's
-    legacy `input_cost_per_token_cache_hit`); bill it at the map's own price then, or at
-    the base price (None) when the map has none. A price of 0 in the map stays free."""
-    if billed == 0 and map_price != 0:
+def _unless_free_by_omission(billed: float | None, map_price: float | None) -> float | None:
+    """litellm bills a token class it reads no price for at $0 (deepseek's legacy
+    `input_cost_per_token_cache_hit` key): bill it at the map's own price then. A price
+    of 0 in the map stays free; no probe (None) means the base price."""
+    if billed == 0 and map_price:
         return map_price
     return billed
 

@@ -69,17 +69,19 @@ def litellm_charge(key: str, usage: Usage) -> float:
     return float(litellm.completion_cost(completion_response=response, model=key))
 
 
-def fold_unpriced_cache(usage: Usage, entry: dict[str, Any]) -> Usage:
-    """Cached / cache-write tokens of a class the map has no price for, as plain input:
-    our documented rule (litellm's generic calculator bills them at $0 instead)."""
+def fold_unpriced_classes(usage: Usage, entry: dict[str, Any]) -> Usage:
+    """Tokens of a class the map has no price for, as base-class tokens: our documented
+    rule. litellm bills them at $0 instead in two places - cached / cache-write tokens in
+    its generic calculator, and reasoning tokens in its perplexity calculator."""
     cached = usage.cached_read_tokens if "cache_read_input_token_cost" in entry else 0
     written = usage.cache_creation_tokens if "cache_creation_input_token_cost" in entry else 0
+    reasoning = usage.reasoning_tokens if "output_cost_per_reasoning_token" in entry else 0
     return Usage(
         input_tokens=usage.input_tokens,
         output_tokens=usage.output_tokens,
         cached_read_tokens=cached,
         cache_creation_tokens=written,
-        reasoning_tokens=usage.reasoning_tokens,
+        reasoning_tokens=reasoning,
     )
 
 
@@ -154,7 +156,7 @@ def comparison() -> dict[str, list[str]]:
                 cached_at = prices.cache_read if prices.cache_read is not None else prices.input
                 assert cached_at == entry["input_cost_per_token_cache_hit"], key
                 continue
-            expected = litellm_charge(key, fold_unpriced_cache(usage, entry))
+            expected = litellm_charge(key, fold_unpriced_classes(usage, entry))
             if not math.isclose(ours, expected, rel_tol=1e-9, abs_tol=1e-15):
                 found["mismatch"].append(f"{key} [{name}]: ours {ours!r} litellm {expected!r}")
         found["compared"].append(key)
@@ -163,7 +165,7 @@ def comparison() -> dict[str, list[str]]:
 
 def test_every_compared_entry_costs_what_litellm_charges(comparison: dict[str, list[str]]) -> None:
     """For every priced chat entry litellm can price per token, every usage shape costs
-    exactly what litellm.completion_cost charges (with unpriced cache classes at input)."""
+    exactly what litellm.completion_cost charges (classes without a price at base price)."""
     assert comparison["mismatch"] == []
 
 
@@ -216,3 +218,15 @@ def test_tiered_prices_are_billed_at_the_base_tier() -> None:
     ours = pricing.cost_usd(usage, prices)
     assert ours == pytest.approx(300_000 * 1.25e-06 + 1_000 * 1e-05)
     assert litellm_charge(key, usage) > ours
+
+
+def test_reasoning_without_a_price_is_billed_at_output_not_free() -> None:
+    """litellm's perplexity calculator bills reasoning tokens at $0 when the model has no
+    reasoning price; we bill them at the output price (same rule as cached tokens)."""
+    key = "perplexity/codellama-34b-instruct"
+    assert "output_cost_per_reasoning_token" not in litellm_module().model_cost[key]
+    usage = Usage(input_tokens=0, output_tokens=1_000, reasoning_tokens=400)
+    prices = pricing.unit_prices(key)
+    assert prices is not None
+    assert litellm_charge(key, usage) == pytest.approx(600 * prices.output)
+    assert pricing.cost_usd(usage, prices) == pytest.approx(1_000 * prices.output)
