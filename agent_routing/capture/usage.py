@@ -20,20 +20,6 @@ from agent_routing.records import Outcome, Usage
 
 ERROR_MESSAGE_LIMIT = 500
 
-# Exception class names (anywhere in the class hierarchy) -> outcome, most specific first.
-# Names, not classes, so that classifying never imports litellm or openai.
-_OUTCOME_BY_CLASS_NAME: tuple[tuple[str, Outcome], ...] = (
-    ("BudgetBlockedError", Outcome.BLOCKED),
-    ("ContextWindowExceededError", Outcome.CONTEXT_OVERFLOW),
-    ("ContentPolicyViolationError", Outcome.CONTENT_POLICY),
-    ("RateLimitError", Outcome.RATE_LIMITED),
-    ("Timeout", Outcome.TIMEOUT),
-    ("APITimeoutError", Outcome.TIMEOUT),
-    ("TimeoutError", Outcome.TIMEOUT),
-    ("CancelledError", Outcome.ABANDONED),
-)
-
-
 def _field(source: Any, name: str) -> Any:
     if source is None:
         return None
@@ -81,12 +67,11 @@ def usage_from_litellm(usage: Any, provider: str | None = None) -> Usage | None:
 
 
 def outcome_of(error: BaseException) -> Outcome:
-    """How a call that raised `error` ended (rate limited, timeout, ... or plain error)."""
-    names = {klass.__name__ for klass in type(error).__mro__}
-    for name, outcome in _OUTCOME_BY_CLASS_NAME:
-        if name in names:
-            return outcome
-    return Outcome.ERROR
+    """How a call that raised `error` ended: the router's classification, so the ledger
+    and the fallback logic never disagree about what an error means."""
+    from agent_routing.router.errors import classify_error
+
+    return classify_error(error).outcome
 
 
 def error_summary(error: BaseException) -> tuple[str, str]:
