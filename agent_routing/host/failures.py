@@ -20,6 +20,7 @@ from agent_routing.host.layout import handled_exception_type
 logger = logging.getLogger("agent_routing.host")
 
 BLOCK_HEADING = "Budget limit reached: this task was stopped"
+_SHOWN_KEY = "_agent_routing_block_shown"  # "_": never saved with the chat
 
 
 def log_failure(agent: Any, where: str) -> None:
@@ -38,11 +39,20 @@ def block_message(blocked: BudgetBlockedError) -> str:
     )
 
 
+def _show_once(context: Any, message: str) -> None:
+    """Log the block in the chat's UI once per user message (background calls block too)."""
+    turn = getattr(context, "last_message", None)
+    if context.data.get(_SHOWN_KEY) == turn and turn is not None:
+        return
+    context.data[_SHOWN_KEY] = turn
+    context.log.log(type="error", heading=BLOCK_HEADING, content=message)
+
+
 def budget_block(agent: Any, blocked: BudgetBlockedError) -> Exception:
     """Tell the user why the turn stops, and return the exception that stops it."""
     message = block_message(blocked)
     try:
-        agent.context.log.log(type="error", heading=BLOCK_HEADING, content=message)
+        _show_once(agent.context, message)
     except Exception:
         logger.exception("agent-routing: could not show the budget message in the UI")
     logger.warning(

@@ -334,6 +334,14 @@ class Agent:
 
                         async def stream_callback(chunk: str, full: str) -> str | None:
                             stream_data = {"chunk": chunk, "full": full}
+                            if "}" not in chunk:  # only a closing brace can complete a call
+                                await call_extensions_async(
+                                    "response_stream_chunk",
+                                    self,
+                                    loop_data=self.loop_data,
+                                    stream_data=stream_data,
+                                )
+                                return None
                             await call_extensions_async(
                                 "response_stream_chunk",
                                 self,

@@ -15,6 +15,7 @@ from typing import Any
 from helpers.subagents import get_paths
 
 _folder_cache: dict[str, list[tuple[str, type]]] = {}
+_merged_cache: dict[tuple[str, str, str], list[type]] = {}
 
 
 class Extension:
@@ -29,6 +30,7 @@ class Extension:
 def clear_cache() -> None:
     """Drop every cached class list (the plugin watchdog does this when files change)."""
     _folder_cache.clear()
+    _merged_cache.clear()
 
 
 def load_module_classes(path: Path, base: type) -> list[type]:
@@ -53,6 +55,16 @@ def _folder_classes(folder: str) -> list[tuple[str, type]]:
 
 
 def resolve(extension_point: str, agent: Any = None) -> list[type]:
+    """Merged classes for a point, cached per (point, profile, project) like the host."""
+    profile = agent.config.profile if agent is not None else ""
+    project = (agent.context.get_data("project") or "") if agent is not None else ""
+    key = (extension_point, profile, project)
+    if key not in _merged_cache:
+        _merged_cache[key] = _resolve(extension_point, agent)
+    return _merged_cache[key]
+
+
+def _resolve(extension_point: str, agent: Any = None) -> list[type]:
     winners: dict[str, type] = {}
     for folder in get_paths(agent, "extensions", "python", extension_point):
         for stem, cls in _folder_classes(folder):
