@@ -234,3 +234,16 @@ def test_penalised_logistic_matches_scikit_learn_when_centred_on_zero() -> None:
     reference = LogisticRegression(C=0.5, tol=1e-10, max_iter=10_000).fit(features, labels)
     assert theta[0] == pytest.approx(reference.intercept_[0], abs=1e-4)
     assert theta[1:] == pytest.approx(reference.coef_[0], abs=1e-4)
+
+
+def test_sample_per_dataset_keeps_order_and_caps_each_set(data_dir: Path) -> None:
+    """A quick-run sample holds at most N rows per set, in the original order, with features."""
+    from agent_routing.analyzer.pipeline import sample_per_dataset
+
+    data = load_training_data(data_dir)
+    sample = sample_per_dataset(data, 10, seed=1)
+    assert [sample.groups.count(name) for name in datasets.DATASET_NAMES] == [10, 10, 10]
+    positions = [data.prompts.index(p) for p in sample.prompts]
+    assert positions == sorted(positions)
+    assert np.array_equal(sample.text_matrix, data.text_matrix[positions])
+    assert sample_per_dataset(data, 10, seed=1).prompts == sample.prompts

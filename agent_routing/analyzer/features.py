@@ -181,8 +181,18 @@ def text_features(prompt: str) -> dict[str, float]:
             long_words += count
         for index in _WORD_VOCABULARIES.get(word, ()):
             found[index] += count
-    math_words, code_words, calculation, reasoning, multistep, conditions, constraints = found[:7]
-    explanation, creation, transformation = found[7:]
+    (
+        math_words,
+        code_words,
+        calculation,
+        reasoning,
+        multistep,
+        conditions,
+        constraints,
+        explanation,
+        creation,
+        transformation,
+    ) = found  # in VOCABULARIES order
     zeroed = window.translate(_DIGITS_TO_ZERO)  # every digit becomes "0"
     lines = zeroed.split("\n")
     return {

@@ -12,8 +12,9 @@ falls to zero instead.
 never vary in the single-question training sets, so no weight can be learned for them
 there. These are the starting weights (log-odds per unit of the feature, whose values are
 `log1p(count)` or 0/1) until `train --from-ledger` refits them from recorded outcomes. For
-scale: the learned text part of the shipped model spans about +/-1.5 log-odds between easy
-and hard prompts, so a tool error (+0.35) moves a call about a quarter of that range.
+scale: the learned text part of the shipped model spans 1.4 log-odds between the 5th and
+95th percentile of the training prompts (docs/analyzer.md), so one tool error (+0.35)
+moves a call about a quarter of that range, and a utility call (-1.5) across all of it.
 """
 
 from __future__ import annotations
