@@ -175,3 +175,23 @@ def test_calibrate_rejects_share_outside_zero_one(tmp_path: Path, share: str) ->
     result = invoke("calibrate", "--strong-share", share, "--data", str(tmp_path / "absent.csv"))
     assert result.exit_code == 2
     assert "strong_share" in result.output
+
+
+def test_eval_and_calibrate_use_router_model_path_from_config(tmp_path: Path) -> None:
+    """Without --model, router.model_path from --config selects the analyzer model."""
+    from agent_routing.analyzer.model import make_model
+
+    shipped = load_default_model()
+    custom = make_model(shipped.features, shipped.intercept + 1.0, training={}, metrics={})
+    save_model(custom, tmp_path / "custom.json")
+    config = tmp_path / "config.yaml"
+    config.write_text(f"router:\n  model_path: {tmp_path / 'custom.json'}\n")
+    data = write_eval_csv(tmp_path / "e.csv")
+    report = json.loads(
+        invoke("eval", "--data", str(data), "--config", str(config), "--json").output
+    )
+    assert report["model_version"] == custom.model_version != shipped.model_version
+    calibration = invoke(
+        "calibrate", "--strong-share", "0.5", "--data", str(data), "--config", str(config), "--json"
+    )
+    assert json.loads(calibration.output)["model_version"] == custom.model_version

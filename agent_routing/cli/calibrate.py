@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from agent_routing.cli._common import config_option, emit_json, handle_errors, json_option
-from agent_routing.cli.evaluate import model_option, resolve_model
+from agent_routing.cli.evaluate import load_cli_settings, model_option, resolve_model
 
 
 @click.command(name="calibrate")
@@ -48,7 +48,7 @@ def command(
     from agent_routing.evaluation.run import run_calibration
 
     check_strong_share(strong_share)
-    model = resolve_model(model_path, config_path)
+    model = resolve_model(model_path, load_cli_settings(config_path))
     calibration = run_calibration(data_path, strong_share, model=model)
     if as_json:
         emit_json(

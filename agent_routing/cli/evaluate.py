@@ -34,20 +34,19 @@ model_option = click.option(
 )
 
 
-def resolve_model(model_path: Path | None, config_path: Path | None) -> AnalyzerModel:
+def load_cli_settings(config_path: Path | None) -> Settings:
+    """Settings from --config (or the environment), without checking tier models' prices."""
+    from agent_routing.config import load_settings
+
+    return load_settings(config_path, validate_models=False)
+
+
+def resolve_model(model_path: Path | None, settings: Settings) -> AnalyzerModel:
     """--model, else the configured `router.model_path`, else the shipped model."""
     from agent_routing.analyzer.model import load_model
     from agent_routing.analyzer.scoring import model_for_settings
 
-    if model_path is not None:
-        return load_model(model_path)
-    return model_for_settings(_settings(config_path))
-
-
-def _settings(config_path: Path | None) -> Settings:
-    from agent_routing.config import load_settings
-
-    return load_settings(config_path, validate_models=False)
+    return load_model(model_path) if model_path is not None else model_for_settings(settings)
 
 
 def _percent(value: float | None) -> str:
@@ -158,15 +157,14 @@ def command(
     from agent_routing.evaluation.report import report_to_dict
     from agent_routing.evaluation.run import run_evaluation
 
-    model = resolve_model(model_path, config_path)
-    overrides = _settings(config_path).prices if weak_model else None
+    settings = load_cli_settings(config_path)
     report = run_evaluation(
         data_path,
-        model=model,
+        model=resolve_model(model_path, settings),
         weak_model=weak_model,
         strong_model=strong_model,
         output_tokens=output_tokens,
-        overrides=overrides,
+        overrides=settings.prices,
     )
     if plot_path is not None:
         from agent_routing.evaluation.plot import plot_report
