@@ -162,3 +162,14 @@ async def test_run_decision_hands_each_hop_to_a_host_attempt() -> None:
     assert seen[0].reservation_id == decision.reservation_id
     assert seen[0].call_id != seen[1].call_id
     assert seen[1].metadata[METADATA_KEY]["call_id"] == seen[1].call_id
+
+
+async def test_bad_caller_attribution_never_stops_the_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A malformed conversation id is dropped from the metadata; the routed call still runs."""
+    router = make_router(0.0)
+    decision = await router.route(RouteRequest("hi", input_tokens=20, conversation_id="  "))
+    spy = LitellmSpy(monkeypatch, {})
+    await router.acompletion(decision, MESSAGES)
+    attribution = spy.attribution(0)
+    assert "conversation_id" not in attribution
+    assert attribution["decision_id"] == decision.decision_id

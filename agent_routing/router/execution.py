@@ -15,13 +15,14 @@ decision, the tier and the reservation.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from agent_routing.config import TierConfig
-from agent_routing.errors import BudgetBlockedError
+from agent_routing.errors import BudgetBlockedError, ConfigError
 from agent_routing.ids import new_id
 from agent_routing.router.decision import RoutingDecision, tier_call_kwargs
 from agent_routing.router.errors import ErrorClassification, FailureKind
@@ -137,16 +138,19 @@ def _hop_call(
 
     kwargs = tier_call_kwargs(tier, _hop_max_tokens(router, decision, tier))
     call_id = new_id()
-    metadata = capture_metadata(
+    ours = functools.partial(
+        capture_metadata,
         call_id=call_id,
-        conversation_id=decision.conversation_id,
-        agent_no=decision.agent_no,
         kind=decision.call_kind.value,
-        tool=None,
         decision_id=decision.decision_id,
         tier=tier.name if tier.name != "configured" else None,
         reservation_id=reservation_id,
     )
+    try:
+        metadata = ours(conversation_id=decision.conversation_id, agent_no=decision.agent_no)
+    except ConfigError as error:  # the caller's attribution is bad; the call still runs
+        logger.warning("call %s: attribution dropped: %s", call_id, error)
+        metadata = ours()
     return HopCall(tier, number, call_id, reservation_id, kwargs, metadata)
 
 
