@@ -82,7 +82,7 @@ async def test_downgrade_on_the_cheapest_tier_still_routes_there() -> None:
     decision = await router.route(RouteRequest("q", input_tokens=500))
     assert decision.model == "gpt-4o-mini"
     assert budgets.open == {decision.reservation_id}
-    assert "nothing cheaper is left" in decision.reason
+    assert "nothing cheaper left" in decision.reason
 
 
 async def test_budget_block_refuses_and_releases_everything() -> None:

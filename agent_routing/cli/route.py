@@ -103,7 +103,7 @@ def render(summary: dict[str, Any]) -> str:
                 c["model"],
                 c["estimated_cost_usd"],
                 c["fit"],
-                "yes" if c["available"] else "no",
+                {True: "yes", False: "no"}.get(c["available"], "-"),
                 c["budget"] or "-",
                 "*" if c["chosen"] else "",
             ]

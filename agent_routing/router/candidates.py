@@ -10,8 +10,10 @@ cheaper one comes last). For each candidate:
    dearer model. When no tier fits even compressed, the largest window is used with
    compression to that window (best effort, said in the reason).
 2. **Availability.** A model cooling down after provider errors, or at a configured quota
-   (`BudgetGuard.quota_available`), is skipped. When every tier is unavailable the walk is
-   repeated without this check: the provider then answers and fallback takes over.
+   (`BudgetGuard.quota_available`), is skipped. It is checked only when the walk reaches
+   the candidate (`available` stays None for tiers never reached). When every tier is
+   unavailable the walk is repeated without this check: the provider then answers and
+   fallback takes over.
 3. **Budget.** `BudgetGuard.check` with the candidate's model: `allow`/`warn` take it (the
    verdict's reservation goes on the decision); `downgrade` moves on to cheaper tiers only
    (when nothing cheaper is left, the downgraded candidate is taken: `downgrade` never
@@ -23,7 +25,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -46,7 +48,7 @@ class Candidate:
     input_tokens: int  # after the compression this candidate would need
     compress_to_tokens: int | None = None
     estimated_cost_usd: float | None = None
-    available: bool = True
+    available: bool | None = None  # None: not checked (an earlier tier was taken)
     budget: str | None = None  # the budget verdict's action, when checked
     verdict: BudgetVerdict | None = None
     chosen: bool = False
@@ -159,17 +161,19 @@ async def select_candidate(
             candidate.tier, candidate.input_tokens, output
         )
     fitting = [candidate for candidate in candidates if candidate.fit != "too_large"]
-    for candidate in fitting:
-        candidate.available = await _available(candidate, shape, budgets, is_cooling)
-    pool = [candidate for candidate in fitting if candidate.available]
-    if not pool:
-        pool = fitting
-        for candidate in pool:
-            candidate.note = _join(candidate.note, "used although unavailable: nothing else is")
+
+    async def available(candidate: Candidate) -> bool:
+        return await _available(candidate, shape, budgets, is_cooling)
+
     try:
-        chosen = await _check_budgets(pool, shape, budgets)
+        chosen = await _walk(fitting, shape, budgets, available)
+        if chosen is None:  # every tier that fits is unavailable: let the provider decide
+            for candidate in fitting:
+                candidate.note = _join(candidate.note, "used although unavailable")
+            chosen = await _walk(fitting, shape, budgets, None)
     except _Blocked as refusal:
         return Selection(refusal.candidate, candidates, refusal.error)
+    assert chosen is not None, "without the availability check the walk always chooses"
     chosen.chosen = True
     return Selection(chosen, candidates)
 
@@ -181,38 +185,46 @@ async def _available(
     is_cooling: Callable[[str], bool],
 ) -> bool:
     model = candidate.tier.model
+    candidate.available = False
     if is_cooling(model):
         candidate.note = _join(candidate.note, "cooling down after provider errors")
         return False
-    if budgets is None:
-        return True
     try:
-        ok = await budgets.quota_available(model, input_tokens=candidate.input_tokens)
+        ok = budgets is None or await budgets.quota_available(
+            model, input_tokens=candidate.input_tokens
+        )
     except Exception as error:  # a broken quota store must not stop routing
         logger.warning("quota check for %s failed, assuming available: %r", model, error)
-        return True
+        ok = True
     if not ok:
         candidate.note = _join(candidate.note, "at its quota")
+    candidate.available = ok
     return ok
 
 
-async def _check_budgets(
-    pool: list[Candidate], shape: CallShape, budgets: BudgetGuard | None
-) -> Candidate:
-    """Budget verdicts down the pool (module docstring, step 3).
+async def _walk(
+    pool: list[Candidate],
+    shape: CallShape,
+    budgets: BudgetGuard | None,
+    available: Callable[[Candidate], Awaitable[bool]] | None,
+) -> Candidate | None:
+    """Availability and budget down the pool (module docstring, steps 2 and 3).
 
-    A downgraded candidate's reservation is held only until the next candidate is checked:
-    released before that check so that it does not count against the cheaper call's budget.
-    The last downgraded candidate, taken when nothing cheaper is left, keeps its own.
+    Returns None only when `available` refused every candidate. A downgraded candidate's
+    reservation is held only until the next candidate is checked: released before that
+    check so that it does not count against the cheaper call's budget. The last downgraded
+    candidate, taken when nothing cheaper is left, keeps its own.
     """
-    if budgets is None:
-        return pool[0]
     held: Candidate | None = None  # the last downgraded candidate, in case nothing is cheaper
     below: int | None = None  # after a downgrade, only tiers cheaper than this index
     for candidate in pool:
         if below is not None and candidate.tier.index >= below:
             candidate.note = _join(candidate.note, "not cheaper than a tier the budget refused")
             continue
+        if available is not None and not await available(candidate):
+            continue
+        if budgets is None:
+            return candidate
         if held is not None:
             await _release(budgets, held.verdict)
         verdict = await budgets.check(
@@ -237,8 +249,8 @@ async def _check_budgets(
             return candidate
         candidate.note = _join(candidate.note, f"budget: {verdict.reason or 'downgrade'}")
         held, below = candidate, candidate.tier.index
-    assert held is not None, "a non-empty pool ends in a return, a refusal or a held candidate"
-    held.note = _join(held.note, "taken: the budget asks to downgrade but nothing cheaper is left")
+    if held is not None:
+        held.note = _join(held.note, "taken: the budget asks to downgrade, nothing cheaper left")
     return held
 
 
