@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -490,3 +491,52 @@ def test_end_report_for_an_unknown_call_is_counted_not_recorded(captured: Any) -
     assert handle.flush(10)
     assert sink.calls() == []
     assert handle.stats.unmatched_reports == 1
+
+
+def test_calls_from_many_threads_are_each_one_row(captured: Any, litellm: Any) -> None:
+    """Sync completions from 8 threads at once: every call is exactly one OK row."""
+    handle, sink = captured
+
+    def agent(number: int) -> None:
+        for _ in range(15):
+            litellm.completion(
+                model="gpt-4o-mini",
+                messages=MESSAGES,
+                mock_response="ok",
+                metadata=capture_metadata(kind="utility", agent_no=number),
+            )
+
+    threads = [threading.Thread(target=agent, args=(number,)) for number in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for _ in range(500):  # success callbacks run on litellm's thread pool, a little later
+        assert handle.flush(10)
+        rows = sink.calls()
+        if len(rows) == 120 and all(row.outcome is Outcome.OK for row in rows):
+            break
+        time.sleep(0.01)
+    assert len(rows) == 120
+    assert all(
+        row.outcome is Outcome.OK and row.usage_source is UsageSource.PROVIDER for row in rows
+    )
+    assert sorted({row.agent_no for row in rows}) == list(range(8))
+    assert handle.stats.hook_errors == 0
+    assert handle.stats.worker_errors == 0
+
+
+def test_finished_calls_are_forgotten_after_the_retention_time(captured: Any) -> None:
+    """Memory stays bounded: a sweep long after a call ended forgets it, so a stray second
+    end report for it no longer matches anything."""
+    handle, sink = captured
+    call_id = begin_call(model="gpt-4o-mini", messages=MESSAGES)
+    end_call(call_id, response_text="done")
+    assert handle.flush(10)
+    assert handle.sweep(now=time.time() + 10_000) == 0
+    end_call(call_id, response_text="again")
+    assert handle.flush(10)
+    assert handle.stats.unmatched_reports == 1
+    row = sink.get(call_id)
+    assert row is not None
+    assert row.outcome is Outcome.OK
