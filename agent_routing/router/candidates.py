@@ -32,6 +32,7 @@ from typing import Any, Literal
 from agent_routing.config import CallKind
 from agent_routing.errors import BudgetBlockedError
 from agent_routing.protocols import BudgetGuard, BudgetVerdict
+from agent_routing.router.holds import refusal, release
 from agent_routing.router.tiers import Tier, TierTable
 
 logger = logging.getLogger("agent_routing.router")
@@ -226,7 +227,7 @@ async def _walk(
         if budgets is None:
             return candidate
         if held is not None:
-            await _release(budgets, held.verdict)
+            await release(budgets, held.verdict.reservation_id if held.verdict else None)
         verdict = await budgets.check(
             model=candidate.tier.model,
             conversation_id=shape.conversation_id,
@@ -237,14 +238,8 @@ async def _walk(
         candidate.verdict = verdict
         candidate.budget = verdict.action
         if verdict.action == "block":
-            await _release(budgets, verdict)
-            error = BudgetBlockedError(
-                verdict.reason
-                or f"budget {verdict.budget_key or '?'} blocks {candidate.tier.model}",
-                budget=verdict.budget_key or "",
-                remaining_usd=verdict.remaining_usd or 0.0,
-            )
-            raise _Blocked(candidate, error)
+            await release(budgets, verdict.reservation_id)
+            raise _Blocked(candidate, refusal(verdict, candidate.tier.model))
         if verdict.action != "downgrade":
             return candidate
         candidate.note = _join(candidate.note, f"budget: {verdict.reason or 'downgrade'}")
@@ -261,15 +256,6 @@ class _Blocked(Exception):
         super().__init__(str(error))
         self.candidate = candidate
         self.error = error
-
-
-async def _release(budgets: BudgetGuard, verdict: BudgetVerdict | None) -> None:
-    if verdict is None or verdict.reservation_id is None:
-        return
-    try:
-        await budgets.release(verdict.reservation_id)
-    except Exception as error:  # the reservation expires by itself (reservation.ttl_s)
-        logger.warning("releasing reservation %s failed: %r", verdict.reservation_id, error)
 
 
 def _join(note: str, addition: str) -> str:

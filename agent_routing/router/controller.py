@@ -39,6 +39,7 @@ from agent_routing.router.cascade import SIGNAL_KINDS, CascadeState
 from agent_routing.router.decision import RouteRequest, RoutingDecision
 from agent_routing.router.execution import HopCall, run_decision
 from agent_routing.router.fallback import CooldownRegistry
+from agent_routing.router.holds import refusal, release
 from agent_routing.router.policy import preferred_tier
 from agent_routing.router.recording import passthrough_record, routed_record
 from agent_routing.router.strategies import RoutingStrategy, quantiles_for, strategy_for
@@ -177,7 +178,7 @@ class Router:
         chosen = selection.chosen
         verdict = chosen.verdict
         if not hold and selection.blocked is None:
-            await self._release(verdict)
+            await release(self.budgets, verdict.reservation_id if verdict else None)
         position = next(i for i, c in enumerate(selection.candidates) if c is chosen)
         passed_over = selection.candidates[:position]
         steps = [*preference.steps, *(f"{c.tier.name}: {c.note}" for c in passed_over if c.note)]
@@ -260,7 +261,7 @@ class Router:
         if verdict is not None and verdict.action == "downgrade":
             reason += f"; budget asks to downgrade ({verdict.reason}), not applied"
         if dry_run:
-            await self._release(verdict)
+            await release(self.budgets, verdict.reservation_id if verdict else None)
         return RoutingDecision(
             id=decision_id,
             model=model,
@@ -295,20 +296,8 @@ class Router:
             logger.warning("budget check for %s failed, not enforced: %r", model, error)
             return None
         if verdict.action == "block":
-            raise BudgetBlockedError(
-                verdict.reason or f"budget {verdict.budget_key or '?'} blocks {model}",
-                budget=verdict.budget_key or "",
-                remaining_usd=verdict.remaining_usd or 0.0,
-            )
+            raise refusal(verdict, model)
         return verdict
-
-    async def _release(self, verdict: BudgetVerdict | None) -> None:
-        if verdict is None or verdict.reservation_id is None or self.budgets is None:
-            return
-        try:
-            await self.budgets.release(verdict.reservation_id)
-        except Exception as error:  # it expires by itself after reservation.ttl_s
-            logger.warning("releasing reservation %s failed: %r", verdict.reservation_id, error)
 
     def _submit(self, record: DecisionRecord, dry_run: bool) -> bool:
         if dry_run or self.sink is None:

@@ -22,11 +22,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from agent_routing.config import TierConfig
-from agent_routing.errors import BudgetBlockedError, ConfigError
+from agent_routing.errors import ConfigError
 from agent_routing.ids import new_id
 from agent_routing.router.decision import RoutingDecision, tier_call_kwargs
 from agent_routing.router.errors import ErrorClassification, FailureKind
 from agent_routing.router.fallback import Hop, run_with_fallback
+from agent_routing.router.holds import refusal, release
 
 if TYPE_CHECKING:
     from agent_routing.router.controller import Router
@@ -91,21 +92,17 @@ async def run_decision(
             call_kind=decision.call_kind.value,
         )
         if verdict.action == "block":
-            await _release(router, verdict.reservation_id)
-            raise BudgetBlockedError(
-                verdict.reason or f"budget {verdict.budget_key or '?'} blocks {model}",
-                budget=verdict.budget_key or "",
-                remaining_usd=verdict.remaining_usd or 0.0,
-            )
+            await release(budgets, verdict.reservation_id)
+            raise refusal(verdict, model)
         if verdict.action == "downgrade" and _rank(router, hop.tier) > start_rank:
-            await _release(router, verdict.reservation_id)
+            await release(budgets, verdict.reservation_id)
             logger.info("fallback: budget refuses the dearer %s", model)
             return False
         next_reservation[0] = verdict.reservation_id
         return True
 
     async def on_error(hop: Hop, classification: ErrorClassification, error: Exception) -> None:
-        await _release(router, used.get(hop.number))
+        await release(router.budgets, used.get(hop.number))
 
     async def one(tier: TierConfig) -> T:
         nonlocal attempts
@@ -177,12 +174,3 @@ def _window_grows(router: Router, hop: Hop) -> bool:
     if before is None or after is None or None in {before.context_window, after.context_window}:
         return True
     return (after.context_window or 0) > (before.context_window or 0)
-
-
-async def _release(router: Router, reservation_id: str | None) -> None:
-    if reservation_id is None or router.budgets is None:
-        return
-    try:
-        await router.budgets.release(reservation_id)
-    except Exception as error:  # it expires by itself after reservation.ttl_s
-        logger.warning("releasing reservation %s failed: %r", reservation_id, error)

@@ -1,0 +1,34 @@
+"""Budget holds: how the router lets go of a reservation and how it reports a refusal.
+
+Shared by the candidate walk, fail-open/shadow pass-through and the fallback hops, so that
+every path releases and refuses the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from agent_routing.errors import BudgetBlockedError
+from agent_routing.protocols import BudgetGuard, BudgetVerdict
+
+logger = logging.getLogger("agent_routing.router")
+
+
+async def release(budgets: BudgetGuard | None, reservation_id: str | None) -> None:
+    """Drop a reservation whose call will not happen; a failure is logged, not raised
+    (an unreleased reservation stops counting by itself after `reservation.ttl_s`)."""
+    if budgets is None or reservation_id is None:
+        return
+    try:
+        await budgets.release(reservation_id)
+    except Exception as error:
+        logger.warning("releasing reservation %s failed: %r", reservation_id, error)
+
+
+def refusal(verdict: BudgetVerdict, model: str) -> BudgetBlockedError:
+    """The error for a `block` verdict: the budget's own reason, key and remaining money."""
+    return BudgetBlockedError(
+        verdict.reason or f"budget {verdict.budget_key or '?'} blocks {model}",
+        budget=verdict.budget_key or "",
+        remaining_usd=verdict.remaining_usd or 0.0,
+    )
