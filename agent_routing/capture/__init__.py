@@ -5,7 +5,7 @@ litellm fires no success callback for them) and makes utility calls in backgroun
 whose callbacks may never arrive. So a row is opened at litellm's pre-call hook (exact
 input), closed by the caller's end report (estimated output), upgraded by any provider
 callback that does arrive, and closed as abandoned if nothing ever completes it.
-See :mod:`agent_routing.capture.recorder` for the row lifecycle.
+See :mod:`agent_routing.capture.callbook` for the row lifecycle.
 
 Public API::
 
