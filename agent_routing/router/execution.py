@@ -140,7 +140,7 @@ def _hop_call(
         call_id=call_id,
         kind=decision.call_kind.value,
         decision_id=decision.decision_id,
-        tier=tier.name if tier.name != "configured" else None,
+        tier=tier.name if decision.tier is not None else None,  # None: a configured model
         reservation_id=reservation_id,
     )
     try:
