@@ -94,6 +94,26 @@ def test_enabling_after_reloading_the_modules_finds_the_same_logger() -> None:
     assert registered_loggers(litellm) == 0
 
 
+def test_enabling_again_after_the_exit_handler_closed_capture_replaces_the_dead_logger() -> None:
+    """If capture was closed without being unregistered (the exit handler), a new
+    enable_capture registers a fresh logger instead of returning a dead one."""
+    litellm = litellm_module()
+    first = enable_capture(sink=MemorySink(), settings=Settings())
+    assert first.recorder is not None
+    first.recorder.close(5)  # what the atexit handler does
+    sink = MemorySink()
+    second = enable_capture(sink=sink, settings=Settings())
+    try:
+        assert second.recorder is not first.recorder
+        assert registered_loggers(litellm) == 1
+        call_id = begin_call(model="gpt-4o-mini")
+        end_call(call_id)
+        assert second.flush(10)
+        assert sink.get(call_id) is not None
+    finally:
+        second.close()
+
+
 def test_close_unregisters_from_every_litellm_list() -> None:
     """After close, no litellm list holds the logger and new calls are not recorded."""
     litellm = litellm_module()

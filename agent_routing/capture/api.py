@@ -24,7 +24,7 @@ from agent_routing.capture.logger import find_logger, make_logger, unregister
 from agent_routing.capture.metadata import checked_attribution
 from agent_routing.capture.recorder import CaptureRecorder, CaptureStats
 from agent_routing.config import Settings, load_settings
-from agent_routing.errors import AgentRoutingError, ConfigError
+from agent_routing.errors import ConfigError
 from agent_routing.ids import new_id
 from agent_routing.protocols import CallSink
 from agent_routing.records import Usage
@@ -100,8 +100,10 @@ def enable_capture(
     litellm = litellm_module()
     with _enable_lock:
         existing = find_logger(litellm)
-        if existing is not None and not existing.recorder.closed:
-            return CaptureHandle(existing.recorder, getattr(existing, "db_path", None))
+        if existing is not None:
+            if not existing.recorder.closed:
+                return CaptureHandle(existing.recorder, getattr(existing, "db_path", None))
+            unregister(litellm, existing)  # closed without unregistering (e.g. at exit)
         if settings is None:
             settings = load_settings()
         if not settings.capture.enabled:
@@ -129,10 +131,8 @@ def _ledger_path(db_path: Path | None, settings: Settings) -> Path:
 
 
 def _ledger_writer(path: Path, settings: Settings) -> CallSink:
-    try:
-        from agent_routing.ledger.writer import get_writer
-    except ImportError as error:  # pragma: no cover - only before the ledger part is installed
-        raise AgentRoutingError(f"the ledger writer is not available ({error})") from error
+    from agent_routing.ledger.writer import get_writer
+
     writer: CallSink = get_writer(path, settings.ledger)
     return writer
 
