@@ -147,6 +147,13 @@ def test_build_learns_the_difficulty_signal_and_reports_both_holdouts(data_dir: 
     assert any(key.startswith("apgr ") for key in model.metrics["row_level_5fold"]["mmlu_pro"])
     assert model.training["seed"] == 0
     assert [entry["rows"] for entry in model.training["data"]] == [36, 36, 36]
+    distribution = model.metrics["training_scores"]
+    assert distribution["prompts"] == 108
+    assert len(distribution["levels"]) == len(distribution["quantiles"]) == 21
+    quantiles = distribution["quantiles"]
+    assert 0 < quantiles[0] <= quantiles[10] <= quantiles[-1] < 1
+    assert quantiles == sorted(quantiles)
+    assert distribution["logit_spread_p5_p95"] > 0
 
 
 def test_train_command_is_byte_reproducible_and_seed_sensitive(

@@ -207,6 +207,26 @@ def holdout_metrics(
     }
 
 
+QUANTILE_LEVELS = tuple(round(step * 0.05, 2) for step in range(21))
+
+
+def score_distribution(fitted: FittedParameters, data: TrainingData) -> dict[str, Any]:
+    """Quantiles of the fitted model's scores over the training prompts, and its logit spread.
+
+    The router's strategies place thresholds at these quantiles (a share of calls to the
+    strong tier); `logit_spread_p5_p95` puts the context priors' log-odds in proportion.
+    """
+    scores = _text_scores(fitted, data.text_matrix)
+    logits = np.log(scores / (1.0 - scores))
+    low, high = np.percentile(logits, [5, 95])
+    return {
+        "prompts": len(scores),
+        "levels": list(QUANTILE_LEVELS),
+        "quantiles": [float(q) for q in np.quantile(scores, QUANTILE_LEVELS)],
+        "logit_spread_p5_p95": float(high - low),
+    }
+
+
 def training_metadata(
     fingerprints: Sequence[DataFingerprint], params: RankerParams, seed: int
 ) -> Mapping[str, Any]:
@@ -255,7 +275,9 @@ def build_model(
     data = load_training_data(data_dir, progress=progress)
     everything = np.ones(len(data.prompts), dtype=bool)
     fitted = _fit(data, everything, params, seed)
-    metrics = holdout_metrics(data, params, seed, progress=progress) if with_metrics else {}
+    metrics: dict[str, Any] = {"training_scores": score_distribution(fitted, data)}
+    if with_metrics:
+        metrics.update(holdout_metrics(data, params, seed, progress=progress))
     return make_model(
         fitted.features,
         fitted.intercept,
