@@ -98,6 +98,7 @@ EXPECTED_COLUMNS = {
     ],
     "budget_overrides": ["key", "config", "updated_at"],
     "kv_cache": ["namespace", "key", "value", "created_at"],
+    "spend_buckets": ["bucket", "model", "cost_usd"],
     "_routing_migrations": ["name", "applied_at"],
 }
 
@@ -123,6 +124,8 @@ async def test_migrate_blank(tmp_path: Path) -> None:
     assert _columns(path) == EXPECTED_COLUMNS
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        triggers = db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall()
+        assert sorted(name for (name,) in triggers) == ["calls_spend_insert", "calls_spend_update"]
         names = [row[0] for row in db.execute("SELECT name FROM _routing_migrations ORDER BY name")]
     assert names == [function.__name__ for function in MIGRATIONS]
     assert names == sorted(names), "migrations are numbered in the order they run"

@@ -205,6 +205,62 @@ async def m005_indexes(db: aiosqlite.Connection) -> None:
         await db.execute(statement)
 
 
+SPEND_BUCKET_S = 900
+"""Width of a spend bucket. Every UTC offset in use is a multiple of 15 minutes, so local
+days and months start on a bucket boundary in any zone."""
+
+_COUNTED_NEW = "NEW.outcome != 'pending' AND NEW.cost_usd IS NOT NULL"
+_COUNTED_OLD = "OLD.outcome != 'pending' AND OLD.cost_usd IS NOT NULL"
+_SAME_CONTRIBUTION = (
+    f"({_COUNTED_OLD} AND {_COUNTED_NEW} AND OLD.model = NEW.model "
+    f"AND OLD.cost_usd = NEW.cost_usd "
+    f"AND CAST(OLD.started_at / {SPEND_BUCKET_S} AS INTEGER) "
+    f"= CAST(NEW.started_at / {SPEND_BUCKET_S} AS INTEGER))"
+)
+_ADD_NEW = (
+    "INSERT INTO spend_buckets (bucket, model, cost_usd) "
+    f"SELECT CAST(NEW.started_at / {SPEND_BUCKET_S} AS INTEGER), NEW.model, NEW.cost_usd "
+    f"WHERE {_COUNTED_NEW} "
+    "ON CONFLICT (bucket, model) DO UPDATE SET cost_usd = cost_usd + excluded.cost_usd;"
+)
+
+
+@migration
+async def m006_spend_buckets(db: aiosqlite.Connection) -> None:
+    """Spend per 15-minute bucket and model, kept by triggers in the same transaction as the
+    call rows, so a daily or monthly budget check sums at most a few thousand buckets
+    instead of every call of the period. Backfilled from the calls already stored."""
+    await db.execute(
+        """
+        CREATE TABLE spend_buckets (
+            bucket INTEGER NOT NULL,
+            model TEXT NOT NULL,
+            cost_usd REAL NOT NULL,
+            PRIMARY KEY (bucket, model)
+        ) WITHOUT ROWID
+        """
+    )
+    await db.execute(
+        f"CREATE TRIGGER calls_spend_insert AFTER INSERT ON calls WHEN {_COUNTED_NEW} "
+        f"BEGIN {_ADD_NEW} END"
+    )
+    await db.execute(
+        "CREATE TRIGGER calls_spend_update AFTER UPDATE ON calls "
+        f"WHEN (({_COUNTED_OLD}) OR ({_COUNTED_NEW})) AND NOT {_SAME_CONTRIBUTION} "
+        "BEGIN "
+        "UPDATE spend_buckets SET cost_usd = cost_usd - OLD.cost_usd "
+        f"WHERE {_COUNTED_OLD} AND bucket = CAST(OLD.started_at / {SPEND_BUCKET_S} AS INTEGER) "
+        "AND model = OLD.model; "
+        f"{_ADD_NEW} END"
+    )
+    await db.execute(
+        "INSERT INTO spend_buckets (bucket, model, cost_usd) "
+        f"SELECT CAST(started_at / {SPEND_BUCKET_S} AS INTEGER), model, SUM(cost_usd) "
+        "FROM calls WHERE outcome != 'pending' AND cost_usd IS NOT NULL "
+        f"GROUP BY CAST(started_at / {SPEND_BUCKET_S} AS INTEGER), model"
+    )
+
+
 async def applied_migrations(db: aiosqlite.Connection) -> set[str]:
     """Names of the migrations already applied (empty for a blank database)."""
     async with db.execute(

@@ -43,7 +43,7 @@ from agent_routing.ledger.base import (
     UsageTotals,
 )
 from agent_routing.ledger.merge import SETTLE_RESERVATION_SQL, UPSERT_CALL_SQL
-from agent_routing.ledger.migrations import migrate
+from agent_routing.ledger.migrations import SPEND_BUCKET_S, migrate
 from agent_routing.ledger.rows import (
     CALL_COLUMNS,
     DECISION_COLUMNS,
@@ -113,6 +113,16 @@ def _window_clauses(window: SpendWindow, time_column: str) -> list[tuple[str, An
         ("model = ?", window.model),
         ("conversation_id = ?", window.conversation_id),
     ]
+
+
+def bucket_range(window: SpendWindow) -> tuple[int, int] | None:
+    """The spend buckets exactly covering a window, or None when the window is not made of
+    whole buckets (open-ended, unaligned, or per conversation): then calls are summed."""
+    if window.conversation_id is not None or window.since is None or window.until is None:
+        return None
+    if window.since % SPEND_BUCKET_S or window.until % SPEND_BUCKET_S:
+        return None
+    return int(window.since // SPEND_BUCKET_S), int(window.until // SPEND_BUCKET_S)
 
 
 class SQLiteLedger:
@@ -378,16 +388,28 @@ class SQLiteLedger:
 
     @staticmethod
     async def _spent_in(db: aiosqlite.Connection, window: SpendWindow, now: float) -> float:
-        calls_where, calls_params = _where(
-            _window_clauses(window, "started_at"), fixed=["outcome != 'pending'"]
-        )
+        buckets = bucket_range(window)
+        if buckets is not None:  # whole buckets: read the trigger-kept sums
+            calls_where, calls_params = _where(
+                [
+                    ("bucket >= ?", buckets[0]),
+                    ("bucket < ?", buckets[1]),
+                    ("model = ?", window.model),
+                ]
+            )
+            settled_sql = f"SELECT COALESCE(SUM(cost_usd), 0.0) FROM spend_buckets{calls_where}"
+        else:
+            calls_where, calls_params = _where(
+                _window_clauses(window, "started_at"), fixed=["outcome != 'pending'"]
+            )
+            settled_sql = f"SELECT COALESCE(SUM(cost_usd), 0.0) FROM calls{calls_where}"
         held_where, held_params = _where(
             [("expires_at > ?", now), *_window_clauses(window, "created_at")],
             fixed=["status = 'open'"],
         )
         rows = list(
             await db.execute_fetchall(
-                f"SELECT (SELECT COALESCE(SUM(cost_usd), 0.0) FROM calls{calls_where}), "
+                f"SELECT ({settled_sql}), "
                 f"(SELECT COALESCE(SUM(amount_usd), 0.0) FROM reservations{held_where})",
                 calls_params + held_params,
             )
