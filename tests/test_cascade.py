@@ -153,3 +153,13 @@ def test_unknown_signal_kind_is_rejected() -> None:
     with pytest.raises(ConfigError, match=r"signal\.kind: unknown signal 'meh'"):
         router.record_signal("d", "meh")
     assert sink.signals == []
+
+
+async def test_cascade_works_without_a_ledger() -> None:
+    """With no sink the decision is unrecorded (id None), yet signals still escalate."""
+    router = Router(settings_with(), analyzer=FixedAnalyzer(LOW))
+    state = CascadeState()
+    decision = await router.route(RouteRequest("q", input_tokens=10, cascade=state))
+    assert decision.decision_id is None
+    assert router.record_signal(decision.decision_id, "misformat", cascade=state)
+    assert await step(router, state) == "medium"

@@ -336,18 +336,22 @@ class Router:
 
     def record_signal(
         self,
-        decision_id: str,
+        decision_id: str | None,
         kind: str,
         *,
         cascade: CascadeState | None = None,
         detail: str = "",
     ) -> bool:
-        """Store an outcome signal; with `cascade`, escalate it. True when it escalated."""
+        """Store an outcome signal; with `cascade`, escalate it. True when it escalated.
+
+        `decision_id` None (a decision that was not recorded: no ledger) stores nothing
+        but still moves the cascade.
+        """
         if kind not in SIGNAL_KINDS:
             raise ConfigError.single(
                 "signal.kind", f"unknown signal {kind!r}: choose one of {sorted(SIGNAL_KINDS)}"
             )
-        if self.sink is not None:
+        if self.sink is not None and decision_id is not None:
             signal = OutcomeSignal(decision_id, kind, time.time(), detail)
             try:
                 self.sink.submit_signal(signal)
