@@ -4,9 +4,10 @@ Providers bill a repeated prompt prefix at the cache-read price (a tenth of the 
 at Anthropic, half at OpenAI) for a few minutes after it was last sent. Rewriting any
 message inside that prefix turns everything after it back into full-price (and, at
 Anthropic, cache-write-price) tokens on this call, while the tokens removed would only
-have cost the cache-read price: at Anthropic prices a rewrite that removes half the
-prefix pays back only after about nine more calls. So while the cache is warm the prefix
-is reproduced exactly, and only messages sent for the first time are compressed.
+have cost the cache-read price: at Anthropic prices (cache write 1.25x, read 0.1x the
+input price) a rewrite that removes half the prefix pays back only after about ten more
+calls. So while the cache is warm the prefix is reproduced exactly, and only messages
+sent for the first time are compressed.
 
 How "warm" is known: the caller keeps the :class:`PromptCacheState` returned with each
 compression (the messages as sent, with the digests of the inputs they stood for) and
