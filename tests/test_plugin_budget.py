@@ -69,3 +69,16 @@ async def test_no_budget_line_unless_asked(fake_host: FakeHost) -> None:
     fake_host.provider.script_main(respond("ok"))
     await fake_host.send(fake_host.new_context(), "What is 2+2?")
     assert "Budget: $" not in fake_host.provider.main_calls()[0].messages[0]["content"]
+
+
+async def test_an_unpriced_model_cannot_pass_a_block_budget(fake_host: FakeHost) -> None:
+    """Routing is off for a model litellm cannot price, but a block budget still refuses it."""
+    fake_host.configure_models(chat_model={"provider": "ollama", "name": "my-local-llm"})
+    fake_host.configure(
+        {"budgets": [{"scope": "daily", "limit_usd": 100.0, "enforcement": "block"}]}
+    )
+    fake_host.provider.script_main(respond("never sent"))
+    context = fake_host.new_context()
+    assert await fake_host.send(context, "What is 2+2?") is None
+    assert fake_host.provider.main_calls() == []
+    assert [item.heading for item in context.log.logs if item.type == "error"] == [BLOCK_HEADING]

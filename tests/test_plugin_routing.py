@@ -190,3 +190,21 @@ async def test_router_disabled_keeps_the_host_model_and_still_records(fake_host:
     ledger = await fake_host.ledger()
     assert [c.model for c in ledger.calls_of("chat")] == ["openai/gpt-4o"]
     assert ledger.decisions == []
+
+
+async def test_an_unroutable_local_model_keeps_working_and_is_still_recorded(
+    fake_host: FakeHost,
+) -> None:
+    """A chat model litellm cannot price turns routing off, not recording: rows are unpriced."""
+    fake_host.configure_models(chat_model={"provider": "ollama", "name": "my-local-llm"})
+    fake_host.provider.script_main(tool_call("code_execution_tool", code="1"), respond("4"))
+    context = fake_host.new_context()
+    assert await fake_host.send(context, SIMPLE) == "4"
+    assert main_models(fake_host) == ["ollama/my-local-llm"] * 2
+    ledger = await fake_host.ledger()
+    main = ledger.calls_of("chat")
+    assert [(c.model, c.conversation_id, c.agent_no, c.outcome) for c in main] == [
+        ("ollama/my-local-llm", context.id, 0, Outcome.OK)
+    ] * 2
+    assert all(c.cost_usd is None and c.decision_id is None for c in main)
+    assert ledger.decisions == []

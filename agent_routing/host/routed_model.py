@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from agent_routing.config import CallKind
+from agent_routing.config import CallKind, TierConfig
 from agent_routing.errors import BudgetBlockedError
 from agent_routing.host.messages import unified_call_messages
 from agent_routing.host.tiers import CONFIGURED, HopModels
@@ -43,8 +43,8 @@ class _StreamBrokenError(Exception):
 class CallPlan:
     """Everything a routed call needs besides the host's call arguments."""
 
-    router: Router
-    decision: RoutingDecision
+    router: Router | None  # None: the tiers cannot be routed; the host's model, recorded
+    decision: RoutingDecision | None
     hops: HopModels
     kind: CallKind
     conversation_id: str | None
@@ -52,6 +52,7 @@ class CallPlan:
     tool: str | None
     on_blocked: Callable[[BudgetBlockedError], BaseException]
     sink: CallSink | None = None
+    reservation_id: str | None = None  # the budget's hold when there is no decision
     tokens_saved: int | None = None
     usd_saved: float | None = None
     used: list[tuple[str, str]] = field(default_factory=list)  # (tier, model) per hop tried
@@ -63,7 +64,7 @@ class RoutedChatModel:
     def __init__(self, configured: Any, plan: CallPlan) -> None:
         self.configured = configured
         self.plan = plan
-        self.model_name = getattr(configured, "model_name", plan.decision.model)
+        self.model_name = getattr(configured, "model_name", None)
         self.provider = getattr(configured, "provider", None)
         self.kwargs = getattr(configured, "kwargs", {})
         self.a0_model_conf = getattr(configured, "a0_model_conf", None)
@@ -76,11 +77,21 @@ class RoutedChatModel:
             return await self._attempt(call, kwargs)
 
         try:
+            if plan.router is None or plan.decision is None:
+                return await attempt(self._direct_hop())
             return await plan.router.run_decision(plan.decision, attempt)
         except _StreamBrokenError as broken:
             raise broken.error from None
         except BudgetBlockedError as blocked:
             raise plan.on_blocked(blocked) from blocked
+
+    def _direct_hop(self) -> HopCall:
+        """The one hop of an unrouted call: the host's own model, still recorded."""
+        from agent_routing.ids import new_id
+        from agent_routing.router import HopCall
+
+        tier = TierConfig(name=CONFIGURED, model=str(self.model_name or "unknown"))
+        return HopCall(tier, 0, new_id(), self.plan.reservation_id, {})
 
     async def _attempt(self, call: HopCall, kwargs: dict[str, Any]) -> tuple[str, str]:
         from agent_routing.capture import begin_call, capture_metadata, end_call
@@ -95,7 +106,7 @@ class RoutedChatModel:
             "agent_no": plan.agent_no,
             "kind": plan.kind.value,
             "tool": plan.tool,
-            "decision_id": plan.decision.decision_id,
+            "decision_id": plan.decision.decision_id if plan.decision is not None else None,
             "tier": tier,
             "reservation_id": call.reservation_id,
         }
@@ -114,7 +125,7 @@ class RoutedChatModel:
         cap = call.kwargs.get("max_tokens")
         if isinstance(cap, int):
             hop_kwargs["max_tokens"] = min(cap, int(kwargs.get("max_tokens") or cap))
-        if len(plan.decision.fallback_chain) > 1:
+        if plan.decision is not None and len(plan.decision.fallback_chain) > 1:
             hop_kwargs.setdefault("a0_retry_attempts", 0)  # the chain is the retry policy
         begin_call(
             model=model_name,

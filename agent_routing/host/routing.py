@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from agent_routing.config import CallKind, TierConfig
-from agent_routing.errors import BudgetBlockedError
+from agent_routing.errors import BudgetBlockedError, ConfigError
 from agent_routing.host import attribution, state
 from agent_routing.host.failures import budget_block
 from agent_routing.host.messages import content_text, history_texts, to_litellm_messages
@@ -32,7 +32,11 @@ from agent_routing.host.tiers import (
     model_name_of,
 )
 
+if TYPE_CHECKING:
+    from agent_routing.router import Router, RoutingDecision
+
 logger = logging.getLogger("agent_routing.host")
+_UNROUTABLE_LOGGED: set[str] = set()  # each unroutable tier list is logged once per process
 
 
 def user_message_text(loop_data: Any) -> str:
@@ -48,12 +52,26 @@ def _raise_blocked(agent: Any, blocked: BudgetBlockedError) -> NoReturn:
     raise budget_block(agent, blocked) from blocked
 
 
+def _router(runtime: PluginRuntime, tiers: list[TierConfig]) -> Router | None:
+    """The router for these tiers, or None when they cannot be routed (logged once)."""
+    try:
+        return runtime.router_for(tiers)
+    except ConfigError as error:
+        key = str(error)
+        if key not in _UNROUTABLE_LOGGED:
+            _UNROUTABLE_LOGGED.add(key)
+            logger.warning("agent-routing: routing is off for these tiers: %s", error)
+        return None
+
+
 async def route_iteration(agent: Any, loop_data: Any) -> None:
     """`message_loop_start`: analyze this step and decide the main call's tier."""
     runtime = get_runtime(agent)
     chat_model = agent.get_chat_model()
     tiers = effective_tiers(runtime.settings, chat_model, agent.get_utility_model())
-    router = runtime.router_for(tiers)
+    router = _router(runtime, tiers)
+    if router is None:
+        return
     cascade = state.load_cascade(agent)
     task = state.task_state(agent, reset=loop_data.iteration == 0)
     if loop_data.iteration == 0:
@@ -113,9 +131,15 @@ def _attachment_count(loop_data: Any) -> int:
 
 def mark_main_call(loop_data: Any) -> None:
     """`before_main_llm_call`: the next chat call with a response callback is the main one."""
-    route = state.iteration_route(loop_data)
-    if route is not None:
-        route.main_pending = True
+    loop_data.params_temporary[state.MAIN_FLAG_KEY] = True
+
+
+def _take_main_flag(agent: Any, call_data: dict[str, Any]) -> bool:
+    """True (once) for the main call: flagged this iteration and given a response callback."""
+    params = getattr(getattr(agent, "loop_data", None), "params_temporary", None)
+    if not isinstance(params, dict) or call_data.get("response_callback") is None:
+        return False
+    return bool(params.pop(state.MAIN_FLAG_KEY, False))
 
 
 def _hop_models(
@@ -133,31 +157,40 @@ async def route_chat_call(agent: Any, call_data: dict[str, Any]) -> None:
     """`chat_model_call_before`: apply the route to this chat call (main or not)."""
     runtime = get_runtime(agent)
     configured = call_data["model"]
-    route = state.iteration_route(getattr(agent, "loop_data", None))
-    is_main = (
-        route is not None and route.main_pending and call_data.get("response_callback") is not None
-    )
-    if is_main and route is not None:
-        route.main_pending = False
-        route.main_used = True
-        router, decision = route.router, route.decision
-        kind = attribution.main_call_kind(agent)
-    else:
-        kind = attribution.chat_call_kind(agent, main=False)
-        tiers = effective_tiers(runtime.settings, configured, agent.get_utility_model())
-        router = runtime.router_for(tiers)
-        messages = to_litellm_messages(call_data.get("messages") or [])
-        decision = await _route_call(agent, router, kind, messages, configured)
+    is_main = _take_main_flag(agent, call_data)
+    route = state.iteration_route(agent.loop_data) if is_main else None
+    messages = to_litellm_messages(call_data.get("messages") or [])
     hops = _hop_models(
         list(runtime.settings.tiers), configured, STRONG_HOST_TIER, agent.get_utility_model
     )
-    plan = _plan(agent, runtime=runtime, router=router, decision=decision, kind=kind, hops=hops)
-    if is_main and route is not None:
+    if route is not None:
+        route.main_used = True
+        kind = attribution.main_call_kind(agent)
+        plan = _plan(
+            agent,
+            runtime=runtime,
+            router=route.router,
+            decision=route.decision,
+            kind=kind,
+            hops=hops,
+        )
         plan.tokens_saved, plan.usd_saved = route.tokens_saved, route.usd_saved
-        route.main_model = RoutedChatModel(configured, plan)
-        call_data["model"] = route.main_model
     else:
-        call_data["model"] = RoutedChatModel(configured, plan)
+        kind = attribution.chat_call_kind(agent, main=is_main)
+        tiers = effective_tiers(runtime.settings, configured, agent.get_utility_model())
+        plan = await _plan_call(
+            agent,
+            runtime=runtime,
+            tiers=tiers,
+            kind=kind,
+            messages=messages,
+            configured=configured,
+            hops=hops,
+        )
+    routed = RoutedChatModel(configured, plan)
+    if route is not None:
+        route.main_model = routed
+    call_data["model"] = routed
 
 
 async def route_utility_call(agent: Any, call_data: dict[str, Any]) -> None:
@@ -167,19 +200,79 @@ async def route_utility_call(agent: Any, call_data: dict[str, Any]) -> None:
     system, message = str(call_data.get("system") or ""), str(call_data.get("message") or "")
     kind = attribution.utility_call_kind(agent, system, message)
     tiers = effective_tiers(runtime.settings, agent.get_chat_model(), configured)
-    router = runtime.router_for(tiers)
     messages = [{"role": "system", "content": system}, {"role": "user", "content": message}]
-    decision = await _route_call(agent, router, kind, messages, configured)
     hops = _hop_models(
         list(runtime.settings.tiers), configured, CHEAP_HOST_TIER, agent.get_chat_model
     )
-    plan = _plan(agent, runtime=runtime, router=router, decision=decision, kind=kind, hops=hops)
+    plan = await _plan_call(
+        agent,
+        runtime=runtime,
+        tiers=tiers,
+        kind=kind,
+        messages=messages,
+        configured=configured,
+        hops=hops,
+    )
     call_data["model"] = RoutedChatModel(configured, plan)
 
 
+async def _plan_call(
+    agent: Any,
+    *,
+    runtime: PluginRuntime,
+    tiers: list[TierConfig],
+    kind: CallKind,
+    messages: list[dict[str, Any]],
+    configured: Any,
+    hops: HopModels,
+) -> CallPlan:
+    """Route one call where it happens; unroutable tiers keep the host model, budgeted."""
+    router = _router(runtime, tiers)
+    if router is not None:
+        decision = await _route_call(agent, router, kind, messages, configured)
+        return _plan(agent, runtime=runtime, router=router, decision=decision, kind=kind, hops=hops)
+    plan = _plan(agent, runtime=runtime, router=None, decision=None, kind=kind, hops=hops)
+    plan.reservation_id = await _direct_budget_check(agent, runtime, kind, messages, configured)
+    return plan
+
+
+async def _direct_budget_check(
+    agent: Any,
+    runtime: PluginRuntime,
+    kind: CallKind,
+    messages: list[dict[str, Any]],
+    configured: Any,
+) -> str | None:
+    """The budget check of an unrouted call (a block stops the turn); its reservation id."""
+    from agent_routing.tokens import count_message_tokens
+
+    model = model_name_of(configured) or "unknown"
+    verdict = await runtime.budgets.check(
+        model=model,
+        conversation_id=attribution.conversation_id(agent),
+        input_tokens=count_message_tokens(messages, model),
+        max_output_tokens=runtime.settings.router.output_caps.get(kind),
+        call_kind=kind.value,
+    )
+    if verdict.action == "block":
+        _raise_blocked(
+            agent,
+            BudgetBlockedError(
+                verdict.reason or f"budget {verdict.budget_key or '?'} blocks {model}",
+                budget=verdict.budget_key or "",
+                remaining_usd=verdict.remaining_usd or 0.0,
+            ),
+        )
+    return verdict.reservation_id
+
+
 async def _route_call(
-    agent: Any, router: Any, kind: CallKind, messages: list[dict[str, Any]], configured: Any
-) -> Any:
+    agent: Any,
+    router: Router,
+    kind: CallKind,
+    messages: list[dict[str, Any]],
+    configured: Any,
+) -> RoutingDecision:
     from agent_routing.router import RouteRequest
 
     prompt = next(
@@ -205,8 +298,8 @@ def _plan(
     agent: Any,
     *,
     runtime: PluginRuntime,
-    router: Any,
-    decision: Any,
+    router: Router | None,
+    decision: RoutingDecision | None,
     kind: CallKind,
     hops: HopModels,
 ) -> CallPlan:

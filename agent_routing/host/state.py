@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from agent_routing.router import Router, RoutingDecision
 
 ROUTE_KEY = "agent_routing"
+MAIN_FLAG_KEY = "agent_routing_main_pending"  # set at before_main_llm_call
 CASCADE_KEY = "agent_routing_cascade"
 OVERRIDE_KEY = "agent_routing_override"
 SIGNALS_KEY = "_agent_routing_signals"
@@ -36,7 +37,6 @@ class IterationRoute:
     router: Router
     decision: RoutingDecision
     tiers: list[TierConfig]
-    main_pending: bool = False  # set at before_main_llm_call, cleared by the main call
     main_used: bool = False
     main_model: Any = None  # the RoutedChatModel given to the main call
     tokens_saved: int | None = None

@@ -39,8 +39,10 @@ class EventLoopThread:
     def shutdown_all(cls) -> list[Any]:
         """Cancel what is pending on every loop and stop them (test teardown).
 
-        Returns the (loop, tasks) that did not finish cancelling, for the caller to keep
-        alive: e.g. litellm's logging worker awaiting a callback queued from another loop.
+        A loop whose tasks do not all finish cancelling (litellm's logging worker awaiting
+        a callback queued from another loop) is left running on its daemon thread instead:
+        stopping it would leave pending tasks to be garbage-collected mid-flight. Returns
+        those (loop, tasks), for the caller to keep referenced.
         """
         with cls._lock:
             threads = list(cls._threads.values())
@@ -55,12 +57,18 @@ class EventLoopThread:
                     task.cancel()
                 if pending:
                     await asyncio.wait(pending, timeout=0.05)
-                return [t for t in pending if not t.done()]
+                stuck = [t for t in pending if not t.done()]
+                for task in stuck:  # they end with the process; say nothing when collected
+                    task._log_destroy_pending = False  # type: ignore[attr-defined]
+                return stuck
 
             stuck = asyncio.run_coroutine_threadsafe(cancel_pending(), item.loop).result(5)
+            if stuck:
+                leftovers.append((item.loop, stuck))
+                continue
             item.loop.call_soon_threadsafe(item.loop.stop)
             item.thread.join(5)
-            leftovers.append((item.loop, stuck))
+            item.loop.close()
         return leftovers
 
 
