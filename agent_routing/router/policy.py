@@ -30,7 +30,6 @@ class Preference:
     cap: int
     score_index: int | None
     floor_index: int | None = None
-    forced_index: int | None = None
     steps: list[str] = field(default_factory=list)
 
 
@@ -61,7 +60,7 @@ def preferred_tier(
         if target is None:
             steps.append(f"override {forced!r} ignored: not a tier name or tier model")
         else:
-            preference.index = preference.forced_index = target.index
+            preference.index = target.index
             steps.append(f"sticky override: {target.name}")
 
     matching = [rule for rule in rules if call_kind in rule.kinds]
