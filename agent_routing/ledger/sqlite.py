@@ -43,7 +43,14 @@ from agent_routing.ledger.base import (
     UsageTotals,
 )
 from agent_routing.ledger.merge import SETTLE_RESERVATION_SQL, UPSERT_CALL_SQL
-from agent_routing.ledger.migrations import SPEND_BUCKET_S, migrate
+from agent_routing.ledger.migrations import migrate
+from agent_routing.ledger.queries import (
+    ALERT_COLUMNS,
+    RESERVATION_COLUMNS,
+    limit_clause,
+    spend_query,
+    where,
+)
 from agent_routing.ledger.rows import (
     CALL_COLUMNS,
     DECISION_COLUMNS,
@@ -59,70 +66,9 @@ from agent_routing.records import CallRecord, DecisionRecord, OutcomeSignal
 
 Synchronous = Literal["NORMAL", "FULL"]
 
-_RESERVATION_COLUMNS = (
-    "id",
-    "created_at",
-    "expires_at",
-    "model",
-    "amount_usd",
-    "conversation_id",
-    "call_kind",
-    "input_tokens",
-    "output_tokens",
-    "status",
-    "call_id",
-    "settled_at",
-)
-_ALERT_COLUMNS = (
-    "budget_key",
-    "period_key",
-    "threshold",
-    "fired_at",
-    "spent_usd",
-    "limit_usd",
-    "message",
-)
 _WAL_ATTEMPTS = 50
 # Spend comparisons tolerate float rounding of sums of many small costs.
 _USD_EPSILON = 1e-9
-
-
-def _where(clauses: Sequence[tuple[str, Any]], fixed: Sequence[str] = ()) -> tuple[str, list[Any]]:
-    """A WHERE clause from fixed `column op ?` fragments whose value is not None."""
-    parts = list(fixed)
-    params: list[Any] = []
-    for fragment, value in clauses:
-        if value is not None:
-            parts.append(fragment)
-            params.append(value)
-    return (" WHERE " + " AND ".join(parts) if parts else ""), params
-
-
-def _limit(limit: int | None) -> tuple[str, list[Any]]:
-    if limit is None:
-        return "", []
-    if limit < 0:
-        raise LedgerError(f"limit: must be >= 0 (got {limit})")
-    return " LIMIT ?", [limit]
-
-
-def _window_clauses(window: SpendWindow, time_column: str) -> list[tuple[str, Any]]:
-    return [
-        (f"{time_column} >= ?", window.since),
-        (f"{time_column} < ?", window.until),
-        ("model = ?", window.model),
-        ("conversation_id = ?", window.conversation_id),
-    ]
-
-
-def bucket_range(window: SpendWindow) -> tuple[int, int] | None:
-    """The spend buckets exactly covering a window, or None when the window is not made of
-    whole buckets (open-ended, unaligned, or per conversation): then calls are summed."""
-    if window.conversation_id is not None or window.since is None or window.until is None:
-        return None
-    if window.since % SPEND_BUCKET_S or window.until % SPEND_BUCKET_S:
-        return None
-    return int(window.since // SPEND_BUCKET_S), int(window.until // SPEND_BUCKET_S)
 
 
 class SQLiteLedger:
@@ -317,7 +263,7 @@ class SQLiteLedger:
         limit: int | None = None,
     ) -> list[CallRecord]:
         """Calls started in [since, until) matching every given filter, oldest first."""
-        where, params = _where(
+        condition, params = where(
             [
                 ("started_at >= ?", since),
                 ("started_at < ?", until),
@@ -326,9 +272,9 @@ class SQLiteLedger:
                 ("call_kind = ?", call_kind),
             ]
         )
-        limit_sql, limit_params = _limit(limit)
+        limit_sql, limit_params = limit_clause(limit)
         rows = await self._fetchall(
-            f"SELECT {', '.join(CALL_COLUMNS)} FROM calls{where} "
+            f"SELECT {', '.join(CALL_COLUMNS)} FROM calls{condition} "
             f"ORDER BY started_at, id{limit_sql}",
             params + limit_params,
         )
@@ -343,16 +289,16 @@ class SQLiteLedger:
         limit: int | None = None,
     ) -> list[DecisionRecord]:
         """Decisions created in [since, until) (and conversation), oldest first."""
-        where, params = _where(
+        condition, params = where(
             [
                 ("created_at >= ?", since),
                 ("created_at < ?", until),
                 ("conversation_id = ?", conversation_id),
             ]
         )
-        limit_sql, limit_params = _limit(limit)
+        limit_sql, limit_params = limit_clause(limit)
         rows = await self._fetchall(
-            f"SELECT {', '.join(DECISION_COLUMNS)} FROM decisions{where} "
+            f"SELECT {', '.join(DECISION_COLUMNS)} FROM decisions{condition} "
             f"ORDER BY created_at, id{limit_sql}",
             params + limit_params,
         )
@@ -368,7 +314,7 @@ class SQLiteLedger:
         limit: int | None = None,
     ) -> list[OutcomeSignal]:
         """Signals created in [since, until) matching the filters, oldest first."""
-        where, params = _where(
+        condition, params = where(
             [
                 ("created_at >= ?", since),
                 ("created_at < ?", until),
@@ -376,9 +322,9 @@ class SQLiteLedger:
                 ("kind = ?", kind),
             ]
         )
-        limit_sql, limit_params = _limit(limit)
+        limit_sql, limit_params = limit_clause(limit)
         rows = await self._fetchall(
-            f"SELECT {', '.join(SIGNAL_COLUMNS)} FROM signals{where} "
+            f"SELECT {', '.join(SIGNAL_COLUMNS)} FROM signals{condition} "
             f"ORDER BY created_at, id{limit_sql}",
             params + limit_params,
         )
@@ -388,34 +334,9 @@ class SQLiteLedger:
 
     @staticmethod
     async def _spent_in(db: aiosqlite.Connection, window: SpendWindow, now: float) -> float:
-        buckets = bucket_range(window)
-        if buckets is not None:  # whole buckets: read the trigger-kept sums
-            calls_where, calls_params = _where(
-                [
-                    ("bucket >= ?", buckets[0]),
-                    ("bucket < ?", buckets[1]),
-                    ("model = ?", window.model),
-                ]
-            )
-            settled_sql = f"SELECT COALESCE(SUM(cost_usd), 0.0) FROM spend_buckets{calls_where}"
-        else:
-            calls_where, calls_params = _where(
-                _window_clauses(window, "started_at"), fixed=["outcome != 'pending'"]
-            )
-            settled_sql = f"SELECT COALESCE(SUM(cost_usd), 0.0) FROM calls{calls_where}"
-        held_where, held_params = _where(
-            [("expires_at > ?", now), *_window_clauses(window, "created_at")],
-            fixed=["status = 'open'"],
-        )
-        rows = list(
-            await db.execute_fetchall(
-                f"SELECT ({settled_sql}), "
-                f"(SELECT COALESCE(SUM(amount_usd), 0.0) FROM reservations{held_where})",
-                calls_params + held_params,
-            )
-        )
-        settled, held = rows[0]
-        return float(settled) + float(held)
+        sql, params = spend_query(window, now)
+        rows = list(await db.execute_fetchall(sql, params))
+        return float(rows[0][0])
 
     async def reserve(
         self, reservation: Reservation, limits: Sequence[SpendLimit]
@@ -435,8 +356,8 @@ class SQLiteLedger:
                     break
             if refused_by is None:
                 await db.execute(
-                    f"INSERT INTO reservations ({', '.join(_RESERVATION_COLUMNS)}) "
-                    f"VALUES ({', '.join('?' for _ in _RESERVATION_COLUMNS)})",
+                    f"INSERT INTO reservations ({', '.join(RESERVATION_COLUMNS)}) "
+                    f"VALUES ({', '.join('?' for _ in RESERVATION_COLUMNS)})",
                     (
                         reservation.id,
                         reservation.created_at,
@@ -470,12 +391,12 @@ class SQLiteLedger:
     async def get_reservation(self, reservation_id: str) -> Reservation | None:
         """One reservation, or None."""
         row = await self._fetchone(
-            f"SELECT {', '.join(_RESERVATION_COLUMNS)} FROM reservations WHERE id = ?",
+            f"SELECT {', '.join(RESERVATION_COLUMNS)} FROM reservations WHERE id = ?",
             (reservation_id,),
         )
         if row is None:
             return None
-        return Reservation(**dict(zip(_RESERVATION_COLUMNS, row, strict=True)))
+        return Reservation(**dict(zip(RESERVATION_COLUMNS, row, strict=True)))
 
     async def spent_usd(self, window: SpendWindow, *, now: float) -> float:
         """Settled cost plus open, unexpired reservations in the window."""
@@ -491,7 +412,7 @@ class SQLiteLedger:
         provider: str | None = None,
     ) -> UsageTotals:
         """Requests and tokens of calls started in [since, until), blocked calls excluded."""
-        where, params = _where(
+        condition, params = where(
             [
                 ("started_at >= ?", since),
                 ("started_at < ?", until),
@@ -502,7 +423,7 @@ class SQLiteLedger:
         )
         row = await self._fetchone(
             "SELECT COUNT(*), COALESCE(SUM(COALESCE(input_tokens, 0) "
-            f"+ COALESCE(output_tokens, 0)), 0) FROM calls{where}",
+            f"+ COALESCE(output_tokens, 0)), 0) FROM calls{condition}",
             params,
         )
         return UsageTotals(requests=int(row[0]), tokens=int(row[1]))
@@ -510,8 +431,8 @@ class SQLiteLedger:
     async def insert_alert(self, alert: BudgetAlert) -> bool:
         """Store an alert unless one with the same budget, period and threshold exists."""
         changed = await self._execute(
-            f"INSERT INTO alerts ({', '.join(_ALERT_COLUMNS)}) "
-            f"VALUES ({', '.join('?' for _ in _ALERT_COLUMNS)}) ON CONFLICT DO NOTHING",
+            f"INSERT INTO alerts ({', '.join(ALERT_COLUMNS)}) "
+            f"VALUES ({', '.join('?' for _ in ALERT_COLUMNS)}) ON CONFLICT DO NOTHING",
             (
                 alert.budget_key,
                 alert.period_key,
@@ -526,12 +447,12 @@ class SQLiteLedger:
 
     async def query_alerts(self, *, since: float | None = None) -> list[BudgetAlert]:
         """Alerts fired at or after `since`, oldest first."""
-        where, params = _where([("fired_at >= ?", since)])
+        condition, params = where([("fired_at >= ?", since)])
         rows = await self._fetchall(
-            f"SELECT {', '.join(_ALERT_COLUMNS)} FROM alerts{where} ORDER BY fired_at, id",
+            f"SELECT {', '.join(ALERT_COLUMNS)} FROM alerts{condition} ORDER BY fired_at, id",
             params,
         )
-        return [BudgetAlert(**dict(zip(_ALERT_COLUMNS, row, strict=True))) for row in rows]
+        return [BudgetAlert(**dict(zip(ALERT_COLUMNS, row, strict=True))) for row in rows]
 
     async def save_budget(self, budget: BudgetConfig) -> None:
         """Store or replace the budget override with key `budget.key`."""
