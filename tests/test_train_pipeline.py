@@ -254,3 +254,13 @@ def test_sample_per_dataset_keeps_order_and_caps_each_set(data_dir: Path) -> Non
     assert positions == sorted(positions)
     assert np.array_equal(sample.text_matrix, data.text_matrix[positions])
     assert sample_per_dataset(data, 10, seed=1).prompts == sample.prompts
+
+
+def test_from_ledger_rejects_dataset_options(tmp_path: Path) -> None:
+    """--data-dir or --seed with --from-ledger is bad input (exit 2) naming the option."""
+    for option, value in (("--data-dir", str(tmp_path)), ("--seed", "3")):
+        result = CliRunner().invoke(main, ["train", "--from-ledger", option, value])
+        assert result.exit_code == 2
+        assert f"{option.removeprefix('--').replace('-', '_')}: not used with --from-ledger" in (
+            result.output
+        )

@@ -24,7 +24,7 @@ from agent_routing.cli._common import (
     handle_errors,
     json_option,
 )
-from agent_routing.errors import AgentRoutingError
+from agent_routing.errors import AgentRoutingError, ConfigError
 
 DEFAULT_DATA_DIR = Path("../shared/data")
 DEFAULT_MODEL_FILE = "analyzer_model.json"
@@ -53,6 +53,16 @@ def _metrics_table(metrics: dict[str, Any]) -> str:
                 if name != "rows":
                     rows.append([split, dataset, name, "-" if value is None else f"{value:.3f}"])
     return format_table(["hold-out", "dataset", "metric", "value"], rows)
+
+
+def _reject_dataset_options() -> None:
+    """--data-dir and --seed only apply to training on the data sets, not to a ledger refit."""
+    context = click.get_current_context()
+    for name in ("data_dir", "seed"):
+        if context.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT:
+            raise ConfigError.single(
+                name, "not used with --from-ledger (the refit is fit on outcomes)"
+            )
 
 
 def _from_ledger(db_path: Path | None, config_path: Path | None, out: Path | None) -> Any:
@@ -102,6 +112,7 @@ def command(
     Example: agent-routing train --data-dir ../shared/data --out model.json --seed 0
     """
     if from_ledger:
+        _reject_dataset_options()
         report = _from_ledger(db_path, config_path, out)
         is_record = dataclasses.is_dataclass(report) and not isinstance(report, type)
         payload = dataclasses.asdict(report) if is_record else report
