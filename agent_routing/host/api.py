@@ -10,18 +10,24 @@
   `alert_thresholds`), or remove one with `{"remove": "<scope>:<model or *>"}`.
 
 Input is validated before anything is read: an unknown parameter or a bad value gives a 400
-with the field named. Nothing builds SQL from input (the ledger binds every value).
+with the field named. Nothing builds SQL from input (the ledger binds every value). Each
+request opens its own ledger connection and closes it: the host may serve requests on
+short-lived event loops, and a connection must not outlive its loop.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent_routing.errors import AgentRoutingError, ConfigError
 from agent_routing.host.runtime import PluginRuntime, get_runtime
+
+if TYPE_CHECKING:
+    from agent_routing.ledger import Ledger
 
 COSTS_PARAMS = frozenset({"by", "since", "until", "tz", "top"})
 CHAT_PARAMS = frozenset({"context", "by", "limit"})
@@ -73,9 +79,18 @@ def _int(params: Mapping[str, Any], name: str, default: int, maximum: int) -> in
     return number
 
 
-async def _ledger(runtime: PluginRuntime) -> Any:
-    await asyncio.to_thread(runtime.flush, 5.0)  # include what was captured a moment ago
-    return await runtime.budgets.ledger()
+@asynccontextmanager
+async def _ledger(runtime: PluginRuntime) -> AsyncIterator[Ledger]:
+    """A ledger connection for this request, after committing what was just captured."""
+    from agent_routing.ledger import ledger_for
+
+    await asyncio.to_thread(runtime.flush, 5.0)
+    ledger = ledger_for(runtime.settings.ledger)
+    await ledger.open()
+    try:
+        yield ledger
+    finally:
+        await ledger.close()
 
 
 async def _guarded(work: Any) -> ApiResult:
@@ -104,7 +119,8 @@ async def _costs(params: Mapping[str, Any]) -> dict[str, Any]:
         tz=_text(params, "tz") or runtime.settings.ledger.timezone,
         top=_int(params, "top", 10, 1000),
     )
-    report = await build_report(await _ledger(runtime), query)
+    async with _ledger(runtime) as ledger:
+        report = await build_report(ledger, query)
     payload: dict[str, Any] = to_jsonable(report)
     return payload
 
@@ -124,9 +140,9 @@ async def _chat_costs(params: Mapping[str, Any]) -> dict[str, Any]:
     limit = _int(params, "limit", 100, MAX_CHAT_CALLS)
     runtime = get_runtime(None)
     query = prepare_query(by=_text(params, "by") or "model", tz=runtime.settings.ledger.timezone)
-    ledger = await _ledger(runtime)
-    calls = await ledger.query_calls(conversation_id=context)
-    decisions = await ledger.query_decisions(conversation_id=context)
+    async with _ledger(runtime) as ledger:
+        calls = await ledger.query_calls(conversation_id=context)
+        decisions = await ledger.query_decisions(conversation_id=context)
     report = summarize(calls, query, decisions=decisions)
     return {
         "context": context,
@@ -146,9 +162,11 @@ async def _budget_status(params: Mapping[str, Any]) -> dict[str, Any]:
     from agent_routing.reports import to_jsonable
 
     _check_params(params, BUDGET_GET_PARAMS)
+    from agent_routing.budgets import Budgets
+
     runtime = get_runtime(None)
-    await asyncio.to_thread(runtime.flush, 5.0)
-    statuses = await runtime.budgets.status(_text(params, "context"))
+    async with _ledger(runtime) as ledger:
+        statuses = await Budgets(ledger, runtime.settings).status(_text(params, "context"))
     return {"budgets": [to_jsonable(status) for status in statuses]}
 
 
@@ -158,23 +176,25 @@ async def set_budget(body: Mapping[str, Any]) -> ApiResult:
 
 
 async def _set_budget(body: Mapping[str, Any]) -> dict[str, Any]:
-    from agent_routing.budgets import budget_from_mapping
+    from agent_routing.budgets import Budgets, budget_from_mapping
     from agent_routing.reports import to_jsonable
 
     if not body:
         raise ConfigError.single("body", "send a JSON object: a budget, or {'remove': key}")
-    runtime = get_runtime(None)
-    budgets = await runtime.budgets.instance()
+    remove: str | None = None
     if "remove" in body:
         _check_params(body, frozenset({"remove"}))
-        key = _text(body, "remove")
-        if key is None:
+        remove = _text(body, "remove")
+        if remove is None:
             raise ConfigError.single("remove", "give the budget key, e.g. 'daily:*'")
-        removed = await budgets.remove_budget(key)
-        return {"removed": removed, "key": key}
-    budget = budget_from_mapping(body)
-    await budgets.set_budget(budget)
-    statuses = await budgets.status()
+    budget = None if remove is not None else budget_from_mapping(body)  # before any write
+    runtime = get_runtime(None)
+    async with _ledger(runtime) as ledger:
+        budgets = Budgets(ledger, runtime.settings)
+        if budget is None:
+            return {"removed": await budgets.remove_budget(str(remove)), "key": remove}
+        await budgets.set_budget(budget)
+        statuses = await budgets.status()
     return {
         "saved": to_jsonable(budget.model_dump()),
         "budgets": [to_jsonable(s) for s in statuses],

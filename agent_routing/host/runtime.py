@@ -48,7 +48,6 @@ class LoopLocalBudgets:
         self._per_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Budgets] = (
             weakref.WeakKeyDictionary()
         )
-        self._ledgers: list[Ledger] = []
         self._lock = threading.Lock()
 
     async def instance(self) -> Budgets:
@@ -66,7 +65,6 @@ class LoopLocalBudgets:
         budgets = Budgets(ledger, self.settings)
         with self._lock:
             self._per_loop[loop] = budgets
-            self._ledgers.append(ledger)
         return budgets
 
     async def ledger(self) -> Ledger:
