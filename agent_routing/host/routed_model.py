@@ -12,6 +12,7 @@ at the first complete tool call, so litellm fires no success callback).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -151,8 +152,6 @@ class RoutedChatModel:
         plan = self.plan
         if plan.sink is None or not plan.tokens_saved:
             return
-        import time
-
         record = CallRecord(
             id=call_id,
             started_at=time.time(),

@@ -32,7 +32,6 @@ from agent_routing.protocols import BudgetVerdict, CallSink
 if TYPE_CHECKING:
     from agent_routing.budgets import Budgets, BudgetStatus
     from agent_routing.capture import CaptureHandle
-    from agent_routing.ledger import Ledger
     from agent_routing.router import CooldownRegistry, Router
 
 logger = logging.getLogger("agent_routing.host")
@@ -67,10 +66,6 @@ class LoopLocalBudgets:
             self._per_loop[loop] = budgets
         return budgets
 
-    async def ledger(self) -> Ledger:
-        """This loop's open ledger connection (for reports and the cost API)."""
-        return (await self.instance()).ledger
-
     async def check(
         self,
         *,
@@ -101,10 +96,6 @@ class LoopLocalBudgets:
     async def status(self, conversation_id: str | None = None) -> list[BudgetStatus]:
         """Every effective budget and its spend in the current period."""
         return await (await self.instance()).status(conversation_id)
-
-    async def has_budgets(self) -> bool:
-        """True when any budget (configured or stored) applies at all."""
-        return bool(await (await self.instance()).effective_budgets())
 
 
 @dataclass

@@ -14,12 +14,14 @@ stronger tier. They also go into the next iteration's analysis request.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
 from agent_routing.host import attribution, state
 from agent_routing.host.messages import is_tool_request, looks_like_tool_error
 from agent_routing.host.routed_model import RoutedChatModel
+from agent_routing.host.runtime import get_runtime
 
 logger = logging.getLogger("agent_routing.host")
 
@@ -29,11 +31,12 @@ FINAL_TOOL = "response"
 def _record(agent: Any, route: state.IterationRoute, kind: str, detail: str = "") -> None:
     """Store one signal for the route's decision and escalate the cascade with it."""
     state.add_signal(agent, kind)
-    decision_id = route.decision.decision_id
-    if decision_id is None:
-        return
+    if not route.decision.applied:
+        return  # shadow mode or router off: the answer came from the host's own model
     cascade = state.load_cascade(agent)
-    escalated = route.router.record_signal(decision_id, kind, cascade=cascade, detail=detail)
+    escalated = route.router.record_signal(
+        route.decision.decision_id, kind, cascade=cascade, detail=detail
+    )
     state.save_cascade(agent, cascade)
     if escalated:
         logger.info(
@@ -98,9 +101,5 @@ async def iteration_ended(agent: Any, loop_data: Any) -> None:
 
 async def monologue_ended(agent: Any) -> None:
     """`monologue_end`: commit what this turn recorded (off the event loop)."""
-    import asyncio
-
-    from agent_routing.host.runtime import get_runtime
-
     runtime = get_runtime(agent)
     await asyncio.to_thread(runtime.flush, 5.0)
