@@ -19,7 +19,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from agent_routing.compression.context import FoldedUnit
 from agent_routing.compression.extractive import clip
@@ -39,6 +39,7 @@ SUMMARY_INSTRUCTIONS = (
 )
 
 Completer = Callable[[list[dict[str, str]]], Awaitable[str]]
+_Fate = Literal["hit", "call", "uneconomic", "error"]  # what happened to one turn
 """An async callable sending chat messages to the utility model and returning the reply text."""
 
 
@@ -133,7 +134,8 @@ class UtilitySummarizer:
         main_input_cost_per_token: float,
         count: TokenCounter,
         gate: asyncio.Semaphore,
-    ) -> tuple[str | None, str, float]:
+    ) -> tuple[str | None, _Fate, float]:
+        """(summary or None, what happened, USD spent) for one folded turn."""
         async with gate:
             try:
                 if self.cache is not None:
