@@ -222,7 +222,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"Budgets.check() + release(), {checks:,} sequential checks")
     for label, figures in check_rows:
         print(
-            f"  {label:<40} p50 {figures['p50_ms']:5.2f} ms   p99 {figures['p99_ms']:5.2f} ms"
+            f"  {label:<42} p50 {figures['p50_ms']:5.2f} ms   p99 {figures['p99_ms']:5.2f} ms"
             f"   ({figures['p50_ms'] / check_rows[0][1]['p50_ms']:.1f}x)"
         )
     goal = rows[1]["per_second"] >= 5_000 and rows[1]["lost"] == 0
