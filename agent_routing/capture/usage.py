@@ -20,6 +20,7 @@ from agent_routing.records import Outcome, Usage
 
 ERROR_MESSAGE_LIMIT = 500
 
+
 def _field(source: Any, name: str) -> Any:
     if source is None:
         return None
