@@ -135,8 +135,10 @@ def render_report(report: CostReport) -> str:
     metavar=f"[{_GROUP_CHOICES}]",
     help="Break the costs down by this.",
 )
-@click.option("--since", default=None, help="Start date (YYYY-MM-DD or ISO 8601), inclusive.")
-@click.option("--until", default=None, help="End date (YYYY-MM-DD includes that day), exclusive.")
+@click.option("--since", default=None, help="Start (YYYY-MM-DD or ISO 8601), inclusive.")
+@click.option(
+    "--until", default=None, help="End, exclusive; a date YYYY-MM-DD includes that whole day."
+)
 @click.option(
     "--tz", default=None, help="Time zone for dates and days. Default: ledger.timezone (UTC)."
 )
