@@ -96,21 +96,20 @@ class FallbackConfig(_Strict):
     max_retry_after_s: float = Field(default=120.0, ge=0)
 
 
+EscalationSignal = Literal[
+    "misformat", "empty_reply", "repeated_reply", "tool_error", "explicit_failure"
+]
+
+
+def _all_escalation_signals() -> list[EscalationSignal]:
+    return ["misformat", "empty_reply", "repeated_reply", "tool_error", "explicit_failure"]
+
+
 class CascadeConfig(_Strict):
     """Cheap first, escalate one tier when the agent's own signals say the answer failed."""
 
     enabled: bool = True
-    escalate_on: list[
-        Literal["misformat", "empty_reply", "repeated_reply", "tool_error", "explicit_failure"]
-    ] = Field(
-        default_factory=lambda: [
-            "misformat",
-            "empty_reply",
-            "repeated_reply",
-            "tool_error",
-            "explicit_failure",
-        ]
-    )
+    escalate_on: list[EscalationSignal] = Field(default_factory=_all_escalation_signals)
     max_escalations: int = Field(default=2, ge=0)
 
 
