@@ -216,19 +216,29 @@ async def test_main_call_stream_abandoned_at_first_complete_tool_json(
     assert context.agent0.history.output()[1]["content"].endswith("}")
 
 
-async def test_background_utility_call_never_reaches_a_success_callback(
+async def test_background_utility_call_fires_its_pre_call_hook(
     bare_host: FakeHost, litellm_events: Events
 ) -> None:
-    """Chat rename (foreground) gets pre + async success; memorisation gets pre only."""
+    """Chat rename (foreground) gets pre + async success; memorisation, started in a
+    background task at the end of the turn, fires its pre-call hook.
+
+    Known gap: in the real Agent Zero the background call's success callback never comes;
+    this fake host delivers it late whenever litellm's first logging loop wakes, so that
+    "never" is not asserted here (a timed assertion was flaky). Capture does not depend on
+    it: the row is opened at the pre-call hook either way.
+    """
     script_basic(bare_host, RESPOND % "ok")
     context = bare_host.new_context()
     await bare_host.send(context, "hi")
-    for _ in range(100):  # bounded wait: the foreground success callback arrives late on a busy CI
-        if "async_success" in litellm_events.kinds("gpt-4o-mini"):
+    events: list[str] = []
+    for _ in range(300):  # bounded wait
+        events = litellm_events.kinds("gpt-4o-mini")
+        if "async_success" in events and events.count("pre") >= 2:
             break
-        await asyncio.sleep(0.05)
-    await asyncio.sleep(0.2)
-    assert litellm_events.kinds("gpt-4o-mini") == ["pre", "async_success", "pre"]
+        await asyncio.sleep(0.01)
+    assert events[0] == "pre"
+    assert events.count("pre") == 2  # the title call and the background memorisation
+    assert "async_success" in events  # the foreground title call reported
     assert context.name == "Chat title"
 
 
