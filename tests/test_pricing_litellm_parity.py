@@ -36,34 +36,11 @@ SHAPES = {
 # All shapes stay below 128k input tokens: tiered prices are checked separately.
 # Reasoning is always below output: litellm bills all-reasoning output at the output price.
 
+
 # litellm bills these providers' reasoning on top of completion_tokens (see pricing.py).
-REASONING_OUTSIDE = {"xai", "perplexity"}
-
-
-def provider_usage(usage: Usage, provider: str | None) -> Any:
-    """`usage` as the provider reports it to litellm (cached inside prompt_tokens)."""
-    litellm = litellm_module()
-    completion = usage.output_tokens
-    if provider in REASONING_OUTSIDE:
-        completion -= usage.reasoning_tokens
-    details = None
-    if usage.cached_read_tokens or usage.cache_creation_tokens:
-        details = {
-            "cached_tokens": usage.cached_read_tokens,
-            "cache_creation_tokens": usage.cache_creation_tokens,
-        }
-    return litellm.Usage(
-        prompt_tokens=usage.input_tokens,
-        completion_tokens=completion,
-        total_tokens=usage.input_tokens + completion,
-        reasoning_tokens=usage.reasoning_tokens or None,
-        prompt_tokens_details=details,
-    )
-
-
 def litellm_charge(key: str, usage: Usage) -> float:
     litellm = litellm_module()
-    response = litellm.ModelResponse(usage=provider_usage(usage, pricing.provider_of(key)))
+    response = litellm.ModelResponse(usage=pricing.litellm_usage(usage, pricing.provider_of(key)))
     return float(litellm.completion_cost(completion_response=response, model=key))
 
 
@@ -190,7 +167,7 @@ def test_provider_usage_reads_back_to_the_same_usage() -> None:
     """Capture's reading of provider usage inverts the provider convention used above."""
     for provider in ("openai", "anthropic", "xai", "perplexity", "gemini"):
         for usage in SHAPES.values():
-            assert usage_from_litellm(provider_usage(usage, provider), provider) == usage
+            assert usage_from_litellm(pricing.litellm_usage(usage, provider), provider) == usage
 
 
 def test_cache_tokens_without_a_price_are_billed_at_input_not_free() -> None:
