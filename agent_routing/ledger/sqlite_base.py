@@ -1,0 +1,151 @@
+"""The connection layer of the SQLite ledger: one aiosqlite connection and its transactions.
+
+Settings and why:
+
+* WAL journal: readers (reports, budget checks) never block the writer and vice versa.
+* `busy_timeout`: a writer that finds the file locked waits inside SQLite first; the
+  background writer adds its own retry with backoff on top, so nothing is dropped.
+* `synchronous=NORMAL` (default): in WAL mode a committed transaction survives the death of
+  the process (SIGKILL, crash), which is the guarantee the ledger gives (tested). Only an
+  OS crash or power cut can lose the last commits; `synchronous="FULL"` closes that gap at
+  a measured cost (see `bench/bench_ledger.py`).
+* Every write that must be atomic across processes runs in `BEGIN IMMEDIATE`, which takes
+  the write lock up front, so a check-then-insert can never interleave with another one.
+
+The connection runs in autocommit mode (`isolation_level=None`); transactions are explicit.
+One ledger serialises its own operations with an asyncio lock, so concurrent coroutines
+never interleave inside one transaction. The storage operations live in
+:mod:`~agent_routing.ledger.sqlite_records` and :mod:`~agent_routing.ledger.sqlite_budgets`,
+which build on this class; :class:`~agent_routing.ledger.sqlite.SQLiteLedger` joins them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, Literal
+
+import aiosqlite
+
+from agent_routing.ledger.base import LedgerError
+from agent_routing.ledger.migrations import migrate
+
+Synchronous = Literal["NORMAL", "FULL"]
+
+_WAL_ATTEMPTS = 50
+
+
+class SQLiteConnection:
+    """Opening, migrating and closing the file, and the transaction helpers every storage
+    operation uses. `path` may be ``":memory:"`` (one private in-memory database)."""
+
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        busy_timeout_ms: int = 5000,
+        synchronous: Synchronous = "NORMAL",
+    ) -> None:
+        if busy_timeout_ms < 0:
+            raise LedgerError(f"busy_timeout_ms: must be >= 0 (got {busy_timeout_ms})")
+        if synchronous not in ("NORMAL", "FULL"):
+            raise LedgerError(f"synchronous: must be 'NORMAL' or 'FULL' (got {synchronous!r})")
+        self.path = path if path == ":memory:" else Path(path).expanduser()
+        self.busy_timeout_ms = busy_timeout_ms
+        self.synchronous = synchronous
+        self._db: aiosqlite.Connection | None = None
+        self._lock = asyncio.Lock()
+
+    async def open(self) -> None:
+        """Connect, set the pragmas and apply pending migrations.
+
+        Raises LedgerError naming the file when it cannot be created, read or migrated.
+        """
+        if self._db is not None:
+            return
+        try:
+            self._db = await self._connect()
+        except (OSError, sqlite3.Error) as error:
+            raise LedgerError(f"cannot open the ledger {str(self.path)!r}: {error}") from error
+
+    async def _connect(self) -> aiosqlite.Connection:
+        if isinstance(self.path, Path):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        connection = aiosqlite.connect(
+            str(self.path),
+            isolation_level=None,
+            timeout=self.busy_timeout_ms / 1000,
+        )
+        # aiosqlite's worker thread is not a daemon: a ledger left open would keep the
+        # interpreter from exiting (non-daemon threads are joined before atexit runs).
+        worker = getattr(connection, "_thread", None)
+        if isinstance(worker, threading.Thread):
+            worker.daemon = True
+        db = await connection
+        try:
+            await db.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
+            await self._enable_wal(db)
+            await db.execute(f"PRAGMA synchronous = {self.synchronous}")
+            await migrate(db)
+        except BaseException:
+            await db.close()
+            raise
+        return db
+
+    async def _enable_wal(self, db: aiosqlite.Connection) -> None:
+        # Switching a new file to WAL needs a moment of exclusive access; several processes
+        # opening a fresh ledger together can see "locked" here, so retry briefly.
+        for attempt in range(_WAL_ATTEMPTS):
+            try:
+                await db.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError:
+                if attempt == _WAL_ATTEMPTS - 1:
+                    raise
+                await asyncio.sleep(0.02 * (attempt + 1))
+
+    async def close(self) -> None:
+        """Close the connection (a no-op when closed)."""
+        db, self._db = self._db, None
+        if db is not None:
+            await db.close()
+
+    def is_transient_error(self, error: BaseException) -> bool:
+        """Locked, busy, I/O and disk-full errors are worth retrying; the rest are not."""
+        return isinstance(error, sqlite3.OperationalError | OSError)
+
+    def _conn(self) -> aiosqlite.Connection:
+        if self._db is None:
+            raise LedgerError(f"the ledger at {str(self.path)!r} is not open; call open() first")
+        return self._db
+
+    @asynccontextmanager
+    async def _write(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One `BEGIN IMMEDIATE` transaction: committed on success, rolled back on error."""
+        async with self._lock:
+            db = self._conn()
+            await db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+                await db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    await db.execute("ROLLBACK")
+                raise
+
+    async def _fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        async with self._lock:
+            return list(await self._conn().execute_fetchall(sql, params))
+
+    async def _fetchone(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        rows = await self._fetchall(sql, params)
+        return rows[0] if rows else None
+
+    async def _execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one autocommitted statement; return the number of rows it changed."""
+        async with self._lock, self._conn().execute(sql, params) as cursor:
+            return int(cursor.rowcount)
