@@ -113,11 +113,17 @@ class FakeHost:
         """A new chat (AgentContext) with a fresh config."""
         return self.agent.AgentContext(self.initialize.initialize_agent())
 
-    async def send(self, context: Any, text: str) -> str | None:
-        """Send a user message and run the turn to its end (None: the turn ended on an error)."""
+    async def send(self, context: Any, text: str, *, wait_background: bool = True) -> str | None:
+        """Send a user message and run the turn to its end (None: the turn ended on an error).
+
+        With `wait_background` (default) it also waits for the background tasks the turn
+        started (memorisation); a benchmark timing the turn alone passes False and calls
+        `context.wait_background()` afterwards.
+        """
         task = context.communicate(self.agent.UserMessage(message=text))
         result = await task.result()
-        await asyncio.to_thread(context.wait_background)
+        if wait_background:
+            await asyncio.to_thread(context.wait_background)
         return result
 
     def configure(self, config: dict[str, Any]) -> None:

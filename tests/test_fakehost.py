@@ -216,29 +216,24 @@ async def test_main_call_stream_abandoned_at_first_complete_tool_json(
     assert context.agent0.history.output()[1]["content"].endswith("}")
 
 
-async def test_background_utility_call_fires_its_pre_call_hook(
+async def test_background_utility_call_gets_no_success_callback(
     bare_host: FakeHost, litellm_events: Events
 ) -> None:
-    """Chat rename (foreground) gets pre + async success; memorisation, started in a
-    background task at the end of the turn, fires its pre-call hook.
-
-    Known gap: in the real Agent Zero the background call's success callback never comes;
-    this fake host delivers it late whenever litellm's first logging loop wakes, so that
-    "never" is not asserted here (a timed assertion was flaky). Capture does not depend on
-    it: the row is opened at the pre-call hook either way.
-    """
+    """Chat rename (foreground) gets pre-call + async success; memorisation, a utility call
+    in a background task that ends after the turn, gets its pre-call hook and nothing else
+    (as measured in Agent Zero v1.7), however long one waits."""
     script_basic(bare_host, RESPOND % "ok")
     context = bare_host.new_context()
-    await bare_host.send(context, "hi")
+    await bare_host.send(context, "hi")  # returns once the background task has finished
+    assert [c.model for c in bare_host.provider.calls].count("openai/gpt-4o-mini") == 2
     events: list[str] = []
-    for _ in range(300):  # bounded wait
+    for _ in range(100):  # the foreground call's callback may still be on its way
         events = litellm_events.kinds("gpt-4o-mini")
-        if "async_success" in events and events.count("pre") >= 2:
+        if "async_success" in events:
             break
         await asyncio.sleep(0.01)
-    assert events[0] == "pre"
-    assert events.count("pre") == 2  # the title call and the background memorisation
-    assert "async_success" in events  # the foreground title call reported
+    await asyncio.sleep(0.5)  # room for a late callback to show up if the fake let one through
+    assert litellm_events.kinds("gpt-4o-mini") == ["pre", "async_success", "pre"]
     assert context.name == "Chat title"
 
 
