@@ -29,21 +29,40 @@ Per-call budgets do not alert. Quotas (`QuotaConfig`) count requests or tokens
 (input + output) of calls for a model or provider over the last 60 s (`minute`) or the
 local calendar day (`day`); a model at its quota is unavailable. A quota check that cannot
 read the ledger also answers "unavailable".
+
+The rules that need no ledger (validation, applicability, windows, verdicts) are in
+:mod:`agent_routing.budgets_rules`, quotas in :mod:`agent_routing.budgets_quotas`; the names
+callers import (`QuotaStatus`, `budget_from_mapping`, ...) are re-exported here.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import ValidationError
-
-from agent_routing.config import BudgetConfig, QuotaConfig, Settings
-from agent_routing.errors import ConfigError
+from agent_routing.budgets_quotas import (
+    ProviderFunction,
+    Quotas,
+    QuotaStatus,
+    default_provider_of,
+)
+from agent_routing.budgets_rules import (
+    USD_EPSILON,
+    Finding,
+    applies,
+    budget_from_mapping,
+    check_tokens,
+    fraction_of,
+    ledger_failure_verdict,
+    period_key,
+    spend_window,
+    unpriced_verdict,
+    verdict,
+)
+from agent_routing.config import BudgetConfig, Settings
 from agent_routing.ids import new_id
 from agent_routing.ledger.base import (
     BudgetAlert,
@@ -52,19 +71,22 @@ from agent_routing.ledger.base import (
     SpendLimit,
     SpendWindow,
 )
-from agent_routing.ledger.periods import day_bounds, local_date, month_bounds, resolve_timezone
-from agent_routing.protocols import BudgetAction, BudgetVerdict
+from agent_routing.ledger.periods import resolve_timezone
+from agent_routing.protocols import BudgetVerdict
+
+__all__ = [
+    "BudgetStatus",
+    "Budgets",
+    "PriceFunction",
+    "ProviderFunction",
+    "QuotaStatus",
+    "budget_from_mapping",
+]
 
 logger = logging.getLogger("agent_routing.budgets")
 
 PriceFunction = Callable[[str, int, int], float | None]
 """(model, input_tokens, output_tokens) -> estimated USD, or None when the model is unpriced."""
-ProviderFunction = Callable[[str], str | None]
-"""model -> litellm provider name, or None."""
-
-_SEVERITY: dict[BudgetAction, int] = {"allow": 0, "warn": 1, "downgrade": 2, "block": 3}
-_USD_EPSILON = 1e-9
-_MINUTE_S = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,42 +112,6 @@ class BudgetStatus:
     alert_thresholds: tuple[float, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class QuotaStatus:
-    """Usage of one quota in its current window."""
-
-    key: str
-    unit: str
-    period: str
-    limit: int
-    used: int
-    remaining: int
-    window_start: float
-    window_end: float
-
-
-@dataclass(frozen=True, slots=True)
-class _Finding:
-    action: BudgetAction
-    budget_key: str
-    reason: str
-
-
-def budget_from_mapping(data: Mapping[str, Any]) -> BudgetConfig:
-    """Validate user input (CLI, API) into a BudgetConfig; ConfigError names each bad field."""
-    try:
-        return BudgetConfig.model_validate(dict(data))
-    except ValidationError as error:
-        problems = []
-        for item in error.errors():
-            field = ".".join(str(part) for part in item["loc"]) or "budget"
-            message = item["msg"].removeprefix("Value error, ")
-            if item["type"] != "missing":
-                message += f" (got {item.get('input')!r})"
-            problems.append((field, message))
-        raise ConfigError(problems) from None
-
-
 def _default_estimate(settings: Settings) -> PriceFunction:
     def estimate(model: str, input_tokens: int, output_tokens: int) -> float | None:
         from agent_routing.pricing import estimate_cost_usd
@@ -133,12 +119,6 @@ def _default_estimate(settings: Settings) -> PriceFunction:
         return estimate_cost_usd(model, input_tokens, output_tokens, settings.prices)
 
     return estimate
-
-
-def _default_provider_of(model: str) -> str | None:
-    from agent_routing.pricing import provider_of
-
-    return provider_of(model)
 
 
 class Budgets:
@@ -161,9 +141,15 @@ class Budgets:
         self.settings = settings or Settings()
         self.zone = resolve_timezone(self.settings.ledger.timezone, "ledger.timezone")
         self._estimate_cost = estimate_cost or _default_estimate(self.settings)
-        self._provider_of = provider_of or _default_provider_of
         self._clock = clock
         self._fired: set[tuple[str, str, float]] = set()
+        self._quotas = Quotas(
+            ledger,
+            self.settings,
+            self.zone,
+            provider_of=provider_of or default_provider_of,
+            clock=clock,
+        )
 
     # --- configuration -----------------------------------------------------------------
 
@@ -197,33 +183,33 @@ class Budgets:
         call_kind: str = "chat",
     ) -> BudgetVerdict:
         """Check every applicable budget and reserve the call's estimated cost."""
-        _check_tokens(input_tokens, max_output_tokens)
+        check_tokens(input_tokens, max_output_tokens)
         now = self._clock()
         try:
             budgets = [budget for budget, _ in await self.effective_budgets()]
         except Exception as error:
             logger.exception("budget check: cannot read stored budgets")
             return BudgetVerdict("block", reason=f"budgets unreadable, call refused: {error}")
-        applicable = [b for b in budgets if _applies(b, model, conversation_id)]
+        applicable = [b for b in budgets if applies(b, model, conversation_id)]
         output_tokens = max_output_tokens or self.settings.reservation.output_estimate_tokens
         estimate = self._estimate(model, input_tokens, output_tokens)
         if not applicable:
             return BudgetVerdict("allow", estimated_cost_usd=estimate)
         if estimate is None:
-            return _unpriced_verdict(model, applicable)
+            return unpriced_verdict(model, applicable)
 
         findings = [
-            _Finding(
+            Finding(
                 b.enforcement,
                 b.key,
                 f"budget {b.key} (${b.limit_usd:.4f} per call): this call's estimate "
                 f"${estimate:.4f} exceeds it",
             )
             for b in applicable
-            if b.scope == "call" and estimate > b.limit_usd + _USD_EPSILON
+            if b.scope == "call" and estimate > b.limit_usd + USD_EPSILON
         ]
         if any(finding.action == "block" for finding in findings):
-            return _verdict(findings, estimate, reservation_id=None, remaining=None, alerts=())
+            return verdict(findings, estimate, reservation_id=None, remaining=None, alerts=())
 
         periodic = [b for b in applicable if b.scope != "call"]
         reservation = Reservation(
@@ -240,7 +226,7 @@ class Budgets:
         limits = [
             SpendLimit(
                 key=b.key,
-                window=self._window(b, now, conversation_id),
+                window=spend_window(b, now, self.zone, conversation_id),
                 limit_usd=b.limit_usd,
                 hard=b.enforcement == "block",
             )
@@ -250,7 +236,7 @@ class Budgets:
             result = await self.ledger.reserve(reservation, limits)
         except Exception as error:
             logger.exception("budget check: ledger error while reserving")
-            return _ledger_failure_verdict(applicable, estimate, error)
+            return ledger_failure_verdict(applicable, estimate, error)
 
         reserved = estimate if result.reservation_id is not None else 0.0
         remaining: float | None = None
@@ -259,10 +245,10 @@ class Budgets:
             left = budget.limit_usd - spent - reserved
             remaining = left if remaining is None else min(remaining, left)
             if result.refused_by == budget.key or (
-                budget.enforcement != "block" and spent + estimate > budget.limit_usd + _USD_EPSILON
+                budget.enforcement != "block" and spent + estimate > budget.limit_usd + USD_EPSILON
             ):
                 findings.append(
-                    _Finding(
+                    Finding(
                         budget.enforcement,
                         budget.key,
                         f"budget {budget.key} (${budget.limit_usd:.4f}): spent ${spent:.4f} "
@@ -270,7 +256,7 @@ class Budgets:
                     )
                 )
         alerts = await self._fire_alerts(periodic, result.spent_usd, reserved, now, conversation_id)
-        return _verdict(findings, estimate, result.reservation_id, remaining, alerts)
+        return verdict(findings, estimate, result.reservation_id, remaining, alerts)
 
     async def release(self, reservation_id: str) -> None:
         """Drop a reservation whose call never happened (a no-op if already settled)."""
@@ -282,21 +268,6 @@ class Budgets:
         except Exception:
             logger.exception("budget check: cannot price %r; treating it as unpriced", model)
             return None
-
-    def _window(self, budget: BudgetConfig, now: float, conversation_id: str | None) -> SpendWindow:
-        if budget.scope == "conversation":
-            return SpendWindow(model=budget.model, conversation_id=conversation_id)
-        bounds = day_bounds if budget.scope == "daily" else month_bounds
-        since, until = bounds(now, self.zone)
-        return SpendWindow(since=since, until=until, model=budget.model)
-
-    def _period_key(self, budget: BudgetConfig, now: float, conversation_id: str | None) -> str:
-        if budget.scope == "conversation":
-            return f"conversation:{conversation_id}"
-        window = self._window(budget, now, None)
-        assert window.since is not None
-        day = local_date(window.since, self.zone).isoformat()
-        return f"day:{day}" if budget.scope == "daily" else f"month:{day[:7]}"
 
     async def _fire_alerts(
         self,
@@ -311,11 +282,11 @@ class Budgets:
             spent = spent_usd[budget.key] + reserved
             if spent <= 0:
                 continue
-            fraction = spent / budget.limit_usd if budget.limit_usd > 0 else math.inf
-            period = self._period_key(budget, now, conversation_id)
+            fraction = fraction_of(spent, budget.limit_usd)
+            period = period_key(budget, now, self.zone, conversation_id)
             for threshold in budget.alert_thresholds:
                 identity = (budget.key, period, threshold)
-                if fraction + _USD_EPSILON < threshold or identity in self._fired:
+                if fraction + USD_EPSILON < threshold or identity in self._fired:
                     continue
                 message = (
                     f"budget {budget.key} reached {threshold:.0%} of ${budget.limit_usd:.2f} "
@@ -347,12 +318,12 @@ class Budgets:
             if budget.scope in ("daily", "monthly") or (
                 budget.scope == "conversation" and conversation_id is not None
             ):
-                window = self._window(budget, now, conversation_id)
+                window = spend_window(budget, now, self.zone, conversation_id)
                 spent = await self.ledger.spent_usd(window, now=now)
             remaining = None if spent is None else budget.limit_usd - spent
             fraction = None
             if spent is not None:
-                fraction = spent / budget.limit_usd if budget.limit_usd > 0 else math.inf
+                fraction = fraction_of(spent, budget.limit_usd)
             statuses.append(
                 BudgetStatus(
                     key=budget.key,
@@ -374,141 +345,8 @@ class Budgets:
 
     async def quota_available(self, model: str, *, input_tokens: int = 0) -> bool:
         """False when a quota for this model or its provider has no room for this call."""
-        _check_tokens(input_tokens, None)
-        try:
-            for quota, status in await self._quota_statuses(model):
-                needed = 1 if quota.unit == "requests" else input_tokens
-                if status.used + needed > quota.limit:
-                    return False
-        except Exception:
-            logger.exception("quota check for %r failed; treating the model as unavailable", model)
-            return False
-        return True
+        return await self._quotas.available(model, input_tokens=input_tokens)
 
     async def quota_status(self) -> list[QuotaStatus]:
         """Usage of every configured quota in its current window."""
-        return [status for _, status in await self._quota_statuses(None)]
-
-    async def _quota_statuses(self, model: str | None) -> list[tuple[QuotaConfig, QuotaStatus]]:
-        """Quotas that apply to `model` (all of them when None) with their usage."""
-        now = self._clock()
-        provider = self._provider(model) if model is not None else None
-        out = []
-        for quota in self.settings.quotas:
-            if model is not None and quota.model is not None and quota.model != model:
-                continue
-            if model is not None and quota.provider is not None and quota.provider != provider:
-                continue
-            if quota.period == "minute":
-                since, until = now - _MINUTE_S, now + _MINUTE_S
-            else:
-                since, until = day_bounds(now, self.zone)
-            totals = await self.ledger.usage_totals(
-                since=since, until=until, model=quota.model, provider=quota.provider
-            )
-            used = totals.requests if quota.unit == "requests" else totals.tokens
-            out.append(
-                (
-                    quota,
-                    QuotaStatus(
-                        key=quota.key,
-                        unit=quota.unit,
-                        period=quota.period,
-                        limit=quota.limit,
-                        used=used,
-                        remaining=max(0, quota.limit - used),
-                        window_start=since,
-                        window_end=until if quota.period == "day" else now,
-                    ),
-                )
-            )
-        return out
-
-    def _provider(self, model: str) -> str | None:
-        try:
-            return self._provider_of(model)
-        except Exception:
-            logger.exception("cannot tell the provider of %r", model)
-            return None
-
-
-# --- helpers ------------------------------------------------------------------------------
-
-
-def _check_tokens(input_tokens: int, max_output_tokens: int | None) -> None:
-    if isinstance(input_tokens, bool) or not isinstance(input_tokens, int) or input_tokens < 0:
-        raise ConfigError.single(
-            "input_tokens", f"must be a non-negative integer (got {input_tokens!r})"
-        )
-    if max_output_tokens is not None and (
-        isinstance(max_output_tokens, bool)
-        or not isinstance(max_output_tokens, int)
-        or max_output_tokens <= 0
-    ):
-        raise ConfigError.single(
-            "max_output_tokens", f"must be a positive integer or None (got {max_output_tokens!r})"
-        )
-
-
-def _applies(budget: BudgetConfig, model: str, conversation_id: str | None) -> bool:
-    if budget.model is not None and budget.model != model:
-        return False
-    return not (budget.scope == "conversation" and conversation_id is None)
-
-
-def _verdict(
-    findings: Sequence[_Finding],
-    estimate: float,
-    reservation_id: str | None,
-    remaining: float | None,
-    alerts: tuple[str, ...],
-) -> BudgetVerdict:
-    if not findings:
-        return BudgetVerdict(
-            "allow",
-            reservation_id=reservation_id,
-            estimated_cost_usd=estimate,
-            remaining_usd=remaining,
-            alerts=alerts,
-        )
-    worst = max(findings, key=lambda finding: _SEVERITY[finding.action])
-    return BudgetVerdict(
-        worst.action,
-        reservation_id=None if worst.action == "block" else reservation_id,
-        estimated_cost_usd=estimate,
-        reason="; ".join(finding.reason for finding in findings),
-        budget_key=worst.budget_key,
-        remaining_usd=remaining,
-        alerts=alerts,
-    )
-
-
-def _unpriced_verdict(model: str, applicable: Sequence[BudgetConfig]) -> BudgetVerdict:
-    worst = max(applicable, key=lambda budget: _SEVERITY[budget.enforcement])
-    consequence = {
-        "block": "the call is refused",
-        "downgrade": "pick a priced tier",
-        "warn": "its spend will not be counted",
-    }[worst.enforcement]
-    return BudgetVerdict(
-        worst.enforcement,
-        reason=(
-            f"model {model!r} has no price (not in litellm's price map and no override under "
-            f"'prices:'), so budget {worst.key} ({worst.enforcement}) cannot bound its cost: "
-            f"{consequence}"
-        ),
-        budget_key=worst.key,
-    )
-
-
-def _ledger_failure_verdict(
-    applicable: Sequence[BudgetConfig], estimate: float, error: Exception
-) -> BudgetVerdict:
-    worst = max(applicable, key=lambda budget: _SEVERITY[budget.enforcement])
-    return BudgetVerdict(
-        worst.enforcement,
-        estimated_cost_usd=estimate,
-        reason=f"ledger error during the budget check ({error}); "
-        + ("failing closed" if worst.enforcement == "block" else "spend unknown"),
-        budget_key=worst.key,
-    )
+        return [status for _, status in await self._quotas.statuses_for(None)]
