@@ -28,7 +28,7 @@ The SQL below is assembled once from fixed column names; values are always param
 
 from __future__ import annotations
 
-from agent_routing.ledger.rows import CALL_COLUMNS
+from agent_routing.ledger.rows import CALL_COLUMNS, PRICE_COLUMNS, USAGE_COLUMNS
 
 _NEW_USAGE_WINS = (
     "(excluded.usage_rank IS NOT NULL AND "
@@ -51,24 +51,6 @@ _FILL_COLUMNS = (
     "tokens_saved",
     "usd_saved",
 )
-_USAGE_COLUMNS = (
-    "input_tokens",
-    "output_tokens",
-    "cached_read_tokens",
-    "cache_creation_tokens",
-    "reasoning_tokens",
-    "usage_source",
-    "usage_rank",
-)
-_PRICE_COLUMNS = (
-    "price_input",
-    "price_output",
-    "price_cache_read",
-    "price_cache_creation",
-    "price_reasoning",
-    "price_source",
-    "price_model_key",
-)
 _STATE_FILL_COLUMNS = ("ended_at", "latency_ms")
 _ERROR_COLUMNS = ("error_class", "error_message")
 
@@ -86,7 +68,7 @@ def _assignments() -> list[str]:
     sets += [f"{c} = COALESCE(excluded.{c}, calls.{c})" for c in _FILL_COLUMNS]
     sets += [
         f"{c} = CASE WHEN {_NEW_USAGE_WINS} THEN excluded.{c} ELSE calls.{c} END"
-        for c in _USAGE_COLUMNS
+        for c in USAGE_COLUMNS
     ]
     sets.append(
         f"cost_usd = CASE WHEN {_NEW_USAGE_WINS} THEN excluded.cost_usd "
@@ -95,7 +77,7 @@ def _assignments() -> list[str]:
     )
     sets += [
         f"{c} = CASE WHEN {_NEW_PRICES_WIN} THEN excluded.{c} ELSE calls.{c} END"
-        for c in _PRICE_COLUMNS
+        for c in PRICE_COLUMNS
     ]
     sets.append(
         f"outcome = CASE WHEN {_NEW_STATE_WINS} THEN excluded.outcome ELSE calls.outcome END"

@@ -22,6 +22,28 @@ from agent_routing.records import (
     UsageSource,
 )
 
+USAGE_COLUMNS: tuple[str, ...] = (
+    "input_tokens",
+    "output_tokens",
+    "cached_read_tokens",
+    "cache_creation_tokens",
+    "reasoning_tokens",
+    "usage_source",
+    "usage_rank",
+)
+"""The columns that move together as one call's usage (see the merge rules)."""
+
+PRICE_COLUMNS: tuple[str, ...] = (
+    "price_input",
+    "price_output",
+    "price_cache_read",
+    "price_cache_creation",
+    "price_reasoning",
+    "price_source",
+    "price_model_key",
+)
+"""The unit prices a call was billed at; they follow the usage they belong to."""
+
 CALL_COLUMNS: tuple[str, ...] = (
     "id",
     "started_at",
@@ -41,20 +63,8 @@ CALL_COLUMNS: tuple[str, ...] = (
     "outcome",
     "error_class",
     "error_message",
-    "input_tokens",
-    "output_tokens",
-    "cached_read_tokens",
-    "cache_creation_tokens",
-    "reasoning_tokens",
-    "usage_source",
-    "usage_rank",
-    "price_input",
-    "price_output",
-    "price_cache_read",
-    "price_cache_creation",
-    "price_reasoning",
-    "price_source",
-    "price_model_key",
+    *USAGE_COLUMNS,
+    *PRICE_COLUMNS,
     "cost_usd",
     "tokens_saved",
     "usd_saved",
