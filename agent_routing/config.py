@@ -26,11 +26,24 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from agent_routing.errors import ConfigError
 
 ENV_PREFIX = "AGENT_ROUTING__"
+
+DEFAULT_COMPRESSIBLE_RATIO = 0.5
+"""Share of its tokens a prompt keeps after compression, as the compressor achieves on agent
+histories (46 % removed at half-size budgets, docs/compression.md): the router's context
+check assumes no better (`router.compressible_ratio`)."""
 
 
 class CallKind(StrEnum):
@@ -142,6 +155,13 @@ class RouterSettings(_Strict):
     cascade: CascadeConfig = Field(default_factory=CascadeConfig)
     model_path: Path | None = Field(
         default=None, description="analyzer model file; default: the one shipped in the package"
+    )
+    compressible_ratio: float = Field(
+        default=DEFAULT_COMPRESSIBLE_RATIO,
+        gt=0,
+        le=1,
+        description="share of its tokens a prompt is assumed to keep after compression when the "
+        "router checks whether it fits a tier's context window (1 = assume no compression)",
     )
 
     @field_validator("thresholds")
@@ -279,19 +299,70 @@ class CaptureSettings(_Strict):
 
 
 class CompressionSettings(_Strict):
-    """Cost-aware compression of prompt and history."""
+    """Cost-aware compression of prompt and history (docs/compression.md, "Configuration").
+
+    Without an explicit target, a prompt for a model of at least `min_input_cost_per_mtok`
+    is compressed once it fills `min_context_fullness` of the context window, down to
+    `target_fullness` of it. A target above the trigger would leave every prompt between
+    the two "due" but already within budget, so `target_fullness <= min_context_fullness`
+    is required; a lower target gives hysteresis (compress once, then grow again).
+    """
 
     enabled: bool = True
     min_input_cost_per_mtok: float = Field(
         default=0.5, ge=0, description="compress only for models at least this dear (USD per 1M)"
     )
     min_context_fullness: float = Field(
-        default=0.3, ge=0, le=1, description="compress only when the prompt fills this much"
+        default=0.5,
+        ge=0,
+        le=1,
+        description="compress only once the prompt fills this share of the context window",
     )
-    target_fullness: float = Field(default=0.5, gt=0, le=1)
+    target_fullness: float = Field(
+        default=0.5,
+        gt=0,
+        le=1,
+        validate_default=True,  # checked against a configured min_context_fullness too
+        description="compress down to this share of the context window "
+        "(at most min_context_fullness)",
+    )
     keep_recent_turns: int = Field(default=3, ge=1)
     tool_output_max_tokens: int = Field(default=800, gt=0)
     summarizer: Literal["extractive", "utility"] = "extractive"
+    prompt_cache_ttl_s: float = Field(
+        default=300.0,
+        gt=0,
+        description="seconds a sent prompt prefix stays in the provider's cache (kept "
+        "byte-identical meanwhile); 300 = Anthropic's ephemeral cache, OpenAI's shortest",
+    )
+
+    @field_validator("min_context_fullness")
+    @classmethod
+    def _trigger_not_below_target(cls, value: float, info: ValidationInfo) -> float:
+        # On assignment the other fields are known; at construction target comes later.
+        target = info.data.get("target_fullness")
+        if isinstance(target, float) and target > value:
+            raise ValueError(
+                f"must be at least compression.target_fullness ({target:g}): " + _FULLNESS_CONFLICT
+            )
+        return value
+
+    @field_validator("target_fullness")
+    @classmethod
+    def _target_not_above_trigger(cls, value: float, info: ValidationInfo) -> float:
+        trigger = info.data.get("min_context_fullness")
+        if isinstance(trigger, float) and value > trigger:
+            raise ValueError(
+                f"must not exceed compression.min_context_fullness ({trigger:g}): "
+                + _FULLNESS_CONFLICT
+            )
+        return value
+
+
+_FULLNESS_CONFLICT = (
+    "a prompt filling a share between the two would be due for compression yet already "
+    "within its budget; lower target_fullness or raise min_context_fullness"
+)
 
 
 class Settings(_Strict):

@@ -80,9 +80,13 @@ def test_hard_target_may_rewrite_a_warm_prefix() -> None:
 def test_replayed_prefix_counts_as_a_change_even_within_budget() -> None:
     """A warm call with nothing new to compress still returns the compressed prefix."""
     messages, first = first_call()
-    settings = priced_settings(window=8000, target_fullness=0.9)
     second = compress_messages(
-        messages, model=MODEL, settings=settings, cache_state=first.cache_state, now=T0 + 30
+        messages,
+        model=MODEL,
+        settings=soft_settings(),
+        target_tokens=7000,  # the compressed prefix fits: nothing new to do
+        cache_state=first.cache_state,
+        now=T0 + 30,
     )
     assert second.stats.outcome is CompressionOutcome.WITHIN_BUDGET
     assert second.changed

@@ -110,14 +110,31 @@ def test_dear_and_full_prompt_is_compressed_to_the_target_fullness() -> None:
     assert result.stats.output_tokens <= int(0.4 * window)
 
 
-def test_prompt_already_within_target_fullness_is_left_alone() -> None:
-    """Over the fullness threshold but under the target size: nothing to do."""
+def test_prompt_already_within_the_explicit_target_is_left_alone() -> None:
+    """A hard target the prompt already meets: nothing to do, the prompt goes out as is."""
     messages = chat_conversation(6)
     size = compress_messages(messages, model=MODEL, settings=priced_settings()).stats.input_tokens
-    settings = priced_settings(window=int(size / 0.45), target_fullness=0.5)
-    result = compress_messages(messages, model=MODEL, settings=settings)
+    result = compress_messages(
+        messages, model=MODEL, settings=priced_settings(), target_tokens=size + 1
+    )
     assert result.stats.outcome is CompressionOutcome.WITHIN_BUDGET
     assert result.history == messages
+
+
+def test_a_prompt_just_past_the_trigger_is_compressed_to_the_lower_target() -> None:
+    """Trigger and target are distinct: past min_context_fullness, down to target_fullness."""
+    messages = chat_conversation(10)
+    size = compress_messages(messages, model=MODEL, settings=priced_settings()).stats.input_tokens
+    window = int(size / 0.62)  # the prompt fills 62 % of the window
+    below = priced_settings(window=window, min_context_fullness=0.65, target_fullness=0.4)
+    assert (
+        compress_messages(messages, model=MODEL, settings=below).stats.outcome
+        is CompressionOutcome.BELOW_THRESHOLD
+    )
+    past = priced_settings(window=window, min_context_fullness=0.6, target_fullness=0.4)
+    result = compress_messages(messages, model=MODEL, settings=past)
+    assert result.stats.outcome is CompressionOutcome.COMPRESSED
+    assert result.stats.output_tokens <= int(0.4 * window)
 
 
 def test_explicit_target_applies_even_to_a_cheap_model() -> None:
@@ -132,7 +149,9 @@ def test_explicit_target_applies_even_to_a_cheap_model() -> None:
 def test_prompt_over_the_context_window_is_compressed_whatever_the_price() -> None:
     """A prompt that would not fit is cut to target_fullness of the window, cheap or not."""
     messages = chat_conversation(10, lines=20)
-    settings = priced_settings(input_per_mtok=0.01, window=5000, target_fullness=0.8)
+    settings = priced_settings(
+        input_per_mtok=0.01, window=5000, min_context_fullness=0.8, target_fullness=0.8
+    )
     result = compress_messages(messages, model=MODEL, settings=settings)
     assert "exceeds the 5,000-token context window" in result.stats.reason
     assert result.stats.output_tokens <= 4000

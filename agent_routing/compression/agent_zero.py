@@ -24,7 +24,7 @@ from typing import Any
 from agent_routing.compression.codecs import AgentZeroCodec, SystemParts
 from agent_routing.compression.compressor import acompress_with_codec
 from agent_routing.compression.policy import CompressionOutcome
-from agent_routing.compression.profile import ModelProfile, model_profile
+from agent_routing.compression.profile import ModelProfile, profile_for
 from agent_routing.compression.prompt_cache import PromptCacheState
 from agent_routing.compression.result import CompressionResult, CompressionStats
 from agent_routing.compression.tokenize import TokenCounter, token_counter
@@ -59,7 +59,7 @@ async def compress_loop_prompt(
     `utility`. `profile` and `count_tokens` replace the price lookup and tokenizer.
     """
     try:
-        resolved = profile or model_profile(model, settings.prices)
+        resolved = profile or profile_for(model, settings)
         output = await acompress_with_codec(
             [SystemParts(tuple(system)), *history_output],
             AgentZeroCodec(),

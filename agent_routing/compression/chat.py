@@ -12,7 +12,7 @@ from typing import Any
 
 from agent_routing.compression.codecs import ChatCodec
 from agent_routing.compression.compressor import acompress_with_codec, compress_with_codec
-from agent_routing.compression.profile import ModelProfile, model_profile
+from agent_routing.compression.profile import ModelProfile, profile_for
 from agent_routing.compression.prompt_cache import PromptCacheState
 from agent_routing.compression.result import CompressionResult
 from agent_routing.compression.tokenize import TokenCounter, token_counter
@@ -41,7 +41,7 @@ def compress_messages(
     output = compress_with_codec(
         messages,
         ChatCodec(),
-        profile=profile or model_profile(model, settings.prices),
+        profile=profile or profile_for(model, settings),
         settings=settings.compression,
         count=count_tokens or token_counter(model),
         target_tokens=target_tokens,
@@ -70,7 +70,7 @@ async def acompress_messages(
     output = await acompress_with_codec(
         messages,
         ChatCodec(),
-        profile=profile or model_profile(model, settings.prices),
+        profile=profile or profile_for(model, settings),
         settings=settings.compression,
         count=count_tokens or token_counter(model),
         summarizer=summarizer,

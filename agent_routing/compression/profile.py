@@ -3,9 +3,10 @@
 Prompt caching is derived from the price data: a model whose price map carries a
 `cache_read_input_token_cost` below its input price caches prompt prefixes (Anthropic,
 OpenAI, Gemini, DeepSeek, ...). How long a cached prefix stays *warm* is not in the
-price data; :data:`DEFAULT_PROMPT_CACHE_TTL_S` is five minutes, the default lifetime of
+price data; it is the setting `compression.prompt_cache_ttl_s` (:func:`profile_for`),
+by default :data:`DEFAULT_PROMPT_CACHE_TTL_S`, five minutes: the default lifetime of
 Anthropic's ephemeral cache and the shortest OpenAI documents for automatic caching (a
-cache hit refreshes it). Callers with longer-lived caches pass their own TTL.
+cache hit refreshes it). Set it longer for a provider that keeps prefixes longer.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from agent_routing.config import PriceOverride
+from agent_routing.config import PriceOverride, Settings
 from agent_routing.errors import UnknownModelError
 
 DEFAULT_PROMPT_CACHE_TTL_S = 300.0
@@ -70,4 +71,11 @@ def model_profile(
             if caches
             else None
         ),
+    )
+
+
+def profile_for(model: str, settings: Settings) -> ModelProfile:
+    """:func:`model_profile` with the price overrides and prompt-cache TTL of `settings`."""
+    return model_profile(
+        model, settings.prices, prompt_cache_ttl_s=settings.compression.prompt_cache_ttl_s
     )

@@ -66,8 +66,10 @@ class Router:
         sink: CallSink | None = None,
         tiers: Sequence[TierConfig] | None = None,
         cooldowns: CooldownRegistry | None = None,
-        compressible_ratio: float = DEFAULT_COMPRESSIBLE_RATIO,
+        compressible_ratio: float | None = None,
     ) -> None:
+        if compressible_ratio is None:  # default: router.compressible_ratio
+            compressible_ratio = settings.router.compressible_ratio
         if not 0.0 < compressible_ratio <= 1.0:
             raise ConfigError.single(
                 "compressible_ratio", f"must be in (0, 1] (got {compressible_ratio!r})"
