@@ -5,16 +5,32 @@ compressing, cheap ones rarely are) and to the router's `compress_to_tokens` whe
 prompt would not otherwise fit. The lists assigned back are new objects: the history's
 content objects are the stored ones and are never edited in place (§8.3). The tokens and
 dollars saved go on the main call's ledger row.
+
+With `compression.summarizer: utility`, folded turns are summarized by the host's own
+utility model through `agent.call_utility_model` (§5.4), the way the host's memory recall
+calls it from this same hook (§3.1). Going through the host rather than litellm directly
+keeps the host's API keys, rate limiter and secret masking, and makes the call pass our
+own `util_model_call_before` extension: it is routed, budgeted and recorded in the ledger
+like any utility call, with kind `summarization`. The summaries are cached in the ledger
+by content hash and bought only when they pay (:mod:`agent_routing.compression.utility`).
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+import logging
+from typing import TYPE_CHECKING, Any
 
+from agent_routing.config import CallKind, Settings, TierConfig
 from agent_routing.host import state
-from agent_routing.host.runtime import get_runtime
-from agent_routing.host.tiers import model_name_of
+from agent_routing.host.runtime import PluginRuntime, get_runtime
+from agent_routing.host.tiers import effective_tiers, model_name_of
+
+if TYPE_CHECKING:
+    from agent_routing.compression.utility import Completer, SummaryCache, UtilitySummarizer
+
+logger = logging.getLogger("agent_routing.host")
+_UNPRICED_LOGGED: set[str] = set()  # each unpriced summary model is logged once per process
 
 
 def _extras_tokens(loop_data: Any) -> int:
@@ -26,6 +42,90 @@ def _extras_tokens(loop_data: Any) -> int:
         **dict(getattr(loop_data, "extras_temporary", {}) or {}),
     }
     return count_text_tokens(json.dumps(extras, default=str)) if extras else 0
+
+
+def host_completer(agent: Any) -> Completer:
+    """A summary :data:`Completer` that asks the host's utility model (`call_utility_model`)."""
+
+    async def complete(messages: list[dict[str, str]]) -> str:
+        system = "\n\n".join(m["content"] for m in messages if m["role"] == "system")
+        message = "\n\n".join(m["content"] for m in messages if m["role"] != "system")
+        reply = await agent.call_utility_model(system=system, message=message)
+        return reply if isinstance(reply, str) else ""
+
+    return complete
+
+
+def _tier_named(tiers: list[TierConfig], reference: str) -> TierConfig | None:
+    """The tier a rule names (`cheapest`, `strongest`, a tier name or a model id)."""
+    if not tiers:
+        return None
+    if reference == "cheapest":
+        return tiers[0]
+    if reference == "strongest":
+        return tiers[-1]
+    return next((t for t in tiers if reference in (t.name, t.model)), None)
+
+
+def summary_model(agent: Any, settings: Settings) -> str | None:
+    """The model that will answer a summarization utility call, for its price estimate.
+
+    The call is routed by our `util_model_call_before` extension: a rule with a fixed
+    `tier` for `summarization` decides it (the default rule sends it to the cheapest tier);
+    otherwise, or with the router off or in shadow mode, the host's utility model serves
+    it. Only the cost check uses this; the call itself is routed as usual.
+    """
+    utility = agent.get_utility_model()
+    router = settings.router
+    if router.enabled and not router.shadow:
+        tiers = effective_tiers(settings, agent.get_chat_model(), utility)
+        for rule in router.rules:
+            if CallKind.SUMMARIZATION in rule.kinds and rule.tier is not None:
+                tier = _tier_named(tiers, rule.tier)
+                if tier is not None:
+                    return tier.model
+                break
+    return model_name_of(utility)
+
+
+async def _summary_cache(runtime: PluginRuntime) -> SummaryCache | None:
+    """The ledger of this event loop (its `kv_cache`), or None when it cannot be opened."""
+    try:
+        return (await runtime.budgets.instance()).ledger
+    except Exception:
+        logger.warning("agent-routing: no summary cache, the ledger did not open", exc_info=True)
+        return None
+
+
+async def utility_summarizer_for(agent: Any, runtime: PluginRuntime) -> UtilitySummarizer | None:
+    """The summarizer for folded turns when `compression.summarizer` is `utility`, else None.
+
+    None also when the model serving the call has no price (the check whether a summary
+    pays needs it): folded turns then keep their extractive lines.
+    """
+    settings = runtime.settings
+    if settings.compression.summarizer != "utility":
+        return None
+    from agent_routing.compression.profile import profile_for
+    from agent_routing.compression.utility import UtilitySummarizer
+    from agent_routing.errors import UnknownModelError
+
+    model = summary_model(agent, settings)
+    if model is None:
+        return None
+    try:
+        profile = profile_for(model, settings)
+    except UnknownModelError:
+        if model not in _UNPRICED_LOGGED:
+            _UNPRICED_LOGGED.add(model)
+            logger.warning(
+                "agent-routing: utility summaries off: no price for %r (add it under prices:)",
+                model,
+            )
+        return None
+    return UtilitySummarizer(
+        complete=host_completer(agent), profile=profile, cache=await _summary_cache(runtime)
+    )
 
 
 async def compress_prompt(agent: Any, loop_data: Any) -> None:
@@ -47,6 +147,7 @@ async def compress_prompt(agent: Any, loop_data: Any) -> None:
         target_tokens=route.decision.compress_to_tokens if route is not None else None,
         cache_state=agent.data.get(state.PROMPT_CACHE_KEY),
         extra_prompt_tokens=_extras_tokens(loop_data),
+        summarizer=await utility_summarizer_for(agent, runtime),
     )
     agent.data[state.PROMPT_CACHE_KEY] = result.cache_state
     if not result.changed:
