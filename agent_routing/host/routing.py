@@ -7,7 +7,8 @@ happen. In every case `call_data["model"]` is replaced by a :class:`RoutedChatMo
 runs the decision and records each hop in the ledger.
 
 The main call is told apart from other chat calls as the spec says (§5.4): it is the one
-with a `response_callback`, made after `before_main_llm_call` set the flag.
+with a `response_callback`, made after `before_main_llm_call` set the flag. Its input
+tokens come from the host's own counts when it has them (:mod:`.context_size`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from agent_routing.config import CallKind, TierConfig
 from agent_routing.errors import BudgetBlockedError, ConfigError
 from agent_routing.host import attribution, state
+from agent_routing.host.context_size import host_input_tokens
 from agent_routing.host.failures import budget_block
 from agent_routing.host.messages import content_text, history_texts, to_litellm_messages
 from agent_routing.host.routed_model import CallPlan, RoutedChatModel
@@ -66,6 +68,7 @@ def _router(runtime: PluginRuntime, tiers: list[TierConfig]) -> Router | None:
 
 async def route_iteration(agent: Any, loop_data: Any) -> None:
     """`message_loop_start`: analyze this step and decide the main call's tier."""
+    input_tokens = host_input_tokens(agent)  # first: it also marks this step for the next
     runtime = get_runtime(agent)
     chat_model = agent.get_chat_model()
     tiers = effective_tiers(runtime.settings, chat_model, agent.get_utility_model())
@@ -84,6 +87,7 @@ async def route_iteration(agent: Any, loop_data: Any) -> None:
         cascade=cascade,
         override=override,
         chat_model=chat_model,
+        input_tokens=input_tokens,
     )
     try:
         decision = await router.route(request)
@@ -102,6 +106,7 @@ def _route_request(
     cascade: Any,
     override: dict[str, Any] | None,
     chat_model: Any,
+    input_tokens: int | None,
 ) -> Any:
     from agent_routing.router import RouteRequest
 
@@ -120,6 +125,7 @@ def _route_request(
         configured_model=model_name_of(chat_model),
         forced=override["tier"] if override else None,
         cascade=cascade,
+        input_tokens=input_tokens,  # None: the router counts prompt and history itself
     )
 
 
