@@ -3,6 +3,10 @@
 Each check really does the thing it vouches for: the ledger is opened, migrated and
 written to (inside a transaction that is rolled back), the tokenizers are loaded from the
 files in the litellm wheel, the price map is compared with the one shipped in the wheel.
+
+The ledger check also repairs the one thing that never heals by itself: calls left pending
+by processes killed mid-call more than `capture.abandoned_after_s` ago are closed as
+abandoned, so budgets count their cost. It says how many it closed.
 """
 
 from __future__ import annotations
@@ -14,10 +18,10 @@ import re
 import sqlite3
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -32,6 +36,7 @@ from agent_routing.cli._common import (
 
 if TYPE_CHECKING:
     from agent_routing.config import Settings
+    from agent_routing.ledger import OrphanSweep
 
 SUPPORTED_LITELLM = ((1, 79, 3), (2, 0, 0))  # >=1.79.3,<2 (pyproject)
 COMPROMISED_LITELLM = frozenset({"1.82.7", "1.82.8", "1.107.0"})
@@ -41,11 +46,13 @@ PROBE_MODEL = "agent-routing-doctor-probe"
 
 @dataclass(frozen=True, slots=True)
 class Check:
-    """The result of one check: a name, pass or fail, and what was found."""
+    """The result of one check: a name, pass or fail, and what was found (`facts`: the
+    same as numbers, for `--json`)."""
 
     name: str
     ok: bool
     detail: str
+    facts: dict[str, Any] = field(default_factory=dict)
 
 
 def check_config(config_path: Path | None) -> tuple[Check, Settings | None]:
@@ -63,22 +70,22 @@ def check_config(config_path: Path | None) -> tuple[Check, Settings | None]:
 
 
 def check_ledger(settings: Settings, db_path: Path | None) -> Check:
-    """The ledger opens and migrates, and a probe row is written and read back, then
-    rolled back so nothing is left behind."""
-    from agent_routing.ledger import ledger_for, run_sync
+    """The ledger opens and migrates, calls orphaned by dead processes are closed, and a
+    probe row is written and read back, then rolled back so nothing is left behind."""
+    from agent_routing.ledger import ledger_for, opened, run_sync
     from agent_routing.ledger.merge import UPSERT_CALL_SQL
     from agent_routing.ledger.rows import call_to_row
     from agent_routing.records import CallRecord
 
     path = (db_path or settings.ledger.resolved_path()).expanduser()
+    cutoff = time.time() - settings.capture.abandoned_after_s
     try:
-        ledger = ledger_for(settings.ledger, path)
 
-        async def open_and_migrate() -> None:
-            await ledger.open()
-            await ledger.close()
+        async def open_migrate_and_close_orphans() -> OrphanSweep:
+            async with opened(ledger_for(settings.ledger, path)) as ledger:
+                return await ledger.close_orphaned_calls(started_before=cutoff)
 
-        run_sync(open_and_migrate())
+        swept = run_sync(open_migrate_and_close_orphans())
         probe = CallRecord(id=f"doctor-{time.time_ns()}", started_at=time.time(), model=PROBE_MODEL)
         connection = sqlite3.connect(path, isolation_level=None, timeout=5)
         try:
@@ -94,7 +101,29 @@ def check_ledger(settings: Settings, db_path: Path | None) -> Check:
         return Check("ledger", False, f"{path}: {type(error).__name__}: {error}")
     if read_back != (PROBE_MODEL,):
         return Check("ledger", False, f"{path}: probe row not read back ({read_back!r})")
-    return Check("ledger", True, f"writable: {path} ({calls:,} calls recorded)")
+    facts = {
+        "calls": calls,
+        "orphans_closed": swept.closed,
+        "orphans_cost_usd": swept.cost_usd,
+        "orphans_unpriced": swept.unpriced,
+    }
+    return Check(
+        "ledger",
+        True,
+        f"writable: {path} ({calls:,} calls recorded; {_orphans_text(swept, settings)})",
+        facts,
+    )
+
+
+def _orphans_text(swept: OrphanSweep, settings: Settings) -> str:
+    after = f"{settings.capture.abandoned_after_s:g} s"
+    if not swept.closed:
+        return f"no call left pending over {after} by a dead process"
+    unpriced = f", {swept.unpriced} unpriced" if swept.unpriced else ""
+    return (
+        f"closed {swept.closed:,} call(s) left pending over {after} by dead processes "
+        f"as abandoned, ${swept.cost_usd:.4f} now counted{unpriced}"
+    )
 
 
 def check_price_map() -> Check:
@@ -195,6 +224,9 @@ def run_checks(config_path: Path | None, db_path: Path | None) -> list[Check]:
 def command(*, config_path: Path | None, db_path: Path | None, as_json: bool) -> None:
     """Check the configuration, the ledger, the offline price map, the tokenizers and the
     litellm version. One line per check; exit code 1 if any fails.
+
+    The ledger check also closes, as abandoned, calls left pending longer than
+    capture.abandoned_after_s by processes that were killed, and says how many.
     """
     checks = run_checks(config_path, db_path)
     healthy = all(check.ok for check in checks)

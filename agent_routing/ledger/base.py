@@ -108,6 +108,19 @@ class BudgetAlert:
     message: str
 
 
+@dataclass(frozen=True, slots=True)
+class OrphanSweep:
+    """What closing orphaned pending calls did (see :meth:`Ledger.close_orphaned_calls`).
+
+    `cost_usd` is the known cost those calls now add to spend; `unpriced` counts the closed
+    calls that stored no unit prices, whose cost stays unknown (as for any unpriced call).
+    """
+
+    closed: int
+    cost_usd: float
+    unpriced: int
+
+
 @runtime_checkable
 class Ledger(Protocol):
     """Async storage for calls, decisions, signals, budgets and a small cache.
@@ -154,6 +167,22 @@ class Ledger(Protocol):
 
     async def get_call(self, call_id: str) -> CallRecord | None:
         """The merged row of one call, or None."""
+        ...
+
+    async def close_orphaned_calls(
+        self, *, started_before: float, now: float | None = None
+    ) -> OrphanSweep:
+        """Close, in one transaction, every call still pending that started before
+        `started_before`: a process killed mid-call (SIGKILL) leaves such rows, and nothing
+        else ever closes them, while spend ignores pending rows.
+
+        Each becomes what the capture's own sweep writes for an abandoned call
+        (:func:`agent_routing.ledger.orphans.close_as_abandoned`: outcome `abandoned`, input
+        as counted and output as known, priced at the row's stored unit prices), plus
+        `ended_at = now` (default: the current time). It is written through the normal
+        merge, so its reservation is settled, spend buckets follow, and a late real end or
+        provider usage still wins over `abandoned`.
+        """
         ...
 
     async def query_calls(

@@ -10,7 +10,11 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+import aiosqlite
+
+from agent_routing.ledger.base import OrphanSweep
 from agent_routing.ledger.merge import SETTLE_RESERVATION_SQL, UPSERT_CALL_SQL
+from agent_routing.ledger.orphans import close_as_abandoned, sweep_summary
 from agent_routing.ledger.queries import limit_clause, where
 from agent_routing.ledger.rows import (
     CALL_COLUMNS,
@@ -25,6 +29,18 @@ from agent_routing.ledger.rows import (
 )
 from agent_routing.ledger.sqlite_base import SQLiteConnection
 from agent_routing.records import CallRecord, DecisionRecord, OutcomeSignal
+
+
+async def _upsert(
+    db: aiosqlite.Connection,
+    calls: Sequence[CallRecord],
+    rows: Sequence[tuple[Any, ...]],
+    now: float,
+) -> None:
+    """Merge call rows by id and settle the reservation of each call now final, inside the
+    caller's transaction (the triggers of `m006` keep the spend buckets in step)."""
+    await db.executemany(UPSERT_CALL_SQL, rows)
+    await db.executemany(SETTLE_RESERVATION_SQL, [(now, record.id, record.id) for record in calls])
 
 
 class SQLiteRecords(SQLiteConnection):
@@ -58,10 +74,7 @@ class SQLiteRecords(SQLiteConnection):
                     signal_rows,
                 )
             if call_rows:
-                await db.executemany(UPSERT_CALL_SQL, call_rows)
-                await db.executemany(
-                    SETTLE_RESERVATION_SQL, [(now, record.id, record.id) for record in calls]
-                )
+                await _upsert(db, calls, call_rows, now)
 
     async def upsert_calls(self, calls: Sequence[CallRecord]) -> None:
         """Insert or merge call rows by id, settling reservations of final calls."""
@@ -81,6 +94,25 @@ class SQLiteRecords(SQLiteConnection):
             f"SELECT {', '.join(CALL_COLUMNS)} FROM calls WHERE id = ?", (call_id,)
         )
         return None if row is None else call_from_row(row)
+
+    async def close_orphaned_calls(
+        self, *, started_before: float, now: float | None = None
+    ) -> OrphanSweep:
+        """Close every call still pending that started before `started_before` as
+        abandoned, in one `BEGIN IMMEDIATE` transaction (see the protocol's doc). The
+        partial index `idx_calls_pending` keeps this a read of the pending rows only."""
+        closed_at = time.time() if now is None else now
+        async with self._write() as db:
+            rows = await db.execute_fetchall(
+                f"SELECT {', '.join(CALL_COLUMNS)} FROM calls "
+                "WHERE outcome = 'pending' AND started_at < ? ORDER BY started_at, id",
+                (started_before,),
+            )
+            closed = [close_as_abandoned(call_from_row(row), now=closed_at) for row in rows]
+            if closed:
+                rows_out = [call_to_row(record, now=closed_at) for record in closed]
+                await _upsert(db, closed, rows_out, closed_at)
+        return sweep_summary(closed)
 
     async def _select_range(
         self,

@@ -11,6 +11,12 @@ retry with exponential backoff for as long as the process lives. The only record
 discarded are ones the storage rejects for good (e.g. a field the schema refuses); each is
 logged at ERROR with its id and counted in :meth:`LedgerWriter.stats`.
 
+Once after it first opens the ledger, the thread closes the calls left PENDING by processes
+that died mid-call (SIGKILL) more than `capture.abandoned_after_s` ago
+(:meth:`~agent_routing.ledger.base.Ledger.close_orphaned_calls`): the next process that
+records calls cleans up after the dead one, off the event loop. A live process's calls are
+safe, since its own capture abandons them at that same age.
+
 Process model: :func:`get_writer` keeps one writer per resolved ledger path per process.
 After `fork()` the child drops the parent's queue and thread (the parent writes its own
 records) and starts a fresh thread on its first submit. Pending records are flushed at
@@ -34,7 +40,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agent_routing.config import LedgerSettings
+from agent_routing.config import CaptureSettings, LedgerSettings
+from agent_routing.errors import ConfigError
 from agent_routing.ledger.base import Ledger
 from agent_routing.records import CallRecord, DecisionRecord, OutcomeSignal
 
@@ -63,6 +70,7 @@ class WriterStats:
     retries: int
     rejected: int
     last_error: str | None
+    orphans_closed: int = 0
 
 
 class LedgerWriter:
@@ -70,6 +78,8 @@ class LedgerWriter:
 
     Records are kept by reference until written: do not mutate a record after submitting
     it; submit a new record with the same id for the next event of that call.
+    `abandoned_after_s` (default: the `capture.abandoned_after_s` default) is the age past
+    which a pending call is taken as orphaned when the thread first opens the ledger.
     """
 
     def __init__(
@@ -79,11 +89,21 @@ class LedgerWriter:
         *,
         ledger_factory: Callable[[], Ledger] | None = None,
         exit_timeout_s: float = 10.0,
+        abandoned_after_s: float | None = None,
     ) -> None:
         self.path = path
         self.settings = settings or LedgerSettings()
         self.exit_timeout_s = exit_timeout_s
+        if abandoned_after_s is None:
+            abandoned_after_s = CaptureSettings().abandoned_after_s
+        if not abandoned_after_s > 0:
+            raise ConfigError.single(
+                "abandoned_after_s", f"must be a number of seconds > 0 (got {abandoned_after_s!r})"
+            )
+        self.abandoned_after_s = abandoned_after_s
         self._factory = ledger_factory or self._sqlite_factory
+        self._orphan_sweep_done = False  # once per writer: not again after close or fork
+        self._orphans_closed = 0
         self._reset()
         _LIVE_WRITERS.add(self)
 
@@ -194,6 +214,7 @@ class LedgerWriter:
             retries=self._retries,
             rejected=self._rejected,
             last_error=self._last_error,
+            orphans_closed=self._orphans_closed,
         )
 
     # --- the background thread ---------------------------------------------------------
@@ -213,6 +234,7 @@ class LedgerWriter:
         # records wait in the queue meanwhile, and nothing else could store them.
         await self._retry("open the ledger", ledger.open, ledger, any_error=True)
         try:
+            await self._close_orphans(ledger)
             stopping = False
             while not stopping:
                 items, stopping = self._collect()
@@ -227,6 +249,34 @@ class LedgerWriter:
                 await self._commit(ledger, items)
         finally:
             await ledger.close()
+
+    async def _close_orphans(self, ledger: Ledger) -> None:
+        """Close the calls dead processes left pending (once per writer). A failure is
+        logged and skipped: the next process to start, or `agent-routing doctor`, retries."""
+        if self._orphan_sweep_done:
+            return
+        self._orphan_sweep_done = True
+        try:
+            swept = await ledger.close_orphaned_calls(
+                started_before=time.time() - self.abandoned_after_s
+            )
+        except Exception as error:
+            logger.warning(
+                "ledger writer for %s: cannot close calls left pending by dead processes: %s",
+                self.path,
+                error,
+            )
+            return
+        self._orphans_closed += swept.closed
+        if swept.closed:
+            logger.info(
+                "ledger writer for %s: closed %d call(s) left pending by dead processes "
+                "as abandoned ($%.6f now counted, %d unpriced)",
+                self.path,
+                swept.closed,
+                swept.cost_usd,
+                swept.unpriced,
+            )
 
     def _collect(self) -> tuple[list[_Item], bool]:
         """Block for a first item, then gather until the batch is full or the interval ends."""
@@ -343,18 +393,24 @@ _LIVE_WRITERS: weakref.WeakSet[LedgerWriter] = weakref.WeakSet()
 _REGISTRY = _Registry()
 
 
-def get_writer(path: Path | None = None, settings: LedgerSettings | None = None) -> LedgerWriter:
+def get_writer(
+    path: Path | None = None,
+    settings: LedgerSettings | None = None,
+    *,
+    abandoned_after_s: float | None = None,
+) -> LedgerWriter:
     """The writer for a ledger path in this process (created on first use).
 
     `path` defaults to the settings' resolved ledger path. One writer exists per resolved
-    path; the `settings` of the first call for a path are the ones used.
+    path; the `settings` (and `abandoned_after_s`, see :class:`LedgerWriter`) of the first
+    call for a path are the ones used.
     """
     settings = settings or LedgerSettings()
     resolved = (path or settings.resolved_path()).expanduser().resolve()
     with _REGISTRY.lock:
         writer = _REGISTRY.by_path.get(resolved)
         if writer is None:
-            writer = LedgerWriter(resolved, settings)
+            writer = LedgerWriter(resolved, settings, abandoned_after_s=abandoned_after_s)
             _REGISTRY.by_path[resolved] = writer
         return writer
 
