@@ -20,10 +20,17 @@ Deliberate differences, documented in docs/capture.md and pinned by tests:
   litellm 1.79.3 bills such cached tokens at $0 in its generic calculator, and such
   reasoning tokens at $0 for perplexity (deepseek's legacy `input_cost_per_token_cache_hit`
   key, which litellm ignores, is used as the cache-read price);
-- tiered prices (``input_cost_per_token_above_200k_tokens`` ...) are not applied: the
-  stored prices are the base tier, so a call above the threshold is under-priced;
 - models litellm prices per character (legacy PaLM / gemini-1.0 on Vertex) and entries
   litellm cannot price at all use the map's per-token prices directly.
+
+**Tiered prices.** Some entries price long prompts higher
+(``input_cost_per_token_above_200k_tokens`` ...); litellm 1.79.3 picks one tier per call
+from the prompt size (rules in :mod:`agent_routing.price_tiers`). Given ``input_tokens``,
+:func:`unit_prices` selects the tier by the same rule and returns that tier's effective
+prices, probed from ``completion_cost`` just above the threshold like the base
+ones (so provider quirks carry over: openrouter, which litellm bills flat, gets no tier);
+their ``model_key`` names the tier (``gemini/gemini-2.5-pro@>200k``). Within a tier the
+cost stays linear in the usage, so :func:`cost_usd` is unchanged.
 
 A model with no known price gives ``None`` and its calls are recorded *unpriced*
 (``cost_usd=None``), never as free.
@@ -31,6 +38,7 @@ A model with no known price gives ``None`` and its calls are recorded *unpriced*
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from collections.abc import Mapping
@@ -39,6 +47,7 @@ from typing import Any
 from agent_routing._litellm import litellm_module
 from agent_routing.config import PriceOverride
 from agent_routing.errors import ConfigError
+from agent_routing.price_tiers import Tier, snapped, tier_map_prices, tiers_of
 from agent_routing.records import UnitPrices, Usage
 
 # Providers whose map lookups litellm may turn into a network request (a local Ollama
@@ -116,13 +125,24 @@ def _number(value: Any) -> float | None:
 
 
 def unit_prices(
-    model: str, overrides: Mapping[str, PriceOverride] | None = None
+    model: str,
+    overrides: Mapping[str, PriceOverride] | None = None,
+    *,
+    input_tokens: int | None = None,
 ) -> UnitPrices | None:
     """Per-token USD prices for `model`: an override if one names it, else litellm's map.
 
-    None when neither knows the model (its calls are then recorded unpriced).
+    With `input_tokens` (the whole prompt, cached tokens included) the prices are those of
+    the tier a prompt of that size is billed at (see the module doc); without it, the
+    base tier's. None when neither knows the model (its calls are then recorded unpriced).
     """
     _check_model(model)
+    if input_tokens is not None and (
+        isinstance(input_tokens, bool) or not isinstance(input_tokens, int) or input_tokens < 0
+    ):
+        raise ConfigError.single(
+            "input_tokens", f"must be a non-negative integer or None, not {input_tokens!r}"
+        )
     if overrides:
         override = overrides.get(model)
         if override is not None:
@@ -135,7 +155,13 @@ def unit_prices(
                 source="override",
                 model_key=model,
             )
-    return _litellm_prices(model)
+    base = _litellm_prices(model)
+    if base is None or not input_tokens:
+        return base
+    for tier in _tiers(model):  # in litellm's order; usually none (a cached empty tuple)
+        if input_tokens > tier.threshold:
+            return _tier_prices(model, tier)
+    return base
 
 
 @functools.lru_cache(maxsize=2048)
@@ -143,14 +169,22 @@ def _litellm_prices(model: str) -> UnitPrices | None:
     entry = _map_entry(model)
     if entry is None:
         return None
-    key, info = entry
+    map_prices = _base_map_prices(*entry)
+    if map_prices is None:
+        return None
+    billed = _billed_prices(model, map_prices)
+    return _separate_prices(billed if billed is not None else map_prices)
+
+
+def _base_map_prices(key: str, info: Mapping[str, Any]) -> UnitPrices | None:
+    """The entry's own base-tier prices (None when it has no per-token input/output price)."""
     map_input = _number(info.get("input_cost_per_token"))
     map_output = _number(info.get("output_cost_per_token"))
     if map_output is None and info.get("mode") in _INPUT_ONLY_MODES:
         map_output = 0.0
     if map_input is None or map_output is None:
         return None
-    map_prices = UnitPrices(
+    return UnitPrices(
         input=map_input,
         output=map_output,
         cache_read=_number(info.get("cache_read_input_token_cost"))
@@ -161,34 +195,37 @@ def _litellm_prices(model: str) -> UnitPrices | None:
         source="litellm",
         model_key=key,
     )
-    billed = _billed_prices(model, map_prices)
-    return _separate_prices(billed if billed is not None else map_prices)
 
 
-def _billed_prices(model: str, map_prices: UnitPrices) -> UnitPrices | None:
+def _billed_prices(model: str, map_prices: UnitPrices, prompt: int = 0) -> UnitPrices | None:
     """Per-token prices as litellm's `completion_cost` bills them, probed class by class.
 
+    `prompt` > 0 probes a tier: every probe then carries a prompt of that many tokens (just
+    above the tier's threshold) and the class is priced from the difference it makes.
     None when litellm cannot price the model or its probe contradicts the map (a model
     billed per character comes back as $0 per token): the map's own prices are used then.
     """
     provider = provider_of(model)
     n = _PROBE_TOKENS
+    lead = prompt or n  # input-class probes: a prompt made wholly of that class
 
-    def billed(usage: Usage) -> float:
-        return litellm_cost(model, usage, provider) / n
+    def charge(usage: Usage) -> float:
+        return litellm_cost(model, usage, provider)
 
     # A class the map has no price for is billed at the base price whatever litellm does
     # (see the module doc), so only classes with a map price need a probe.
     try:
-        base_input = billed(Usage(input_tokens=n))
-        base_output = billed(Usage(output_tokens=n))
+        base_input = charge(Usage(input_tokens=lead)) / lead
+        prompt_cost = charge(Usage(input_tokens=prompt)) if prompt else 0.0
+        base_output = (charge(Usage(input_tokens=prompt, output_tokens=n)) - prompt_cost) / n
         cache_read = cache_creation = reasoning = None
         if map_prices.cache_read is not None:
-            cache_read = billed(Usage(input_tokens=n, cached_read_tokens=n))
+            cache_read = charge(Usage(input_tokens=lead, cached_read_tokens=lead)) / lead
         if map_prices.cache_creation is not None:
-            cache_creation = billed(Usage(input_tokens=n, cache_creation_tokens=n))
+            cache_creation = charge(Usage(input_tokens=lead, cache_creation_tokens=lead)) / lead
         if map_prices.reasoning is not None:
-            reasoning = billed(Usage(output_tokens=2 * n, reasoning_tokens=n)) - base_output
+            both = charge(Usage(input_tokens=prompt, output_tokens=2 * n, reasoning_tokens=n))
+            reasoning = (both - prompt_cost) / n - base_output
     except Exception:
         return None
     if (base_input == 0 and map_prices.input > 0) or (base_output == 0 and map_prices.output > 0):
@@ -196,19 +233,56 @@ def _billed_prices(model: str, map_prices: UnitPrices) -> UnitPrices | None:
     return UnitPrices(
         input=base_input,
         output=base_output,
-        cache_read=_unless_free_by_omission(cache_read, map_prices.cache_read),
-        cache_creation=_unless_free_by_omission(cache_creation, map_prices.cache_creation),
+        cache_read=_unless_free_by_omission(cache_read, map_prices.cache_read, base_input),
+        cache_creation=_unless_free_by_omission(
+            cache_creation, map_prices.cache_creation, base_input
+        ),
         reasoning=reasoning,
         source=map_prices.source,
         model_key=map_prices.model_key,
     )
 
 
-def _unless_free_by_omission(billed: float | None, map_price: float | None) -> float | None:
+# --- tiered prices (rules in agent_routing.price_tiers) -----------------------------------
+
+
+@functools.lru_cache(maxsize=2048)
+def _tiers(model: str) -> tuple[Tier, ...]:
+    """The model's price tiers, in the order litellm 1.79.3 tries them."""
+    entry = _map_entry(model)
+    return tiers_of(entry[1]) if entry is not None else ()
+
+
+@functools.lru_cache(maxsize=512)
+def _tier_prices(model: str, tier: Tier) -> UnitPrices | None:
+    """Effective prices of `tier` (model_key `<entry>@><label>`), probed from litellm just
+    above its threshold; the base prices when litellm bills prompts above the threshold no
+    differently (openrouter)."""
+    base = _litellm_prices(model)
+    entry = _map_entry(model)
+    if base is None or entry is None:
+        return base
+    key, info = entry
+    map_base = _base_map_prices(key, info)
+    if map_base is None:
+        return base
+    map_prices = tier_map_prices(info, tier, map_base, _number)  # where litellm cannot probe
+    billed = _billed_prices(model, map_prices, math.floor(tier.threshold) + _PROBE_TOKENS)
+    prices = _separate_prices(billed if billed is not None else map_prices)
+    prices = snapped(prices, (map_prices, map_base, base))
+    same = dataclasses.replace(prices, model_key=base.model_key) == base
+    return base if same else dataclasses.replace(prices, model_key=f"{key}@>{tier.label}")
+
+
+def _unless_free_by_omission(
+    billed: float | None, map_price: float | None, billed_input: float
+) -> float | None:
     """litellm bills a token class it reads no price for at $0 (deepseek's legacy
     `input_cost_per_token_cache_hit` key): bill it at the map's own price then. A price
-    of 0 in the map stays free; no probe (None) means the base price."""
-    if billed == 0 and map_price:
+    of 0 in the map stays free, and so does a cache class of a prompt litellm bills at $0
+    as a whole (a free tier: Vertex gemini-2.0-flash-exp above 128k); no probe (None)
+    means the base price."""
+    if billed == 0 and map_price and billed_input > 0:
         return map_price
     return billed
 
@@ -319,8 +393,11 @@ def estimate_cost_usd(
     output_tokens: int,
     overrides: Mapping[str, PriceOverride] | None = None,
 ) -> float | None:
-    """USD cost of `input_tokens` in and `output_tokens` out on `model`; None if unpriced."""
-    prices = unit_prices(model, overrides)
+    """USD cost of `input_tokens` in and `output_tokens` out on `model`; None if unpriced.
+
+    Priced at the tier a prompt of `input_tokens` falls in, as the call will be.
+    """
+    prices = unit_prices(model, overrides, input_tokens=input_tokens)
     if prices is None:
         return None
     return cost_usd(Usage(input_tokens=input_tokens, output_tokens=output_tokens), prices)
@@ -366,3 +443,5 @@ def clear_caches() -> None:
     provider_of.cache_clear()
     _map_entry.cache_clear()
     _litellm_prices.cache_clear()
+    _tiers.cache_clear()
+    _tier_prices.cache_clear()

@@ -9,8 +9,9 @@ Run: `.venv/bin/python bench/bench_capture.py` (or `--quick` for a smoke run).
    capture logger registered vs not, in alternating blocks so drift hits both equally.
 3. Worker: calls recorded per second end to end (pre-call, end report, success) into a
    sink that keeps nothing.
-4. Prices: `unit_prices` cold (first lookup of a model, probing litellm) and cached, and
-   `cost_usd` beside `litellm.completion_cost` for the same usage.
+4. Prices: `unit_prices` cold (first lookup of a model, probing litellm) and cached, with a
+   prompt size (the tier lookup capture makes for every row), and `cost_usd` beside
+   `litellm.completion_cost` for the same usage.
 5. Tokens: `count_text_tokens` / `count_message_tokens` on 2k- and 8k-token prompts made
    from real agent transcripts (/work/shared/data/agent_transcripts).
 """
@@ -241,6 +242,16 @@ def chat_models(limit: int) -> list[str]:
     return keys[::step][:limit]
 
 
+def tiered_models() -> list[str]:
+    """Chat entries with long-prompt price tiers (`input_cost_per_token_above_*`)."""
+    return [
+        key
+        for key, entry in sorted(litellm_module().model_cost.items())
+        if entry.get("mode") == "chat"
+        and any(name.startswith("input_cost_per_token_above_") for name in entry)
+    ]
+
+
 def bench_prices(models: int, repeats: int) -> None:
     print(f"\n4. Prices ({models} models)")
     litellm = litellm_module()
@@ -254,6 +265,13 @@ def bench_prices(models: int, repeats: int) -> None:
         cached,
         f"   ({statistics.median(cold) / statistics.median(cached):,.0f}x)",
     )
+    sized = timed_each(keys * repeats, lambda key: pricing.unit_prices(key, input_tokens=12_000))
+    line("unit_prices(input_tokens=12k), cached", sized, "   (capture's path: tier selected)")
+    tiered = tiered_models()
+    for key in tiered:  # warm: the first lookup of a tier probes litellm like a cold model
+        pricing.unit_prices(key, input_tokens=250_000)
+    above = timed_each(tiered * repeats, lambda key: pricing.unit_prices(key, input_tokens=250_000))
+    line(f"  same, 250k prompt on {len(tiered)} tiered models", above)
     usage = Usage(input_tokens=12_000, output_tokens=800, cached_read_tokens=8_000)
     prices = {key: pricing.unit_prices(key) for key in keys}
     ours = timed_each(keys * repeats, lambda key: pricing.cost_usd(usage, prices[key]))

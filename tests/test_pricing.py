@@ -214,3 +214,48 @@ def test_price_map_size_counts_entries() -> None:
     """The offline map has on the order of a thousand and more entries."""
     assert pricing.price_map_size() == len(litellm_module().model_cost) - 1
     assert pricing.price_map_size() > 1_000
+
+
+@pytest.mark.parametrize("bad", [-1, True, 2.5, "300000"])
+def test_bad_prompt_size_is_refused_naming_the_field(bad: object) -> None:
+    """unit_prices(input_tokens=...) takes a non-negative token count or None."""
+    with pytest.raises(ConfigError) as raised:
+        pricing.unit_prices("gpt-4o", input_tokens=bad)  # type: ignore[arg-type]
+    assert raised.value.problems[0][0] == "input_tokens"
+
+
+def test_the_tier_is_chosen_by_prompt_size_strictly_above_the_threshold() -> None:
+    """200,000 prompt tokens is still the base tier; 200,001 is the >200k tier, as in
+    litellm (`prompt_tokens > threshold`); a model without tiers ignores the size."""
+    model = "anthropic/claude-sonnet-4-20250514"
+    base = pricing.unit_prices(model)
+    assert pricing.unit_prices(model, input_tokens=0) is base
+    assert pricing.unit_prices(model, input_tokens=200_000) is base
+    tier = pricing.unit_prices(model, input_tokens=200_001)
+    assert base is not None
+    assert tier is not None
+    assert tier.model_key == f"{base.model_key}@>200k"
+    assert (tier.input, tier.output) == (2 * base.input, 1.5 * base.output)
+    assert pricing.unit_prices("gpt-4o", input_tokens=1_000_000) is pricing.unit_prices("gpt-4o")
+
+
+def test_overrides_have_no_tiers() -> None:
+    """A configured override prices every prompt size alike (PriceOverride has no tiers)."""
+    override = PriceOverride(input_cost_per_token=1e-6, output_cost_per_token=2e-6)
+    overrides = {"gemini/gemini-2.5-pro": override}
+    small = pricing.unit_prices("gemini/gemini-2.5-pro", overrides)
+    assert pricing.unit_prices("gemini/gemini-2.5-pro", overrides, input_tokens=900_000) == small
+
+
+def test_estimates_use_the_tier_of_their_prompt_size() -> None:
+    """A budget or routing estimate for a 300k-token prompt uses the >200k tier's prices."""
+    tier = pricing.unit_prices("gemini/gemini-2.5-pro", input_tokens=300_000)
+    assert tier is not None
+    expected = 300_000 * tier.input + 1_000 * tier.output
+    assert pricing.estimate_cost_usd("gemini/gemini-2.5-pro", 300_000, 1_000) == expected
+    assert (
+        tier.input
+        == litellm_module().model_cost["gemini/gemini-2.5-pro"][
+            "input_cost_per_token_above_200k_tokens"
+        ]
+    )

@@ -3,8 +3,9 @@
 Every chat entry of litellm's local price map with per-token prices is priced for three
 realistic usages (plain; cache reads and writes; all classes at once) and compared
 with what litellm itself charges for the usage as the provider would report it. Entries
-and usages where we differ on purpose are named by explicit predicates below, each with
-its reason, and checked against their own documented rule instead of being skipped.
+with tiered prices are also compared below, at and above each threshold. Entries and
+usages where we differ on purpose are named by explicit predicates below, each with its
+reason, and checked against their own documented rule instead of being skipped.
 """
 
 from __future__ import annotations
@@ -44,12 +45,17 @@ def litellm_charge(key: str, usage: Usage) -> float:
     return float(litellm.completion_cost(completion_response=response, model=key))
 
 
-def fold_unpriced_classes(usage: Usage, entry: dict[str, Any]) -> Usage:
+def fold_unpriced_classes(usage: Usage, entry: dict[str, Any], tier: str | None = None) -> Usage:
     """Tokens of a class the map has no price for, as base-class tokens: our documented
     rule. litellm bills them at $0 instead in two places - cached / cache-write tokens in
-    its generic calculator, and reasoning tokens in its perplexity calculator."""
-    cached = usage.cached_read_tokens if "cache_read_input_token_cost" in entry else 0
-    written = usage.cache_creation_tokens if "cache_creation_input_token_cost" in entry else 0
+    its generic calculator, and reasoning tokens in its perplexity calculator. Above a
+    threshold (`tier`, e.g. "200k") a cache class is priced by its tiered key too."""
+
+    def priced(name: str) -> bool:
+        return name in entry or (tier is not None and f"{name}_above_{tier}_tokens" in entry)
+
+    cached = usage.cached_read_tokens if priced("cache_read_input_token_cost") else 0
+    written = usage.cache_creation_tokens if priced("cache_creation_input_token_cost") else 0
     reasoning = usage.reasoning_tokens if "output_cost_per_reasoning_token" in entry else 0
     return Usage(
         input_tokens=usage.input_tokens,
@@ -183,18 +189,6 @@ def test_cache_tokens_without_a_price_are_billed_at_input_not_free() -> None:
     assert pricing.cost_usd(usage, prices) == pytest.approx(1_000 * prices.input)
 
 
-def test_tiered_prices_are_billed_at_the_base_tier() -> None:
-    """Above a tiered threshold we keep the base price (documented limitation): a 300k-token
-    gemini-2.5-pro prompt costs less here than litellm's tiered charge."""
-    key = "gemini/gemini-2.5-pro"
-    usage = Usage(input_tokens=300_000, output_tokens=1_000)
-    prices = pricing.unit_prices(key)
-    assert prices is not None
-    ours = pricing.cost_usd(usage, prices)
-    assert ours == pytest.approx(300_000 * 1.25e-06 + 1_000 * 1e-05)
-    assert litellm_charge(key, usage) > ours
-
-
 def test_reasoning_without_a_price_is_billed_at_output_not_free() -> None:
     """litellm's perplexity calculator bills reasoning tokens at $0 when the model has no
     reasoning price; we bill them at the output price (same rule as cached tokens)."""
@@ -205,3 +199,170 @@ def test_reasoning_without_a_price_is_billed_at_output_not_free() -> None:
     assert prices is not None
     assert litellm_charge(key, usage) == pytest.approx(600 * prices.output)
     assert pricing.cost_usd(usage, prices) == pytest.approx(1_000 * prices.output)
+
+
+# --- tiered prices --------------------------------------------------------------------
+
+
+def tier_thresholds(entry: dict[str, Any]) -> list[int]:
+    """The prompt sizes above which the entry has a tiered input price (`..._above_200k_tokens`)."""
+    found = []
+    for key, value in entry.items():
+        if key.startswith("input_cost_per_token_above_") and value is not None:
+            label = key.removeprefix("input_cost_per_token_above_").split("_tokens")[0]
+            found.append(int(label.removesuffix("k")) * (1000 if label.endswith("k") else 1))
+    return sorted(found)
+
+
+def tiered_shapes(threshold: int) -> dict[str, Usage]:
+    """Usages whose prompt is below, exactly at (not above: the base tier), just above and
+    far above `threshold`, plain and with every token class (cached, written, reasoning)."""
+    shapes = {}
+    for where, prompt in (
+        ("below", threshold - 1_000),
+        ("at", threshold),
+        ("just_above", threshold + 1),
+        ("far_above", 2 * threshold + 7),
+    ):
+        shapes[f"{where}/plain"] = Usage(input_tokens=prompt, output_tokens=2_000)
+        shapes[f"{where}/everything"] = Usage(
+            input_tokens=prompt,
+            output_tokens=3_000,
+            cached_read_tokens=prompt // 2,
+            cache_creation_tokens=prompt // 10,
+            reasoning_tokens=1_000,
+        )
+    return shapes
+
+
+def tier_label(threshold: int) -> str:
+    """The threshold as written in the map's keys: 200000 -> "200k"."""
+    return f"{threshold // 1000}k" if threshold % 1000 == 0 else str(threshold)
+
+
+def tiered_map_cost(usage: Usage, entry: dict[str, Any], threshold: int | None) -> float:
+    """map_cost with the tier's own keys where present (entries litellm cannot probe)."""
+    if threshold is None:
+        return map_cost(usage, entry)
+    label = tier_label(threshold)
+    tiered = dict(entry)
+    for name in (
+        "input_cost_per_token",
+        "output_cost_per_token",
+        "cache_read_input_token_cost",
+        "cache_creation_input_token_cost",
+    ):
+        value = entry.get(f"{name}_above_{label}_tokens")
+        if value is not None:
+            tiered[name] = value
+    return map_cost(usage, tiered)
+
+
+@pytest.fixture(scope="module")
+def tiered_comparison() -> dict[str, list[str]]:
+    """Price every tiered chat entry at usages around each threshold, prices re-selected
+    from the prompt size; return the keys in each category (and mismatches)."""
+    found: dict[str, list[str]] = {
+        "compared": [],
+        "not_probed": [],
+        "tier_applied": [],
+        "mismatch": [],
+    }
+    for key, entry in priced_chat_entries():
+        thresholds = tier_thresholds(entry)
+        if not thresholds:
+            continue
+        try:
+            litellm_charge(key, Usage(input_tokens=1_000, output_tokens=1_000))
+            probed = (
+                litellm_charge(key, Usage(output_tokens=1_000)) > 0
+                or not entry["output_cost_per_token"]
+            )
+        except Exception:
+            probed = False
+        for threshold in thresholds:
+            for name, usage in tiered_shapes(threshold).items():
+                prices = pricing.unit_prices(key, input_tokens=usage.input_tokens)
+                assert prices is not None, key
+                ours = pricing.cost_usd(usage, prices)
+                above = usage.input_tokens > threshold
+                if "@>" in prices.model_key:
+                    assert above, f"{key} [{name}] tier {prices.model_key} below its threshold"
+                    found["tier_applied"].append(key)
+                if not probed:
+                    # litellm bills this entry per character or cannot price it at all: the
+                    # map's own prices, the tier's keys above its threshold.
+                    expected = tiered_map_cost(usage, entry, threshold if above else None)
+                else:
+                    tier = tier_label(threshold) if above else None
+                    expected = litellm_charge(key, fold_unpriced_classes(usage, entry, tier))
+                if not math.isclose(ours, expected, rel_tol=1e-9, abs_tol=1e-15):
+                    found["mismatch"].append(f"{key} [{name}]: ours {ours!r} litellm {expected!r}")
+        found["compared" if probed else "not_probed"].append(key)
+    return found
+
+
+def test_tiered_entries_cost_what_litellm_charges_around_each_threshold(
+    tiered_comparison: dict[str, list[str]],
+) -> None:
+    """Every chat entry with tiered prices costs exactly what litellm.completion_cost charges
+    below, at, just above and far above each threshold, with and without cached tokens."""
+    assert tiered_comparison["mismatch"] == []
+    assert len(tiered_comparison["compared"]) >= 50
+    assert len(set(tiered_comparison["tier_applied"])) >= 50
+
+
+def test_tiered_comparison_covers_every_tiered_provider(
+    tiered_comparison: dict[str, list[str]],
+) -> None:
+    """The tiered entries compared span Gemini, Vertex, Anthropic, Bedrock and xAI."""
+    cost_map = litellm_module().model_cost
+    providers = {cost_map[key]["litellm_provider"] for key in tiered_comparison["compared"]}
+    assert {
+        "gemini",
+        "vertex_ai-language-models",
+        "vertex_ai-anthropic_models",
+        "anthropic",
+        "bedrock_converse",
+        "xai",
+        "openrouter",
+    } <= providers
+
+
+def test_a_long_gemini_prompt_is_billed_at_its_tier() -> None:
+    """A 300k-token gemini-2.5-pro prompt is priced at the >200k tier litellm applies, and the
+    stored prices say so; a 200k-token one is still the base tier."""
+    key = "gemini/gemini-2.5-pro"
+    entry = litellm_module().model_cost[key]
+    usage = Usage(input_tokens=300_000, output_tokens=1_000)
+    prices = pricing.unit_prices(key, input_tokens=usage.input_tokens)
+    assert prices is not None
+    assert prices.model_key == "gemini/gemini-2.5-pro@>200k"
+    assert (prices.input, prices.output) == (
+        entry["input_cost_per_token_above_200k_tokens"],
+        entry["output_cost_per_token_above_200k_tokens"],
+    )
+    assert pricing.cost_usd(usage, prices) == pytest.approx(litellm_charge(key, usage), rel=1e-12)
+    assert pricing.cost_usd(usage, prices) == pytest.approx(300_000 * 2.5e-06 + 1_000 * 1.5e-05)
+    at_threshold = pricing.unit_prices(key, input_tokens=200_000)
+    assert at_threshold == pricing.unit_prices(key)
+    assert at_threshold is not None
+    assert at_threshold.model_key == key
+
+
+def test_openrouter_long_prompts_stay_at_the_base_price_like_litellm() -> None:
+    """litellm bills openrouter flat even where the map lists tiers: no tier is applied."""
+    key = "openrouter/anthropic/claude-sonnet-4"
+    assert "input_cost_per_token_above_200k_tokens" in litellm_module().model_cost[key]
+    assert pricing.unit_prices(key, input_tokens=500_000) == pricing.unit_prices(key)
+
+
+def test_anthropic_cached_tokens_take_the_tier_cache_prices() -> None:
+    """Above 200k, Claude Sonnet 4's cache reads and writes move to their tiered prices."""
+    key = "anthropic/claude-sonnet-4-20250514"
+    entry = litellm_module().model_cost["claude-sonnet-4-20250514"]
+    prices = pricing.unit_prices(key, input_tokens=250_000)
+    assert prices is not None
+    assert prices.model_key == "claude-sonnet-4-20250514@>200k"
+    assert prices.cache_read == entry["cache_read_input_token_cost_above_200k_tokens"]
+    assert prices.cache_creation == entry["cache_creation_input_token_cost_above_200k_tokens"]
