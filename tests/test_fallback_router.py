@@ -70,7 +70,8 @@ async def test_acompletion_applies_the_decision(monkeypatch: pytest.MonkeyPatch)
 async def test_rate_limited_hop_falls_back_with_a_fresh_budget_check(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A 429 moves to the next tier, checks its budget, and releases the failed hop's hold."""
+    """A 429 moves to the next tier (hop 1: `attempt` 1 in its capture metadata), checks
+    its budget, and releases the failed hop's hold."""
     budgets = ScriptedBudgets()
     router = make_router(0.0, budgets)
     decision = await router.route(RouteRequest("hi", input_tokens=20))
@@ -84,6 +85,7 @@ async def test_rate_limited_hop_falls_back_with_a_fresh_budget_check(
     assert budgets.open == {second_reservation}
     assert first_reservation in budgets.released
     assert spy.attribution(1)["tier"] == "medium"
+    assert (spy.attribution(0).get("attempt"), spy.attribution(1)["attempt"]) == (None, 1)
     assert not router.cooldowns.available("gpt-4o-mini")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fakehost import FakeHost, fake_host, respond, tool_call
 
 from agent_routing.records import Outcome
+from agent_routing.reports import prepare_query, summarize
 
 __all__ = ["fake_host"]
 
@@ -106,7 +107,8 @@ async def test_every_call_lands_in_the_ledger_with_chat_agent_tool_and_decision(
 
 
 async def test_a_rate_limited_model_falls_back_to_the_next_tier(fake_host: FakeHost) -> None:
-    """A 429 on the cheap tier is not retried by the host: the call moves to the next tier."""
+    """A 429 on the cheap tier is not retried by the host: the call moves to the next tier,
+    whose row is attempt 1 of the same decision, so the report shows a retry rate."""
     fake_host.configure(ROUTER)
     fake_host.provider.script_main("litellm.RateLimitError", respond("4"))
     assert await fake_host.send(fake_host.new_context(), SIMPLE) == "4"
@@ -114,10 +116,14 @@ async def test_a_rate_limited_model_falls_back_to_the_next_tier(fake_host: FakeH
     main = (await fake_host.ledger()).calls_of("chat")
     assert [(c.model, c.outcome, c.attempt) for c in main] == [
         ("openai/gpt-4o-mini", Outcome.RATE_LIMITED, 0),
-        ("openai/gpt-4o", Outcome.OK, 0),
+        ("openai/gpt-4o", Outcome.OK, 1),
     ]
     assert main[0].decision_id == main[1].decision_id
     assert [c.tier for c in main] == ["utility", "chat"]
+    by_model = {group.key: group for group in summarize(main, prepare_query()).groups}
+    assert by_model["openai/gpt-4o"].retry_rate == 1.0
+    assert by_model["openai/gpt-4o-mini"].retry_rate == 0.0
+    assert summarize(main, prepare_query()).totals.retry_rate == 0.5
 
 
 async def test_a_misformatted_cheap_reply_escalates_the_next_iteration(fake_host: FakeHost) -> None:

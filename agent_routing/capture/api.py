@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import math
 import os
 import sys
 import threading
@@ -157,12 +158,19 @@ def begin_call(
     tier: str | None = None,
     reservation_id: str | None = None,
     stream: bool | None = None,
+    attempt: int = 0,
+    tokens_saved: int | None = None,
+    usd_saved: float | None = None,
 ) -> str:
     """Open a call's row yourself (before calling litellm) and return its id.
 
     Pass the returned id to litellm inside `capture_metadata(call_id=...)` so litellm's own
     events land on the same row, and to :func:`end_call` when the call ends. A no-op
     (still returning an id) while capture is off.
+
+    `attempt` is the hop number of a routed call (0 = first try, n > 0 = a fallback hop of
+    the same decision). `tokens_saved` / `usd_saved` are what prompt compression removed
+    from this call's input, put on the call's own row (later events keep them).
     """
     if not isinstance(model, str) or not model.strip():
         raise ConfigError.single("model", f"must be a non-empty model name, not {model!r}")
@@ -179,16 +187,52 @@ def begin_call(
         decision_id=decision_id,
         tier=tier,
         reservation_id=reservation_id,
+        attempt=attempt,
     )
+    saved_tokens, saved_usd = _checked_savings(tokens_saved, usd_saved)
     row_id = attribution.call_id
     assert row_id is not None
     recorder = _active_recorder()
     if recorder is not None:
         copied = list(messages) if messages is not None else None
         recorder.post(
-            Opened(row_id, None, model, None, copied, attribution, stream, time.time(), False)
+            Opened(
+                row_id,
+                None,
+                model,
+                None,
+                copied,
+                attribution,
+                stream,
+                time.time(),
+                False,
+                saved_tokens,
+                saved_usd,
+            )
         )
     return row_id
+
+
+def _checked_savings(tokens_saved: object, usd_saved: object) -> tuple[int | None, float | None]:
+    """Validate compression savings: a non-negative token count and a finite USD amount."""
+    if tokens_saved is not None and (
+        isinstance(tokens_saved, bool) or not isinstance(tokens_saved, int) or tokens_saved < 0
+    ):
+        raise ConfigError.single(
+            "tokens_saved", f"must be a non-negative integer or None, not {tokens_saved!r}"
+        )
+    if usd_saved is None:
+        return tokens_saved, None
+    if (
+        isinstance(usd_saved, bool)
+        or not isinstance(usd_saved, int | float)
+        or not math.isfinite(usd_saved)
+        or usd_saved < 0
+    ):
+        raise ConfigError.single(
+            "usd_saved", f"must be a non-negative finite number or None, not {usd_saved!r}"
+        )
+    return tokens_saved, float(usd_saved)
 
 
 def end_call(

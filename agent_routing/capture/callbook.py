@@ -20,7 +20,15 @@ Lifecycle of a row:
 A failed call bills nothing (providers do not charge refused requests): its usage is zero
 unless the caller reports text that was already streamed. A new litellm attempt under an
 injected call id that already has one (Agent Zero retries a failed request with the same
-kwargs) becomes its own row, `attempt` n, with `extra["logical_call_id"]`.
+kwargs) becomes its own row, `attempt` n, with `extra["logical_call_id"]`. A routed call's
+fallback hops are calls of their own; their hop number comes in the attribution
+(`capture_metadata(attempt=n)` / `begin_call(attempt=n)`) and a row keeps the largest
+attempt it was given.
+
+Prices are re-selected at every snapshot from the row's current usage: a model with
+tiered prices (litellm's `..._above_200k_tokens` keys) is priced at the tier its prompt
+size falls in, and provider usage that moves the prompt across a threshold moves the
+row's prices with it.
 """
 
 from __future__ import annotations
@@ -193,6 +201,7 @@ class CallBook:
             self._attribute(call, self._attribution_of(previous))
         elif not event.from_litellm:
             self._attribute(call, event.fields)  # begin_call after the pre-call: fill gaps
+            self._note_savings(call, event)
             self._submit(call)
             return
         call.record.model, call.record.provider = model, provider
@@ -200,6 +209,7 @@ class CallBook:
             call.record.stream = bool(event.stream)
         self._link(call, event.litellm_call_id)
         self._attribute(call, event.fields)
+        self._note_savings(call, event)
         if event.messages is not None:
             call.input_estimate = self._count_messages(event.messages, model)
         if not call.provider_usage:
@@ -330,6 +340,16 @@ class CallBook:
             value = getattr(found, name)
             if value is not None and getattr(record, name) is None:
                 setattr(record, name, value)
+        if found.attempt is not None and found.attempt > record.attempt:
+            record.attempt = found.attempt  # the ledger keeps the largest too
+
+    @staticmethod
+    def _note_savings(call: _Call, event: Opened) -> None:
+        """Compression savings given to `begin_call` go on the row (never cleared later)."""
+        if event.tokens_saved is not None:
+            call.record.tokens_saved = event.tokens_saved
+        if event.usd_saved is not None:
+            call.record.usd_saved = event.usd_saved
 
     @staticmethod
     def _attribution_of(call: _Call) -> Attribution:
@@ -360,11 +380,14 @@ class CallBook:
         call.record.usage, call.record.usage_source = Usage(), UsageSource.ESTIMATED
 
     def _price(self, record: CallRecord) -> None:
-        if record.prices is None:
-            try:
-                record.prices = unit_prices(record.model, self.settings.prices)
-            except ConfigError:
-                record.prices = None
+        """Price the row's current usage at the tier its prompt size falls in (cached
+        lookups: this runs at every snapshot, so a provider usage that crosses a tiered
+        threshold re-prices the row)."""
+        prompt = record.usage.input_tokens if record.usage is not None else None
+        try:
+            record.prices = unit_prices(record.model, self.settings.prices, input_tokens=prompt)
+        except ConfigError:
+            record.prices = None
         if record.prices is None or record.usage is None:
             record.cost_usd = None
             return

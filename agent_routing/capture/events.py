@@ -29,6 +29,8 @@ class Opened:
     stream: bool | None
     at: float
     from_litellm: bool
+    tokens_saved: int | None = None  # prompt compression's savings (`begin_call` only)
+    usd_saved: float | None = None
 
 
 @dataclass(slots=True)

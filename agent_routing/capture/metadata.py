@@ -6,6 +6,10 @@ same dict to every callback of that call (`kwargs["litellm_params"]["metadata"]`
 the pre-call hook, the success or failure callback and the caller's own end report all find
 the same `call_id` and land on one ledger row. Everything sits under one key,
 :data:`METADATA_KEY`, so it never collides with other loggers' metadata.
+
+`attempt` is the hop number of a routed call (0 = first try, n = the n-th fallback hop):
+each hop is a call of its own with its own `call_id`, and the row's `attempt` is what the
+reports' retry rate counts.
 """
 
 from __future__ import annotations
@@ -35,6 +39,12 @@ class Attribution:
     decision_id: str | None = None
     tier: str | None = None
     reservation_id: str | None = None
+    attempt: int | None = None
+
+
+def _valid_count(value: object) -> bool:
+    """A non-negative int (bool excluded: True is not a count)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def checked_attribution(
@@ -47,6 +57,7 @@ def checked_attribution(
     decision_id: str | None,
     tier: str | None,
     reservation_id: str | None,
+    attempt: int = 0,
 ) -> Attribution:
     """Validate caller-supplied attribution; ConfigError names the first bad field."""
     texts = {
@@ -60,10 +71,12 @@ def checked_attribution(
     for name, value in texts.items():
         if value is not None and (not isinstance(value, str) or not value.strip()):
             raise ConfigError.single(name, f"must be a non-empty string or None, not {value!r}")
-    if agent_no is not None and (
-        isinstance(agent_no, bool) or not isinstance(agent_no, int) or agent_no < 0
-    ):
+    if agent_no is not None and not _valid_count(agent_no):
         raise ConfigError.single("agent_no", f"must be a non-negative integer, not {agent_no!r}")
+    if not _valid_count(attempt):
+        raise ConfigError.single(
+            "attempt", f"must be a non-negative integer (0 = first try), not {attempt!r}"
+        )
     kind_value = kind.value if isinstance(kind, CallKind) else kind
     if kind_value not in _KINDS:
         raise ConfigError.single("kind", f"unknown call kind {kind!r}; use one of {sorted(_KINDS)}")
@@ -76,6 +89,7 @@ def checked_attribution(
         decision_id=decision_id,
         tier=tier,
         reservation_id=reservation_id,
+        attempt=attempt,
     )
 
 
@@ -89,11 +103,13 @@ def capture_metadata(
     decision_id: str | None = None,
     tier: str | None = None,
     reservation_id: str | None = None,
+    attempt: int = 0,
 ) -> dict[str, Any]:
     """The entries to merge into a litellm call's `metadata` so capture attributes it.
 
     Includes a fresh time-sortable `call_id` when none is given; read it back with
-    :func:`call_id_of` to report the call's end with `end_call`.
+    :func:`call_id_of` to report the call's end with `end_call`. `attempt` is the hop
+    number of a routed call (0 = first try); it is left out of the metadata when 0.
     """
     attribution = checked_attribution(
         call_id=call_id or new_id(),
@@ -104,8 +120,11 @@ def capture_metadata(
         decision_id=decision_id,
         tier=tier,
         reservation_id=reservation_id,
+        attempt=attempt,
     )
     fields = {name: value for name, value in asdict(attribution).items() if value is not None}
+    if not attempt:
+        fields.pop("attempt", None)
     return {METADATA_KEY: fields}
 
 
@@ -130,16 +149,16 @@ def attribution_from(fields: Any) -> Attribution:
         return value if isinstance(value, str) and value else None
 
     agent_no = fields.get("agent_no")
+    attempt = fields.get("attempt")
     kind = text("kind")
     return Attribution(
         call_id=text("call_id"),
         conversation_id=text("conversation_id"),
-        agent_no=agent_no
-        if isinstance(agent_no, int) and not isinstance(agent_no, bool) and agent_no >= 0
-        else None,
+        agent_no=agent_no if _valid_count(agent_no) else None,
         kind=kind if kind in _KINDS else None,
         tool=text("tool"),
         decision_id=text("decision_id"),
         tier=text("tier"),
         reservation_id=text("reservation_id"),
+        attempt=attempt if _valid_count(attempt) else None,
     )

@@ -4,25 +4,24 @@ It has the host model's interface (`model_name`, `provider`, `kwargs`, `a0_model
 async `unified_call(...) -> (response, reasoning)`), and its `unified_call` runs the
 routing decision: the fallback chain (budget re-checked at every hop), each hop through a
 real host model object, and one ledger row per hop opened before the call with the exact
-messages and closed after it with the response text. This is what makes the main call
-land in the ledger although litellm never reports it (the host stops reading the stream
-at the first complete tool call, so litellm fires no success callback).
+messages (and, on the first hop, the prompt compression's savings) and closed after it
+with the response text; each row carries its hop number as `attempt`. This is what makes
+the main call land in the ledger although litellm never reports it (the host stops
+reading the stream at the first complete tool call, so litellm fires no success callback).
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from agent_routing.config import CallKind, TierConfig
-from agent_routing.errors import BudgetBlockedError
+from agent_routing.errors import BudgetBlockedError, ConfigError
 from agent_routing.host.messages import unified_call_messages
 from agent_routing.host.tiers import CONFIGURED, HopModels
 from agent_routing.protocols import CallSink
-from agent_routing.records import CallRecord
 
 if TYPE_CHECKING:
     from agent_routing.router import HopCall, Router, RoutingDecision
@@ -52,7 +51,7 @@ class CallPlan:
     agent_no: int | None
     tool: str | None
     on_blocked: Callable[[BudgetBlockedError], BaseException]
-    sink: CallSink | None = None
+    sink: CallSink | None = None  # unused since savings go through begin_call; kept for callers
     reservation_id: str | None = None  # the budget's hold when there is no decision
     tokens_saved: int | None = None
     usd_saved: float | None = None
@@ -110,6 +109,7 @@ class RoutedChatModel:
             "decision_id": plan.decision.decision_id if plan.decision is not None else None,
             "tier": tier,
             "reservation_id": call.reservation_id,
+            "attempt": call.number,  # 0 = first hop; a fallback hop counts as a retry
         }
         streamed = [False]
         hop_kwargs = dict(kwargs)
@@ -128,15 +128,21 @@ class RoutedChatModel:
             hop_kwargs["max_tokens"] = min(cap, int(kwargs.get("max_tokens") or cap))
         if plan.decision is not None and len(plan.decision.fallback_chain) > 1:
             hop_kwargs.setdefault("a0_retry_attempts", 0)  # the chain is the retry policy
-        begin_call(
-            model=model_name,
-            messages=unified_call_messages(kwargs),
-            stream=any(kwargs.get(name) is not None for name in _CALLBACKS),
+        opening: dict[str, Any] = {
+            "model": model_name,
+            "messages": unified_call_messages(kwargs),
+            "stream": any(kwargs.get(name) is not None for name in _CALLBACKS),
             **attribution,
-        )
+        }
+        if call.number == 0 and plan.tokens_saved:  # savings go on the first hop's row only
+            try:
+                begin_call(**opening, tokens_saved=plan.tokens_saved, usd_saved=plan.usd_saved)
+            except ConfigError as error:  # odd savings must not cost the call or its row
+                logger.warning("agent-routing: compression savings not recorded: %s", error)
+                begin_call(**opening)
+        else:
+            begin_call(**opening)
         plan.used.append((call.tier.name, model_name))
-        if call.number == 0:
-            self._record_savings(call.call_id, model_name)
         try:
             response, reasoning = await model.unified_call(**hop_kwargs)
         except Exception as error:
@@ -146,24 +152,6 @@ class RoutedChatModel:
             raise
         end_call(call.call_id, response_text=response or "", reasoning_text=reasoning or "")
         return response, reasoning
-
-    def _record_savings(self, call_id: str, model_name: str) -> None:
-        """Put the prompt compression's savings on the first hop's ledger row."""
-        plan = self.plan
-        if plan.sink is None or not plan.tokens_saved:
-            return
-        record = CallRecord(
-            id=call_id,
-            started_at=time.time(),
-            model=model_name,
-            call_kind=plan.kind.value,
-            tokens_saved=plan.tokens_saved,
-            usd_saved=plan.usd_saved,
-        )
-        try:
-            plan.sink.submit(record)
-        except Exception:
-            logger.warning("agent-routing: could not record compression savings", exc_info=True)
 
 
 def _watch(

@@ -10,7 +10,10 @@ a successful hop's reservation stays for the call's ledger record to settle.
 
 Each hop hands the caller's `attempt` a :class:`HopCall`: the tier, the litellm keyword
 arguments that apply it, and the capture metadata that ties the call's ledger row to the
-decision, the tier and the reservation.
+decision, the tier, the reservation and the hop number (the row's `attempt`, so a
+fallback hop counts in the reports' retry rate). Callers that use `HopCall.merged`
+(`Router.acompletion`, the demo) carry it to litellm as is; a caller that builds its own
+metadata passes `HopCall.number` as `attempt`.
 """
 
 from __future__ import annotations
@@ -142,6 +145,7 @@ def _hop_call(
         decision_id=decision.decision_id,
         tier=tier.name if decision.tier is not None else None,  # None: a configured model
         reservation_id=reservation_id,
+        attempt=number,  # the row's `attempt`: fallback hops count in the retry rate
     )
     try:
         metadata = ours(conversation_id=decision.conversation_id, agent_no=decision.agent_no)
