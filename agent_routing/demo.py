@@ -208,7 +208,9 @@ async def run_demo(db_path: Path, settings: Settings | None = None) -> DemoResul
     litellm = litellm_module()
     settings = demo_settings(settings)
     capture = enable_capture(db_path, settings=settings)
-    writer = get_writer(db_path, settings.ledger)
+    writer = get_writer(
+        db_path, settings.ledger, abandoned_after_s=settings.capture.abandoned_after_s
+    )
     ledger = ledger_for(settings.ledger, db_path)
     await ledger.open()
     result = DemoResult(db_path=db_path, conversation_id="demo-" + new_id()[-8:].lower())

@@ -159,6 +159,20 @@ def test_default_sink_is_the_ledger_at_db_path(tmp_path: Path) -> None:
     assert row.cost_usd > 0
 
 
+def test_the_ledger_writer_closes_orphans_after_the_configured_age(tmp_path: Path) -> None:
+    """The writer capture opens closes dead processes' calls after the *configured*
+    `capture.abandoned_after_s`, not the default (a longer setting must protect live calls)."""
+    from agent_routing.ledger.writer import get_writer
+
+    db = tmp_path / "ledger.db"
+    settings = Settings.model_validate({"capture": {"abandoned_after_s": 4321}})
+    handle = enable_capture(db, settings=settings)
+    try:
+        assert get_writer(db).abandoned_after_s == 4321
+    finally:
+        handle.close()
+
+
 def test_agent_routing_db_sets_the_ledger_path(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

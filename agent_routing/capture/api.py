@@ -134,7 +134,9 @@ def _ledger_path(db_path: Path | None, settings: Settings) -> Path:
 def _ledger_writer(path: Path, settings: Settings) -> CallSink:
     from agent_routing.ledger.writer import get_writer
 
-    writer: CallSink = get_writer(path, settings.ledger)
+    writer: CallSink = get_writer(
+        path, settings.ledger, abandoned_after_s=settings.capture.abandoned_after_s
+    )
     return writer
 
 
