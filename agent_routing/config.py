@@ -305,7 +305,8 @@ class CompressionSettings(_Strict):
     is compressed once it fills `min_context_fullness` of the context window, down to
     `target_fullness` of it. A target above the trigger would leave every prompt between
     the two "due" but already within budget, so `target_fullness <= min_context_fullness`
-    is required; a lower target gives hysteresis (compress once, then grow again).
+    is required; a lower target compresses further than needed, so that a prompt whose
+    cached prefix is kept (warm provider cache) grows back before the next compression.
     """
 
     enabled: bool = True
