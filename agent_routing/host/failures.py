@@ -29,8 +29,13 @@ def log_failure(agent: Any, where: str) -> None:
     logger.exception("agent-routing: %s failed for %s (the agent continues)", where, name)
 
 
+CONFIGURATION_BLOCK = "configuration"  # the budget key of a refusal for an unreadable config
+
+
 def block_message(blocked: BudgetBlockedError) -> str:
     """The text the user sees when a budget stops the turn."""
+    if blocked.budget == CONFIGURATION_BLOCK:
+        return f"{blocked}\nFix the file (or the plugin settings), then send your message again."
     remaining = f" Remaining: ${blocked.remaining_usd:.4f}." if blocked.budget else ""
     return (
         f"{blocked}.{remaining} Raise the limit (plugin settings, "

@@ -21,7 +21,6 @@ from agent_routing.config import CallKind, TierConfig
 from agent_routing.errors import BudgetBlockedError, ConfigError
 from agent_routing.host.messages import unified_call_messages
 from agent_routing.host.tiers import CONFIGURED, HopModels
-from agent_routing.protocols import CallSink
 
 if TYPE_CHECKING:
     from agent_routing.router import HopCall, Router, RoutingDecision
@@ -51,7 +50,6 @@ class CallPlan:
     agent_no: int | None
     tool: str | None
     on_blocked: Callable[[BudgetBlockedError], BaseException]
-    sink: CallSink | None = None  # unused since savings go through begin_call; kept for callers
     reservation_id: str | None = None  # the budget's hold when there is no decision
     tokens_saved: int | None = None
     usd_saved: float | None = None

@@ -33,6 +33,7 @@ from agent_routing.host.tiers import (
     effective_tiers,
     model_name_of,
 )
+from agent_routing.router.holds import refusal
 
 if TYPE_CHECKING:
     from agent_routing.router import Router, RoutingDecision
@@ -261,14 +262,7 @@ async def _direct_budget_check(
         call_kind=kind.value,
     )
     if verdict.action == "block":
-        _raise_blocked(
-            agent,
-            BudgetBlockedError(
-                verdict.reason or f"budget {verdict.budget_key or '?'} blocks {model}",
-                budget=verdict.budget_key or "",
-                remaining_usd=verdict.remaining_usd or 0.0,
-            ),
-        )
+        _raise_blocked(agent, refusal(verdict, model))
     return verdict.reservation_id
 
 
@@ -318,5 +312,4 @@ def _plan(
         agent_no=attribution.agent_no(agent),
         tool=attribution.current_tool(agent),
         on_blocked=lambda blocked: budget_block(agent, blocked),
-        sink=runtime.sink,
     )

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from agent_routing.config import Settings, TierConfig, apply_env_overrides, settings_from_mapping
 from agent_routing.errors import ConfigError
+from agent_routing.host.failures import CONFIGURATION_BLOCK
 from agent_routing.host.layout import PLUGIN_NAME, host_module
 from agent_routing.protocols import BudgetVerdict, CallSink
 
@@ -42,8 +43,9 @@ _lock = threading.Lock()
 class LoopLocalBudgets:
     """A BudgetGuard that keeps one ledger connection and `Budgets` per event loop."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, refusal: str | None = None) -> None:
         self.settings = settings
+        self.refusal = refusal  # set: every check blocks with this reason (fail closed)
         self._per_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Budgets] = (
             weakref.WeakKeyDictionary()
         )
@@ -76,6 +78,10 @@ class LoopLocalBudgets:
         call_kind: str = "chat",
     ) -> BudgetVerdict:
         """See :meth:`agent_routing.budgets.Budgets.check`."""
+        if self.refusal is not None:
+            return BudgetVerdict(
+                action="block", reason=self.refusal, budget_key=CONFIGURATION_BLOCK
+            )
         budgets = await self.instance()
         return await budgets.check(
             model=model,
@@ -150,12 +156,76 @@ def _digest(config: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _settings_for(config: dict[str, Any]) -> tuple[Settings, str | None]:
+# Sections whose loss would let money be spent that the user meant to stop.
+_MONEY_SECTIONS = ("budgets", "quotas")
+
+
+@dataclass(frozen=True)
+class _Resolved:
+    """Settings for a plugin configuration, and what was wrong with it."""
+
+    settings: Settings
+    problem: str | None = None  # the validation error, naming every bad field
+    refusal: str | None = None  # set: budgets cannot be trusted, every call is refused
+
+
+def _validated(config: dict[str, Any]) -> Settings:
+    return settings_from_mapping(apply_env_overrides(config))
+
+
+def _salvaged(config: dict[str, Any]) -> tuple[Settings, list[str]]:
+    """Defaults for the sections that do not validate, the user's for those that do."""
+    kept: dict[str, Any] = {}
+    for key, value in config.items():
+        try:
+            _validated({key: value})
+        except ConfigError:
+            continue
+        kept[key] = value
     try:
-        return settings_from_mapping(apply_env_overrides(config)), None
+        settings = _validated(kept)
+    except ConfigError:  # sections valid alone but not together, or bad env overrides
+        kept = {key: value for key, value in kept.items() if key in _MONEY_SECTIONS}
+        try:
+            settings = _validated(kept)
+        except ConfigError:
+            kept, settings = {}, Settings()
+    return settings, [key for key in config if key not in kept]
+
+
+def _resolve(config: dict[str, Any], in_force: _Resolved | None) -> _Resolved:
+    """Settings for `config`; an invalid one changes nothing it does not have to.
+
+    A valid configuration is used as is. An invalid edit keeps the settings in force (the
+    last valid ones). With none in force (the process starts on a bad file), each section
+    that validates is kept and the others take their defaults, except budgets and quotas:
+    if those are invalid, nobody knows the limits the user meant, so every call is refused
+    with the reason until the file is fixed (fail closed for money).
+    """
+    try:
+        return _Resolved(_validated(config))
     except ConfigError as error:
-        logger.warning("agent-routing: invalid plugin configuration, using defaults: %s", error)
-        return settings_from_mapping(apply_env_overrides({})), str(error)
+        problem = str(error)
+    if in_force is not None:
+        logger.warning(
+            "agent-routing: invalid plugin configuration, keeping the one in force: %s", problem
+        )
+        return _Resolved(in_force.settings, problem, in_force.refusal)
+    settings, dropped = _salvaged(config)
+    refusal = None
+    if any(section in dropped for section in _MONEY_SECTIONS):
+        refusal = (
+            "the agent-routing configuration's budgets or quotas are invalid, so no LLM call "
+            f"is made until it is fixed (usr/plugins/agent_routing/config.json): {problem}"
+        )
+        logger.error("agent-routing: %s", refusal)
+    else:
+        logger.warning(
+            "agent-routing: invalid plugin configuration, defaults used for %s: %s",
+            ", ".join(dropped) or "everything",
+            problem,
+        )
+    return _Resolved(settings, problem, refusal)
 
 
 class _Current:
@@ -178,7 +248,11 @@ def get_runtime(agent: Any) -> PluginRuntime:
         previous = _current.runtime
         if previous is not None and previous.digest == digest:
             return previous
-        settings, problem = _settings_for(config)
+        in_force = None
+        if previous is not None:
+            in_force = _Resolved(previous.settings, previous.config_error, previous.budgets.refusal)
+        resolved = _resolve(config, in_force)
+        settings = resolved.settings
         from agent_routing.capture import enable_capture
         from agent_routing.router import CooldownRegistry
 
@@ -189,9 +263,9 @@ def get_runtime(agent: Any) -> PluginRuntime:
             settings=settings,
             digest=digest,
             capture=capture,
-            budgets=LoopLocalBudgets(settings),
+            budgets=LoopLocalBudgets(settings, refusal=resolved.refusal),
             cooldowns=previous.cooldowns if previous is not None else CooldownRegistry(),
-            config_error=problem,
+            config_error=resolved.problem,
         )
         return _current.runtime
 
