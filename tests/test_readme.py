@@ -23,3 +23,26 @@ def test_ci_runs_the_readme_test_command() -> None:
     install_and_demo, test_command = blocks[0], blocks[1]
     assert "agent-routing demo" in install_and_demo
     assert test_command in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+
+
+def _blocks(language: str) -> list[str]:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    return [part.split("```", 1)[0] for part in readme.split(f"```{language}\n")[1:]]
+
+
+def test_readme_configuration_examples_are_valid_settings() -> None:
+    """Every YAML and JSON configuration example in the README validates as it stands
+    (the complete reference file and the Agent Zero config.json), so a user can copy them."""
+    import json
+
+    import yaml
+
+    from agent_routing.config import check_models_known, settings_from_mapping
+
+    examples = [yaml.safe_load(block) for block in _blocks("yaml")]
+    examples += [json.loads(block) for block in _blocks("json")]
+    reference = [e for e in examples if isinstance(e, dict) and "compression" in e]
+    assert reference, "the README's complete configuration file was not found"
+    for example in examples:
+        settings = settings_from_mapping(example)
+        check_models_known(settings)
