@@ -120,7 +120,7 @@ class DemoStep:
     label: str
     kind: str
     tier: str | None
-    model: str
+    model: str  # the decided model; "a -> b" when a fallback hop served the step
     score: float | None
     reason: str
     hops: int = 1
@@ -170,7 +170,7 @@ async def _read_until_tool_json(stream: Any) -> str:
 
 
 def _scripted_attempt(
-    step: Step, messages: Sequence[Any], hops: list[int]
+    step: Step, messages: Sequence[Any], hops: list[str]
 ) -> Callable[[Any], Awaitable[str]]:
     """One hop of a scripted call: litellm with a mock reply, streamed like Agent Zero."""
     from agent_routing._litellm import litellm_module
@@ -179,7 +179,7 @@ def _scripted_attempt(
     litellm = litellm_module()
 
     async def attempt(call: Any) -> str:  # call: router.HopCall
-        hops.append(call.number)
+        hops.append(call.tier.model)  # one entry per hop: the model tried
         mock: Any = step.reply
         if step.rate_limit_first and call.number == 0:
             mock = litellm.RateLimitError(
@@ -235,7 +235,7 @@ async def run_demo(db_path: Path, settings: Settings | None = None) -> DemoResul
                     cascade=cascade if step.kind is CallKind.CHAT else None,
                 )
             )
-            hops: list[int] = []
+            hops: list[str] = []
 
             attempt = _scripted_attempt(step, messages, hops)
             if step.background:
@@ -257,7 +257,7 @@ async def run_demo(db_path: Path, settings: Settings | None = None) -> DemoResul
                     step.label,
                     step.kind.value,
                     decision.tier.name if decision.tier else None,
-                    decision.model,
+                    " -> ".join(hops) if len(hops) > 1 else decision.model,
                     decision.score,
                     decision.reason,
                     max(1, len(hops)),

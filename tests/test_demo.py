@@ -33,6 +33,7 @@ def test_demo_records_every_call_and_reports_from_the_ledger(tmp_path: Path) -> 
     assert tiers["memorise solution"] == "cheap"  # rule: memory -> cheapest
     hard = next(step for step in report["steps"] if step["label"] == "hard coding task")
     assert hard["hops"] == 2  # rate limit on the strong model, fallback to the next one
+    assert hard["model"] == "gpt-4o -> gpt-4o-mini"  # the table says which model served it
 
     with sqlite3.connect(db) as conn:
         rows = conn.execute(
