@@ -1,13 +1,11 @@
 """/api/plugins/agent_routing/budget: GET budget status; POST a budget (validated) or a removal."""
 
-import json
-
 from helpers.api import ApiHandler, Request, Response
 
 try:
-    from agent_routing.host import api as routing_api
+    from agent_routing.host.api_http import serve
 except ImportError:  # agent-routing is not installed in Agent Zero's Python
-    routing_api = None
+    serve = None
 
 
 class RoutingBudget(ApiHandler):
@@ -16,18 +14,8 @@ class RoutingBudget(ApiHandler):
         return ["GET", "POST"]
 
     async def process(self, input: dict, request: Request) -> dict | Response:
-        if routing_api is None:
+        if serve is None:
             return Response(
                 '{"error": "agent-routing is not installed"}', 503, mimetype="application/json"
             )
-        if request.method == "POST":
-            result = await routing_api.set_budget(input)
-        else:
-            result = await routing_api.budget_status(
-                {key: request.args.get(key) for key in request.args}
-            )
-        if result.status == 200:
-            return result.payload
-        return Response(
-            json.dumps(result.payload), status=result.status, mimetype="application/json"
-        )
+        return await serve("budget", input, request, Response)

@@ -1,13 +1,11 @@
 """GET /api/plugins/agent_routing/chat_costs?context=<chat id>: one chat's costs and decisions."""
 
-import json
-
 from helpers.api import ApiHandler, Request, Response
 
 try:
-    from agent_routing.host import api as routing_api
+    from agent_routing.host.api_http import serve
 except ImportError:  # agent-routing is not installed in Agent Zero's Python
-    routing_api = None
+    serve = None
 
 
 class RoutingChatCosts(ApiHandler):
@@ -16,14 +14,8 @@ class RoutingChatCosts(ApiHandler):
         return ["GET"]
 
     async def process(self, input: dict, request: Request) -> dict | Response:
-        if routing_api is None:
+        if serve is None:
             return Response(
                 '{"error": "agent-routing is not installed"}', 503, mimetype="application/json"
             )
-        params = {**{key: request.args.get(key) for key in request.args}, **input}
-        result = await routing_api.chat_costs(params)
-        if result.status == 200:
-            return result.payload
-        return Response(
-            json.dumps(result.payload), status=result.status, mimetype="application/json"
-        )
+        return await serve("chat_costs", input, request, Response)
