@@ -9,7 +9,8 @@ $1. The call's record, carrying the reservation id, settles it when it is writte
 
 Scopes: `call` (one call's estimate), `conversation` (all calls with that conversation id),
 `daily` and `monthly` (calendar periods in `ledger.timezone`), each optionally limited to
-one model (exact model string). Verdicts by enforcement: `warn` allows with a message,
+one model (under any of its names: `gpt-4o` = `openai/gpt-4o`, see
+`pricing.model_aliases`). Verdicts by enforcement: `warn` allows with a message,
 `downgrade` asks the router for a cheaper tier (the money is still reserved for the
 requested model; a router that re-checks another model should release it), `block`
 refuses. The most severe applicable verdict wins.

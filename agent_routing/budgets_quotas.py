@@ -20,6 +20,7 @@ from agent_routing.budgets_rules import check_tokens
 from agent_routing.config import QuotaConfig, Settings
 from agent_routing.ledger.base import Ledger
 from agent_routing.ledger.periods import day_bounds
+from agent_routing.pricing import model_aliases, same_model
 
 logger = logging.getLogger("agent_routing.budgets")
 
@@ -87,7 +88,7 @@ class Quotas:
         provider = self._provider(model) if model is not None else None
         out = []
         for quota in self.settings.quotas:
-            if model is not None and quota.model is not None and quota.model != model:
+            if model is not None and quota.model is not None and not same_model(quota.model, model):
                 continue
             if model is not None and quota.provider is not None and quota.provider != provider:
                 continue
@@ -96,7 +97,11 @@ class Quotas:
             else:
                 since, until = day_bounds(now, self.zone)
             totals = await self.ledger.usage_totals(
-                since=since, until=until, model=quota.model, provider=quota.provider
+                since=since,
+                until=until,
+                model=quota.model,
+                provider=quota.provider,
+                model_aliases=model_aliases(quota.model) if quota.model is not None else (),
             )
             used = totals.requests if quota.unit == "requests" else totals.tokens
             out.append(

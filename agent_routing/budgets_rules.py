@@ -19,6 +19,7 @@ from agent_routing.config import BudgetConfig
 from agent_routing.errors import ConfigError
 from agent_routing.ledger.base import SpendWindow
 from agent_routing.ledger.periods import day_bounds, local_date, month_bounds
+from agent_routing.pricing import model_aliases, same_model
 from agent_routing.protocols import BudgetAction, BudgetVerdict
 
 SEVERITY: dict[BudgetAction, int] = {"allow": 0, "warn": 1, "downgrade": 2, "block": 3}
@@ -71,7 +72,7 @@ def check_tokens(input_tokens: int, max_output_tokens: int | None) -> None:
 def applies(budget: BudgetConfig, model: str, conversation_id: str | None) -> bool:
     """Whether `budget` limits a call to `model` in this conversation (a conversation budget
     does not apply to calls without one)."""
-    if budget.model is not None and budget.model != model:
+    if budget.model is not None and not same_model(budget.model, model):
         return False
     return not (budget.scope == "conversation" and conversation_id is None)
 
@@ -82,10 +83,17 @@ def spend_window(
     """The spend a periodic budget counts at `now`: the conversation, or the local day or
     month in `zone`."""
     if budget.scope == "conversation":
-        return SpendWindow(model=budget.model, conversation_id=conversation_id)
+        return SpendWindow(
+            model=budget.model, conversation_id=conversation_id, model_aliases=_aliases(budget)
+        )
     bounds = day_bounds if budget.scope == "daily" else month_bounds
     since, until = bounds(now, zone)
-    return SpendWindow(since=since, until=until, model=budget.model)
+    return SpendWindow(since=since, until=until, model=budget.model, model_aliases=_aliases(budget))
+
+
+def _aliases(budget: BudgetConfig) -> tuple[str, ...]:
+    """The other names of the budget's model, whose calls it limits too."""
+    return model_aliases(budget.model) if budget.model is not None else ()
 
 
 def period_key(budget: BudgetConfig, now: float, zone: tzinfo, conversation_id: str | None) -> str:

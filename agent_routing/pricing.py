@@ -88,6 +88,41 @@ def provider_of(model: str) -> str | None:
 
 
 @functools.lru_cache(maxsize=2048)
+def model_aliases(model: str) -> tuple[str, ...]:
+    """Every name of `model` that litellm sends to the same provider and model, sorted.
+
+    Callers name one model several ways: `gpt-4o` in a budget, `openai/gpt-4o` in Agent
+    Zero's calls (`<provider>/<name>`). A budget or quota on a model must count all of them,
+    or money spent under one name escapes a limit set under the other. The aliases are the
+    name itself, `<provider>/<name>`, and the bare name when litellm resolves it to the same
+    provider (so `groq/llama3-8b` does not absorb a bare `llama3-8b` that litellm would send
+    elsewhere).
+    """
+    _check_model(model)
+    litellm = litellm_module()
+    names = {model}
+    try:
+        stripped, provider, _, _ = litellm.get_llm_provider(model=model)
+    except Exception:
+        return (model,)
+    if not isinstance(provider, str) or not provider or not isinstance(stripped, str):
+        return (model,)
+    names.add(f"{provider}/{stripped}")
+    try:
+        bare_provider = litellm.get_llm_provider(model=stripped)[1]
+    except Exception:
+        bare_provider = None
+    if bare_provider == provider:
+        names.add(stripped)
+    return tuple(sorted(names))
+
+
+def same_model(first: str, second: str) -> bool:
+    """Whether two names denote the same model at the same provider (see model_aliases)."""
+    return first == second or bool(set(model_aliases(first)) & set(model_aliases(second)))
+
+
+@functools.lru_cache(maxsize=2048)
 def _map_entry(model: str) -> tuple[str, Mapping[str, Any]] | None:
     """The (key, entry) litellm would use for `model`, resolving provider prefixes."""
     litellm = litellm_module()

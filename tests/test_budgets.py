@@ -433,3 +433,35 @@ def test_budget_from_mapping_names_bad_fields() -> None:
     assert fields == ["scope", "limit_usd", "alert_thresholds"]
     assert "-1" in str(caught.value)
     assert budget_from_mapping({"scope": "daily", "limit_usd": 5}).key == "daily:*"
+
+
+# --- one model, several names ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("budget_model", ["gpt-4o", "openai/gpt-4o"])
+@pytest.mark.parametrize("scope", ["daily", "conversation"])
+async def test_a_model_budget_counts_every_name_of_its_model(
+    ledger: SQLiteLedger, budget_model: str, scope: str
+) -> None:
+    """A budget on `gpt-4o` limits the calls Agent Zero makes as `openai/gpt-4o` (and the
+    other way round): spend recorded under one name, a check made under the other, both
+    count; a different model (or provider) is untouched. Real litellm provider resolution."""
+    budgets = make(ledger, [BudgetConfig(scope=scope, limit_usd=0.01, model=budget_model)])
+    await spend(ledger, 0.02, model="openai/gpt-4o", conversation_id="conv")
+    for name in ("gpt-4o", "openai/gpt-4o"):
+        verdict = await check(budgets, model=name)
+        assert verdict.action == "block", name
+    assert (await check(budgets, model="gpt-4o-mini")).action == "allow"
+    assert (await check(budgets, model="azure/gpt-4o")).action == "allow"
+
+
+async def test_a_model_quota_counts_every_name_of_its_model(ledger: SQLiteLedger) -> None:
+    """A request quota on `gpt-4o` sees the requests recorded as `openai/gpt-4o`."""
+    clock = Clock()
+    quota = QuotaConfig(model="gpt-4o", unit="requests", period="minute", limit=1)
+    budgets = make(ledger, quotas=[quota], clock=clock)
+    assert await budgets.quota_available("openai/gpt-4o") is True
+    await spend(ledger, 0.001, model="openai/gpt-4o", at=clock.now - 1)
+    assert await budgets.quota_available("openai/gpt-4o") is False
+    assert await budgets.quota_available("gpt-4o") is False
+    assert await budgets.quota_available("gpt-4o-mini") is True

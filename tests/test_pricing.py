@@ -259,3 +259,27 @@ def test_estimates_use_the_tier_of_their_prompt_size() -> None:
             "input_cost_per_token_above_200k_tokens"
         ]
     )
+
+
+@pytest.mark.parametrize(
+    ("model", "aliases"),
+    [
+        ("gpt-4o", ("gpt-4o", "openai/gpt-4o")),
+        ("openai/gpt-4o", ("gpt-4o", "openai/gpt-4o")),
+        (
+            "claude-3-5-sonnet-20241022",
+            ("anthropic/claude-3-5-sonnet-20241022", "claude-3-5-sonnet-20241022"),
+        ),
+        ("groq/llama3-8b-8192", ("groq/llama3-8b-8192",)),  # bare name goes elsewhere
+        ("my-local-model", ("my-local-model",)),  # unknown to litellm: only itself
+    ],
+)
+def test_model_aliases_are_the_names_litellm_sends_to_the_same_place(
+    model: str, aliases: tuple[str, ...]
+) -> None:
+    """Budgets and quotas match a model under each of these names, and no others."""
+    from agent_routing.pricing import model_aliases, same_model
+
+    assert model_aliases(model) == aliases
+    assert all(same_model(model, alias) for alias in aliases)
+    assert not same_model(model, "azure/gpt-4o")

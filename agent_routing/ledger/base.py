@@ -40,6 +40,9 @@ class SpendWindow:
     until: float | None = None
     model: str | None = None
     conversation_id: str | None = None
+    # other names of `model` whose calls count too (e.g. `openai/gpt-4o` for `gpt-4o`);
+    # the caller resolves them (pricing.model_aliases), the ledger only matches strings
+    model_aliases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,8 +252,10 @@ class Ledger(Protocol):
         until: float | None,
         model: str | None = None,
         provider: str | None = None,
+        model_aliases: Sequence[str] = (),
     ) -> UsageTotals:
-        """Requests and tokens of calls (not blocked ones) started in the range."""
+        """Requests and tokens of calls (not blocked ones) started in the range; `model`
+        matches any of `model_aliases` too."""
         ...
 
     async def insert_alert(self, alert: BudgetAlert) -> bool:

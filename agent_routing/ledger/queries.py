@@ -7,6 +7,7 @@ makes "no SQL is built from input" checkable by reading one short module.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -58,11 +59,22 @@ def limit_clause(limit: int | None) -> tuple[str, list[Any]]:
     return " LIMIT ?", [limit]
 
 
+MODEL_IN = "model IN (SELECT value FROM json_each(?))"
+"""Match any of a JSON list of model names (one bound parameter, no SQL built from input)."""
+
+
+def model_names(model: str | None, aliases: Sequence[str] = ()) -> str | None:
+    """The bound value for :data:`MODEL_IN`: `model` and its aliases as a JSON list."""
+    if model is None:
+        return None
+    return json.dumps(sorted({model, *aliases}))
+
+
 def _window_clauses(window: SpendWindow, time_column: str) -> list[tuple[str, Any]]:
     return [
         (f"{time_column} >= ?", window.since),
         (f"{time_column} < ?", window.until),
-        ("model = ?", window.model),
+        (MODEL_IN, model_names(window.model, window.model_aliases)),
         ("conversation_id = ?", window.conversation_id),
     ]
 
@@ -83,7 +95,11 @@ def spend_query(window: SpendWindow, now: float) -> tuple[str, list[Any]]:
     buckets = bucket_range(window)
     if buckets is not None:
         settled_where, settled_params = where(
-            [("bucket >= ?", buckets[0]), ("bucket < ?", buckets[1]), ("model = ?", window.model)]
+            [
+                ("bucket >= ?", buckets[0]),
+                ("bucket < ?", buckets[1]),
+                (MODEL_IN, model_names(window.model, window.model_aliases)),
+            ]
         )
         settled = f"SELECT COALESCE(SUM(cost_usd), 0.0) FROM spend_buckets{settled_where}"
     else:

@@ -27,7 +27,9 @@ from agent_routing.ledger.base import (
 )
 from agent_routing.ledger.queries import (
     ALERT_COLUMNS,
+    MODEL_IN,
     RESERVATION_COLUMNS,
+    model_names,
     spend_query,
     where,
 )
@@ -118,13 +120,14 @@ class SQLiteBudgets(SQLiteConnection):
         until: float | None,
         model: str | None = None,
         provider: str | None = None,
+        model_aliases: Sequence[str] = (),
     ) -> UsageTotals:
         """Requests and tokens of calls started in [since, until), blocked calls excluded."""
         condition, params = where(
             [
                 ("started_at >= ?", since),
                 ("started_at < ?", until),
-                ("model = ?", model),
+                (MODEL_IN, model_names(model, model_aliases)),
                 ("provider = ?", provider),
             ],
             fixed=["outcome != 'blocked'"],
