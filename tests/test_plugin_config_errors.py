@@ -18,14 +18,16 @@ BAD_COMPRESSION = {"min_context_fullness": 0.3, "target_fullness": 0.5}  # targe
 def test_a_valid_configuration_is_used_as_is() -> None:
     """Nothing to salvage: no problem, no refusal."""
     resolved = _resolve({"budgets": [DAILY_BLOCK]}, None)
-    assert resolved.problem is None and resolved.refusal is None
+    assert resolved.problem is None
+    assert resolved.refusal is None
     assert [b.limit_usd for b in resolved.settings.budgets] == [2.0]
 
 
 def test_a_bad_section_at_start_takes_its_default_and_keeps_the_budgets() -> None:
     """A bad compression section must not drop the budgets beside it (they still bind)."""
     resolved = _resolve({"budgets": [DAILY_BLOCK], "compression": BAD_COMPRESSION}, None)
-    assert resolved.problem is not None and "compression.target_fullness" in resolved.problem
+    assert resolved.problem is not None
+    assert "compression.target_fullness" in resolved.problem
     assert resolved.refusal is None
     assert [b.limit_usd for b in resolved.settings.budgets] == [2.0]
     assert resolved.settings.compression == Settings().compression
@@ -50,7 +52,8 @@ def test_an_invalid_edit_keeps_the_configuration_in_force() -> None:
     in_force = _resolve({"budgets": [DAILY_BLOCK], "router": {"strategy": "quality_first"}}, None)
     edited = _resolve({"router": {"strategy": "fastest"}}, in_force)
     assert edited.settings is in_force.settings
-    assert edited.problem is not None and "router.strategy" in edited.problem
+    assert edited.problem is not None
+    assert "router.strategy" in edited.problem
     assert edited.refusal is None
     still_refusing = _resolve({"router": {"strategy": "fastest"}}, _Resolved(Settings(), "x", "no"))
     assert still_refusing.refusal == "no"

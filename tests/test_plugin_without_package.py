@@ -22,7 +22,9 @@ async def test_plugin_files_stay_inert_when_the_package_is_missing(
     ImportError), each extension, the tool and the API load, do nothing, and the host's turn
     completes as if the plugin were absent; the API answers 503 with a JSON reason."""
     with monkeypatch.context() as patch:  # undone before the host is torn down
-        for name in PLUGIN_IMPORTS:
+        # every loaded agent_routing module (a cached submodule imports without its parent)
+        loaded = [name for name in sys.modules if name.split(".")[0] == "agent_routing"]
+        for name in {*loaded, *PLUGIN_IMPORTS}:
             patch.setitem(sys.modules, name, None)
         fake_host.provider.script_main(tool_call("code_execution_tool", code="ls"), respond("done"))
         context = fake_host.new_context()
