@@ -190,7 +190,9 @@ class BudgetConfig(_Strict):
 
     scope: Literal["call", "conversation", "daily", "monthly"]
     limit_usd: float = Field(ge=0)
-    model: str | None = Field(default=None, description="limit only this model's spend")
+    model: str | None = Field(
+        default=None, min_length=1, description="limit only this model's spend"
+    )
     enforcement: Enforcement = "block"
     alert_thresholds: list[float] = Field(default_factory=lambda: [0.5, 0.8, 1.0])
 
@@ -211,8 +213,8 @@ class BudgetConfig(_Strict):
 class QuotaConfig(_Strict):
     """A usage quota (free tiers, rate limits) for one model or one provider."""
 
-    model: str | None = None
-    provider: str | None = None
+    model: str | None = Field(default=None, min_length=1)
+    provider: str | None = Field(default=None, min_length=1)
     unit: Literal["tokens", "requests"]
     period: Literal["minute", "day"]
     limit: int = Field(gt=0)

@@ -154,3 +154,23 @@ def test_env_override_values_parse_as_json_or_string() -> None:
     )
     assert merged == {"ledger": {"timezone": "Asia/Tokyo", "batch_size": 50}}
     assert data == {"ledger": {"timezone": "UTC"}}
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"budgets": [{"scope": "daily", "limit_usd": 1, "model": ""}]}, "budgets.0.model"),
+        (
+            {"quotas": [{"model": "", "unit": "tokens", "period": "day", "limit": 5}]},
+            "quotas.0.model",
+        ),
+        (
+            {"quotas": [{"provider": "", "unit": "tokens", "period": "day", "limit": 5}]},
+            "quotas.0.provider",
+        ),
+    ],
+)
+def test_an_empty_limit_target_is_refused(data: dict[str, object], field: str) -> None:
+    """An empty name would limit nothing; it is an error naming the field, not a silent no-op."""
+    with pytest.raises(ConfigError, match=field):
+        settings_from_mapping(data)
