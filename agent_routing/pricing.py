@@ -1,8 +1,19 @@
-"""Unit prices, context windows and call costs, all from litellm's local price map.
+"""Unit prices, context windows and call costs, all from litellm price maps.
 
-No price is ever written by hand here: every number comes from the map shipped in the
-litellm wheel (offline, see :mod:`agent_routing._litellm`) or from a user override
-(`Settings.prices`), which wins.
+No price is ever written by hand here. Per model, the price comes from (first match):
+
+1. a user override (`Settings.prices`);
+2. the newer of two offline maps that prices the model: the map in the installed litellm
+   wheel (:mod:`agent_routing._litellm`) and the snapshot of a newer litellm map shipped in
+   this package (:mod:`agent_routing.price_snapshot`). When both price it alike, the
+   installed map is used (its prices are probed from litellm's own billing, below); a
+   snapshot entry is priced from its own per-token prices and tiers;
+3. the same, for the upstream model of a router that passes list prices through
+   (`openrouter/anthropic/claude-sonnet-4.6` -> Anthropic's `claude-sonnet-4-6`; dots and
+   dashes in version numbers are both tried, see :func:`upstream_names`).
+
+Each price records its source (`litellm`, `snapshot`, `override`), map entry and litellm
+release (`UnitPrices.version`), stored with every call in the ledger.
 
 **Billing semantics mirror litellm.** litellm 1.79.3 does not bill every provider the same
 way: for some it applies the map's cache prices, for others (openrouter, groq, deepinfra,
@@ -41,10 +52,12 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
-from agent_routing._litellm import litellm_module
+from agent_routing import price_snapshot
+from agent_routing._litellm import litellm_module, litellm_version
 from agent_routing.config import PriceOverride
 from agent_routing.errors import ConfigError
 from agent_routing.price_tiers import Tier, snapped, tier_map_prices, tiers_of
@@ -190,13 +203,216 @@ def unit_prices(
                 source="override",
                 model_key=model,
             )
+    base = _chosen_prices(model)
+    if base is None or not input_tokens:
+        return base
+    for tier in _chosen_tiers(model):  # in litellm's order; usually none (a cached ())
+        if input_tokens > tier.threshold:
+            return _chosen_tier_prices(model, tier)
+    return base
+
+
+def map_unit_prices(model: str, *, input_tokens: int | None = None) -> UnitPrices | None:
+    """Prices from the installed litellm map alone, as litellm's `completion_cost` bills
+    them (no snapshot, no override, no upstream resolution): what the parity test checks."""
+    _check_model(model)
     base = _litellm_prices(model)
     if base is None or not input_tokens:
         return base
-    for tier in _tiers(model):  # in litellm's order; usually none (a cached empty tuple)
+    for tier in _tiers(model):
         if input_tokens > tier.threshold:
             return _tier_prices(model, tier)
     return base
+
+
+# --- choosing the source: installed map, shipped snapshot, upstream of a router ------------
+
+# Routers that bill the upstream provider's list price: `<router>/<org>/<model>` with no
+# map entry of its own is priced as the upstream model (OpenRouter passes prices through).
+PASS_THROUGH_ROUTERS = frozenset({"openrouter"})
+
+# A router's organisation prefix -> the litellm provider whose map entries price it.
+UPSTREAM_PROVIDERS: Mapping[str, str] = {
+    "anthropic": "anthropic",
+    "openai": "openai",
+    "google": "gemini",
+    "mistralai": "mistral",
+    "deepseek": "deepseek",
+    "x-ai": "xai",
+    "moonshotai": "moonshot",
+    "qwen": "dashscope",
+    "cohere": "cohere_chat",
+    "perplexity": "perplexity",
+}
+
+_DIGIT_DOT_DIGIT = re.compile(r"(?<=\d)\.(?=\d)")
+_DIGIT_DASH_DIGIT = re.compile(r"(?<=\d)-(?=\d)")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PriceChoice:
+    """Which map entry prices a model: its source, the name it was found under, the entry."""
+
+    source: str  # "litellm" (the installed map) or "snapshot" (the shipped one)
+    name: str  # the model name the entry was found for (upstream name when resolved)
+    key: str
+    entry: Mapping[str, Any]
+    version: str  # the litellm release of that map
+    upstream: bool = False  # True: resolved from a pass-through router's name
+
+
+@functools.cache
+def installed_version() -> str:
+    """The installed litellm's version (cached)."""
+    return litellm_version()
+
+
+def _snapshot_is_newer() -> bool:
+    snapshot = price_snapshot.info()
+    if snapshot is None:
+        return False
+    return price_snapshot.version_key(snapshot.litellm_version) > price_snapshot.version_key(
+        installed_version()
+    )
+
+
+def _split_provider(model: str) -> tuple[str | None, str]:
+    litellm = litellm_module()
+    try:
+        stripped, provider, _, _ = litellm.get_llm_provider(model=model)
+    except Exception:
+        head, _, tail = model.partition("/")
+        return (head, tail) if tail else (None, model)
+    if isinstance(provider, str) and provider and isinstance(stripped, str):
+        return provider, stripped
+    return None, model
+
+
+def _provider_matches(entry_provider: object, provider: str) -> bool:
+    return isinstance(entry_provider, str) and (
+        entry_provider == provider or entry_provider.startswith(f"{provider}-")
+    )
+
+
+@functools.lru_cache(maxsize=2048)
+def _snapshot_entry(model: str) -> tuple[str, Mapping[str, Any]] | None:
+    """The snapshot entry for `model` by litellm's naming rules (exact key, then
+    `<provider>/<name>`, then a bare key of the same provider)."""
+    entries = price_snapshot.price_map()
+    if not entries:
+        return None
+    if model in entries:
+        return model, entries[model]
+    provider, stripped = _split_provider(model)
+    if provider is None:
+        return None
+    prefixed = f"{provider}/{stripped}"
+    if prefixed in entries:
+        return prefixed, entries[prefixed]
+    bare = entries.get(stripped)
+    if bare is not None and _provider_matches(bare.get("litellm_provider"), provider):
+        return stripped, bare
+    return None
+
+
+def _price_fields(entry: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in entry.items() if "cost_per" in k or "token_cost" in k}
+
+
+def _pick(name: str) -> PriceChoice | None:
+    """The newer of the installed map and the snapshot that knows `name`.
+
+    When both know it with the same prices, the installed map is used: its prices are
+    probed from litellm's own billing (provider quirks included, see the module doc).
+    """
+    installed = _map_entry(name) if _priced(_map_entry(name)) else None
+    snapshot = _snapshot_entry(name)
+    if not _priced(snapshot):
+        snapshot = None
+    if snapshot is not None and (
+        installed is None
+        or (_snapshot_is_newer() and _price_fields(installed[1]) != _price_fields(snapshot[1]))
+    ):
+        info = price_snapshot.info()
+        version = info.litellm_version if info is not None else ""
+        return PriceChoice("snapshot", name, snapshot[0], snapshot[1], version)
+    if installed is not None:
+        return PriceChoice("litellm", name, installed[0], installed[1], installed_version())
+    return None
+
+
+def _priced(found: tuple[str, Mapping[str, Any]] | None) -> bool:
+    return found is not None and _base_map_prices(*found) is not None
+
+
+def upstream_names(model: str) -> tuple[str, ...]:
+    """The upstream names a pass-through router's model name may be priced under.
+
+    `openrouter/anthropic/claude-sonnet-4.6` -> `anthropic/claude-sonnet-4.6`,
+    `anthropic/claude-sonnet-4-6` (version dots and dashes both tried). Variants after a
+    colon (`:free`, `:nitro`) are priced differently by the router: none.
+    """
+    router, _, rest = model.partition("/")
+    organisation, _, name = rest.partition("/")
+    if router not in PASS_THROUGH_ROUTERS or not name or ":" in name:
+        return ()
+    provider = UPSTREAM_PROVIDERS.get(organisation)
+    if provider is None:
+        return ()
+    variants = dict.fromkeys(
+        (name, _DIGIT_DOT_DIGIT.sub("-", name), _DIGIT_DASH_DIGIT.sub(".", name))
+    )
+    return tuple(f"{provider}/{variant}" for variant in variants)
+
+
+@functools.lru_cache(maxsize=2048)
+def price_choice(model: str) -> PriceChoice | None:
+    """Which entry prices `model` (no override considered), or None when none does."""
+    _check_model(model)
+    found = _pick(model)
+    if found is not None:
+        return found
+    for name in upstream_names(model):
+        found = _pick(name)
+        if found is not None:
+            return dataclasses.replace(found, upstream=True)
+    return None
+
+
+@functools.lru_cache(maxsize=2048)
+def _chosen_prices(model: str) -> UnitPrices | None:
+    choice = price_choice(model)
+    if choice is None:
+        return None
+    if choice.source == "litellm":
+        prices = _litellm_prices(choice.name)
+    else:
+        prices = _base_map_prices(choice.key, choice.entry, source="snapshot")
+        prices = None if prices is None else _separate_prices(prices)
+    return None if prices is None else dataclasses.replace(prices, version=choice.version)
+
+
+@functools.lru_cache(maxsize=2048)
+def _chosen_tiers(model: str) -> tuple[Tier, ...]:
+    choice = price_choice(model)
+    if choice is None:
+        return ()
+    return _tiers(choice.name) if choice.source == "litellm" else tiers_of(choice.entry)
+
+
+@functools.lru_cache(maxsize=512)
+def _chosen_tier_prices(model: str, tier: Tier) -> UnitPrices | None:
+    choice = price_choice(model)
+    base = _chosen_prices(model)
+    if choice is None or base is None:
+        return base
+    if choice.source == "litellm":
+        prices = _tier_prices(choice.name, tier)
+        return None if prices is None else dataclasses.replace(prices, version=choice.version)
+    tiered = _separate_prices(tier_map_prices(choice.entry, tier, base, _number))
+    if tiered == base:
+        return base
+    return dataclasses.replace(tiered, model_key=f"{choice.key}@>{tier.label}")
 
 
 @functools.lru_cache(maxsize=2048)
@@ -211,7 +427,9 @@ def _litellm_prices(model: str) -> UnitPrices | None:
     return _separate_prices(billed if billed is not None else map_prices)
 
 
-def _base_map_prices(key: str, info: Mapping[str, Any]) -> UnitPrices | None:
+def _base_map_prices(
+    key: str, info: Mapping[str, Any], source: str = "litellm"
+) -> UnitPrices | None:
     """The entry's own base-tier prices (None when it has no per-token input/output price)."""
     map_input = _number(info.get("input_cost_per_token"))
     map_output = _number(info.get("output_cost_per_token"))
@@ -227,7 +445,7 @@ def _base_map_prices(key: str, info: Mapping[str, Any]) -> UnitPrices | None:
         else _number(info.get("input_cost_per_token_cache_hit")),
         cache_creation=_number(info.get("cache_creation_input_token_cost")),
         reasoning=_number(info.get("output_cost_per_reasoning_token")),
-        source="litellm",
+        source=source,
         model_key=key,
     )
 
@@ -336,6 +554,7 @@ def _separate_prices(prices: UnitPrices) -> UnitPrices:
         reasoning=separate(prices.reasoning, prices.output),
         source=prices.source,
         model_key=prices.model_key,
+        version=prices.version,
     )
 
 
@@ -458,13 +677,16 @@ def _limit(model: str, overrides: Mapping[str, PriceOverride] | None, field: str
     override = overrides.get(model) if overrides else None
     if override is not None and getattr(override, field) is not None:
         return int(getattr(override, field))
-    entry = _map_entry(model)
-    value = entry[1].get(field) if entry else None
+    choice = price_choice(model)
+    value = choice.entry.get(field) if choice is not None else None
+    if value is None:  # a map entry priced elsewhere may still know its limits
+        entry = _map_entry(model)
+        value = entry[1].get(field) if entry else None
     return int(value) if isinstance(value, int | float) and value > 0 else None
 
 
 def is_known_model(model: str, overrides: Mapping[str, PriceOverride] | None = None) -> bool:
-    """True when `model` can be priced: an override names it or litellm's map prices it."""
+    """True when `model` can be priced: an override, the installed map or the snapshot."""
     return unit_prices(model, overrides) is not None
 
 
@@ -475,8 +697,14 @@ def price_map_size() -> int:
 
 def clear_caches() -> None:
     """Forget cached lookups (after `litellm.register_model` changed the map)."""
+    price_snapshot.clear_caches()
     provider_of.cache_clear()
     _map_entry.cache_clear()
+    _snapshot_entry.cache_clear()
+    price_choice.cache_clear()
+    _chosen_prices.cache_clear()
+    _chosen_tiers.cache_clear()
+    _chosen_tier_prices.cache_clear()
     _litellm_prices.cache_clear()
     _tiers.cache_clear()
     _tier_prices.cache_clear()

@@ -46,8 +46,11 @@ class UnitPrices:
     cache_read: float | None = None
     cache_creation: float | None = None
     reasoning: float | None = None
-    source: str = "litellm"  # "litellm" or "override"
+    source: str = "litellm"  # "litellm" (installed map), "snapshot" (shipped map) or "override"
     model_key: str = ""  # the price-map entry that supplied the prices
+    # The litellm release whose map priced it ("" for an override); provenance, so two
+    # equal sets of prices compare equal whatever release they came from.
+    version: str = field(default="", compare=False)
 
 
 @dataclass(slots=True, frozen=True)

@@ -41,7 +41,10 @@ def test_table_shows_one_row_per_model() -> None:
     lines = result.output.splitlines()
     assert lines[0].split()[:3] == ["model", "input", "$/1M"]
     assert lines[2].startswith("gpt-4o-mini ")
-    assert "litellm map 'gpt-4o-mini'" in lines[2]
+    prices = pricing.unit_prices("gpt-4o-mini")
+    assert prices is not None
+    where = "litellm map" if prices.source == "litellm" else "snapshot"
+    assert f"{where} {prices.version} 'gpt-4o-mini'" in lines[2]
     assert "$0.15" in lines[2]
     assert "$0.60" in lines[2]
     assert lines[3].startswith("gemini/gemini-2.5-flash ")

@@ -12,7 +12,7 @@ import pytest
 
 from agent_routing.ledger import SpendWindow, SQLiteLedger
 from agent_routing.ledger.merge import UPSERT_CALL_SQL
-from agent_routing.ledger.migrations import MIGRATIONS, migrate
+from agent_routing.ledger.migrations import MIGRATIONS, m008_price_version, migrate
 from agent_routing.ledger.periods import day_bounds, month_bounds, resolve_timezone
 from agent_routing.ledger.queries import bucket_range
 from agent_routing.ledger.rows import call_to_row
@@ -97,7 +97,8 @@ async def test_migration_backfills_buckets_from_existing_calls(tmp_path: Path) -
     path = tmp_path / "ledger.db"
     history = random_history(7, calls=60)
     async with aiosqlite.connect(path, isolation_level=None) as db:
-        await migrate(db, MIGRATIONS[:5])  # the schema before m006_spend_buckets
+        # The schema before m006_spend_buckets, with the columns today's rows carry (m008).
+        await migrate(db, [*MIGRATIONS[:5], m008_price_version])
         await db.execute("BEGIN IMMEDIATE")
         await db.executemany(UPSERT_CALL_SQL, [call_to_row(record) for record in history])
         await db.execute("COMMIT")

@@ -53,6 +53,7 @@ EXPECTED_COLUMNS = {
         "state_rank",
         "extra",
         "updated_at",
+        "price_version",  # m008, appended by ALTER TABLE
     ],
     "decisions": [
         "id",

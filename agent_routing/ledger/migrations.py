@@ -274,6 +274,14 @@ async def m007_pending_index(db: aiosqlite.Connection) -> None:
     )
 
 
+@migration
+async def m008_price_version(db: aiosqlite.Connection) -> None:
+    """Which litellm release's price map priced each call (`price_version`): prices now come
+    from the installed litellm map or from the newer snapshot shipped in the package, and
+    `price_source` ('litellm', 'snapshot', 'override') with this column says which."""
+    await db.execute("ALTER TABLE calls ADD COLUMN price_version TEXT")
+
+
 async def applied_migrations(db: aiosqlite.Connection) -> set[str]:
     """Names of the migrations already applied (empty for a blank database)."""
     async with db.execute(

@@ -41,6 +41,7 @@ PRICE_COLUMNS: tuple[str, ...] = (
     "price_reasoning",
     "price_source",
     "price_model_key",
+    "price_version",
 )
 """The unit prices a call was billed at; they follow the usage they belong to."""
 
@@ -174,6 +175,7 @@ def call_to_row(record: CallRecord, *, now: float | None = None) -> tuple[Any, .
         None if prices is None else prices.reasoning,
         None if prices is None else prices.source,
         None if prices is None else prices.model_key,
+        None if prices is None else prices.version,
         record.cost_usd,
         record.tokens_saved,
         record.usd_saved,
@@ -205,6 +207,7 @@ def call_from_row(row: Sequence[Any]) -> CallRecord:
             reasoning=value["price_reasoning"],
             source=value["price_source"] or "",
             model_key=value["price_model_key"] or "",
+            version=value["price_version"] or "",
         )
     return CallRecord(
         id=value["id"],
