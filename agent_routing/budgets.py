@@ -19,14 +19,21 @@ Fail closed for money:
 
 * a ledger error while checking refuses the call when any applicable budget blocks
   (otherwise: downgrade if one downgrades, else warn);
-* an unpriced model (no litellm price and no `prices:` override) cannot be bounded, so a
-  block budget refuses it, a downgrade budget downgrades it and a warn budget warns; add a
-  price override to use such a model under a block budget;
+* an unpriced model (no price in the installed litellm map, the shipped snapshot or a
+  `prices:` override) cannot be bounded: `pricing.unpriced` decides (default `budget`: a
+  block budget refuses it, a downgrade budget downgrades it, a warn budget warns), and the
+  message says the price is unknown and how to add one;
 * budgets stored in the ledger that cannot be read refuse every call.
 
-Alerts fire at each budget's `alert_thresholds` (fractions of the limit, counting this
-call's reservation), once per budget, period and threshold (a unique row in `alerts`).
-Per-call budgets do not alert. Quotas (`QuotaConfig`) count requests or tokens
+Counting is exact and current: before measuring, a check waits for the records this
+process has already handed to its ledger writer (`pending_writes`), so spend committed
+milliseconds earlier is seen. Alerts fire at each budget's `alert_thresholds` (fractions
+of the limit) and count settled spend plus the live reservations of calls actually made:
+the router checks candidates with `alerts=False` and calls :meth:`Budgets.fire_alerts`
+once it has taken one, so a refused or downgraded candidate's reservation never fires an
+alert. Each fires once per budget, period and threshold (a unique row in `alerts`).
+Per-call budgets do not alert. Money in messages is printed with as many decimals as it
+needs (`budgets_rules.format_usd`). Quotas (`QuotaConfig`) count requests or tokens
 (input + output) of calls for a model or provider over the last 60 s (`minute`) or the
 local calendar day (`day`); a model at its quota is unavailable. A quota check that cannot
 read the ledger also answers "unavailable".
@@ -38,9 +45,10 @@ callers import (`QuotaStatus`, `budget_from_mapping`, ...) are re-exported here.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -56,6 +64,7 @@ from agent_routing.budgets_rules import (
     applies,
     budget_from_mapping,
     check_tokens,
+    format_usd,
     fraction_of,
     ledger_failure_verdict,
     period_key,
@@ -85,6 +94,12 @@ __all__ = [
 ]
 
 logger = logging.getLogger("agent_routing.budgets")
+
+PendingWrites = Callable[[], Awaitable[object]]
+"""Waits until records this process already submitted are committed (the ledger writer's
+`aflush`)."""
+
+_PENDING_WRITES_TIMEOUT_S = 2.0
 
 PriceFunction = Callable[[str, int, int], float | None]
 """(model, input_tokens, output_tokens) -> estimated USD, or None when the model is unpriced."""
@@ -137,8 +152,10 @@ class Budgets:
         estimate_cost: PriceFunction | None = None,
         provider_of: ProviderFunction | None = None,
         clock: Callable[[], float] = time.time,
+        pending_writes: PendingWrites | None = None,
     ) -> None:
         self.ledger = ledger
+        self._pending_writes = pending_writes
         self.settings = settings or Settings()
         self.zone = resolve_timezone(self.settings.ledger.timezone, "ledger.timezone")
         self._estimate_cost = estimate_cost or _default_estimate(self.settings)
@@ -182,10 +199,14 @@ class Budgets:
         input_tokens: int,
         max_output_tokens: int | None = None,
         call_kind: str = "chat",
+        alerts: bool = True,
     ) -> BudgetVerdict:
-        """Check every applicable budget and reserve the call's estimated cost."""
+        """Check every applicable budget and reserve the call's estimated cost.
+
+        With `alerts=False` no alert fires (a candidate the router may still refuse);
+        the caller fires them with :meth:`fire_alerts` once the call is really made.
+        """
         check_tokens(input_tokens, max_output_tokens)
-        now = self._clock()
         try:
             budgets = [budget for budget, _ in await self.effective_budgets()]
         except Exception as error:
@@ -197,14 +218,18 @@ class Budgets:
         if not applicable:
             return BudgetVerdict("allow", estimated_cost_usd=estimate)
         if estimate is None:
-            return unpriced_verdict(model, applicable)
+            found = unpriced_verdict(model, applicable, self.settings.pricing.unpriced)
+            logger.warning("budget check: %s", found.reason)
+            return found
+        await self._wait_for_pending_writes()
+        now = self._clock()
 
         findings = [
             Finding(
                 b.enforcement,
                 b.key,
-                f"budget {b.key} (${b.limit_usd:.4f} per call): this call's estimate "
-                f"${estimate:.4f} exceeds it",
+                f"budget {b.key} ({format_usd(b.limit_usd)} per call): this call's estimate "
+                f"{format_usd(estimate)} exceeds it",
             )
             for b in applicable
             if b.scope == "call" and estimate > b.limit_usd + USD_EPSILON
@@ -252,12 +277,50 @@ class Budgets:
                     Finding(
                         budget.enforcement,
                         budget.key,
-                        f"budget {budget.key} (${budget.limit_usd:.4f}): spent ${spent:.4f} "
-                        f"+ this call's estimate ${estimate:.4f} exceeds it",
+                        f"budget {budget.key} ({format_usd(budget.limit_usd)}): spent "
+                        f"{format_usd(spent)} + this call's estimate {format_usd(estimate)} "
+                        "exceeds it",
                     )
                 )
-        alerts = await self._fire_alerts(periodic, result.spent_usd, reserved, now, conversation_id)
-        return verdict(findings, estimate, result.reservation_id, remaining, alerts)
+        fired: tuple[str, ...] = ()
+        if alerts:
+            fired = await self._fire_alerts(
+                periodic, result.spent_usd, reserved, now, conversation_id
+            )
+        return verdict(findings, estimate, result.reservation_id, remaining, fired)
+
+    async def fire_alerts(self, *, model: str, conversation_id: str | None) -> tuple[str, ...]:
+        """Fire the alerts a call to `model` now reaches: settled spend plus live
+        reservations (the call's own included) against each applicable periodic budget.
+        Never raises: an alert that cannot be measured is logged and skipped."""
+        try:
+            budgets = [budget for budget, _ in await self.effective_budgets()]
+            periodic = [
+                b for b in budgets if b.scope != "call" and applies(b, model, conversation_id)
+            ]
+            if not periodic:
+                return ()
+            now = self._clock()
+            spent = {
+                b.key: await self.ledger.spent_usd(
+                    spend_window(b, now, self.zone, conversation_id), now=now
+                )
+                for b in periodic
+            }
+        except Exception:
+            logger.exception("budget alerts for %r not measured", model)
+            return ()
+        return await self._fire_alerts(periodic, spent, 0.0, now, conversation_id)
+
+    async def _wait_for_pending_writes(self) -> None:
+        """Let records already submitted in this process reach the ledger (see module doc)."""
+        if self._pending_writes is None:
+            return
+        try:
+            async with asyncio.timeout(_PENDING_WRITES_TIMEOUT_S):
+                await self._pending_writes()
+        except Exception as error:  # a slow or broken writer: measure what is committed
+            logger.warning("budget check: pending ledger writes not waited for: %r", error)
 
     async def release(self, reservation_id: str) -> None:
         """Drop a reservation whose call never happened (a no-op if already settled)."""
@@ -290,8 +353,9 @@ class Budgets:
                 if fraction + USD_EPSILON < threshold or identity in self._fired:
                     continue
                 message = (
-                    f"budget {budget.key} reached {threshold:.0%} of ${budget.limit_usd:.2f} "
-                    f"({period}): ${spent:.4f} spent or reserved"
+                    f"budget {budget.key} reached {threshold:.0%} of "
+                    f"{format_usd(budget.limit_usd)} ({period}): {format_usd(spent)} spent "
+                    "or reserved by calls in flight"
                 )
                 alert = BudgetAlert(
                     budget.key, period, threshold, now, spent, budget.limit_usd, message

@@ -141,24 +141,52 @@ def verdict(
     )
 
 
-def unpriced_verdict(model: str, applicable: Sequence[BudgetConfig]) -> BudgetVerdict:
-    """An unpriced model cannot be bounded: the most severe applicable budget decides, and
-    the reason names the model and the fix (`prices:`)."""
+PRICE_HINT = (
+    "add it under 'prices:' in the configuration (input_cost_per_token and "
+    "output_cost_per_token, USD per token; `agent-routing prices MODEL` shows known ones)"
+)
+
+
+def unpriced_verdict(
+    model: str, applicable: Sequence[BudgetConfig], policy: str = "budget"
+) -> BudgetVerdict:
+    """An unpriced model cannot be bounded: `pricing.unpriced` decides (`budget`: the most
+    severe applicable budget's enforcement), and the reason says the price is unknown and
+    how to add one, never "raise the limit"."""
     worst = max(applicable, key=lambda budget: SEVERITY[budget.enforcement])
+    action: BudgetAction
+    if policy == "budget":
+        action = worst.enforcement
+    elif policy in ("block", "warn"):
+        action = "block" if policy == "block" else "warn"
+    else:
+        action = "allow"
     consequence = {
         "block": "the call is refused",
-        "downgrade": "pick a priced tier",
-        "warn": "its spend will not be counted",
-    }[worst.enforcement]
+        "downgrade": "a priced tier is asked for",
+        "warn": "the call goes ahead and its spend is not counted",
+        "allow": "the call goes ahead and its spend is not counted",
+    }[action]
     return BudgetVerdict(
-        worst.enforcement,
+        action,
         reason=(
-            f"model {model!r} has no price (not in litellm's price map and no override under "
-            f"'prices:'), so budget {worst.key} ({worst.enforcement}) cannot bound its cost: "
-            f"{consequence}"
+            f"the price of model {model!r} is unknown (in neither litellm's price map nor the "
+            f"package's price snapshot, and no override), so budget {worst.key} cannot count "
+            f"its cost and {consequence} (pricing.unpriced: {policy}). To price it, "
+            f"{PRICE_HINT}"
         ),
         budget_key=worst.key,
+        unpriced_model=model,
     )
+
+
+def format_usd(value: float) -> str:
+    """Dollars with as many decimals as the amount needs (at least two; up to six from a
+    cent up, eight below): `$1.00`, `$0.005`, `$0.0079`, never `$0.00` for a small amount."""
+    sign = "-" if value < 0 else ""
+    places = 6 if abs(value) >= 0.01 else 8
+    whole, _, decimals = f"{abs(value):,.{places}f}".partition(".")
+    return f"{sign}${whole}.{decimals.rstrip('0').ljust(2, '0')}"
 
 
 def ledger_failure_verdict(

@@ -368,6 +368,26 @@ _FULLNESS_CONFLICT = (
 )
 
 
+# --- pricing settings (issue #11: unpriced calls) -----------------------------------------
+
+UnpricedPolicy = Literal["budget", "block", "warn", "allow"]
+
+
+class PricingSettings(_Strict):
+    """What a budget does with a call whose model has no known price.
+
+    `budget` (default): the most severe applicable budget's own enforcement (a block budget
+    refuses: it cannot bound a cost it cannot price); `block`: refuse whenever a budget
+    applies; `warn`: allow with a warning; `allow`: allow, logged. Spend of an unpriced call
+    is never counted. Calls no budget applies to always go through.
+    """
+
+    unpriced: UnpricedPolicy = "budget"
+
+
+# --- end pricing settings -------------------------------------------------------------------
+
+
 class Settings(_Strict):
     """All agent-routing settings. Every field has a default."""
 
@@ -380,6 +400,7 @@ class Settings(_Strict):
     budgets: list[BudgetConfig] = Field(default_factory=list)
     quotas: list[QuotaConfig] = Field(default_factory=list)
     prices: dict[str, PriceOverride] = Field(default_factory=dict)
+    pricing: PricingSettings = Field(default_factory=PricingSettings)
     ledger: LedgerSettings = Field(default_factory=LedgerSettings)
     reservation: ReservationSettings = Field(default_factory=ReservationSettings)
     capture: CaptureSettings = Field(default_factory=CaptureSettings)

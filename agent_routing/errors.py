@@ -43,7 +43,17 @@ class UnknownModelError(AgentRoutingError, ValueError):
 class BudgetBlockedError(AgentRoutingError):
     """A budget with enforcement `block` refused a call (fail closed for money)."""
 
-    def __init__(self, message: str, *, budget: str = "", remaining_usd: float = 0.0) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        budget: str = "",
+        remaining_usd: float = 0.0,
+        unpriced_model: str | None = None,
+    ) -> None:
         self.budget = budget
         self.remaining_usd = remaining_usd
+        # Set when the refusal is for a model with no known price, not for spent money:
+        # the fix is a price, not a higher limit.
+        self.unpriced_model = unpriced_model
         super().__init__(message)

@@ -53,6 +53,7 @@ class BudgetVerdict:
     budget_key: str | None = None
     remaining_usd: float | None = None
     alerts: tuple[str, ...] = ()
+    unpriced_model: str | None = None  # set when the model has no known price
 
 
 class BudgetGuard(Protocol):
@@ -66,8 +67,17 @@ class BudgetGuard(Protocol):
         input_tokens: int,
         max_output_tokens: int | None = None,
         call_kind: str = "chat",
+        alerts: bool = True,
     ) -> BudgetVerdict:
-        """Check every applicable budget for this call and reserve its estimated cost."""
+        """Check every applicable budget for this call and reserve its estimated cost.
+
+        `alerts=False`: fire no alert yet (a candidate that may still be refused or
+        downgraded); the caller calls :meth:`fire_alerts` for the call it makes.
+        """
+        ...
+
+    async def fire_alerts(self, *, model: str, conversation_id: str | None) -> tuple[str, ...]:
+        """Fire the alerts reached now by settled spend plus live reservations (never raises)."""
         ...
 
     async def release(self, reservation_id: str) -> None:

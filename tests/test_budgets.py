@@ -308,7 +308,7 @@ async def test_unpriced_model_against_dollar_budgets(ledger: SQLiteLedger) -> No
         )
         verdict = await check(budgets, model="my-local-llm")
         assert (verdict.action, verdict.reservation_id) == (enforcement, None)
-        assert "'my-local-llm' has no price" in verdict.reason
+        assert "price of model 'my-local-llm' is unknown" in verdict.reason
         assert "prices:" in verdict.reason
 
 

@@ -67,6 +67,7 @@ class ScriptedBudgets:
     checks: list[str] = field(default_factory=list)
     open: set[str] = field(default_factory=set)
     released: list[str] = field(default_factory=list)
+    alerted: list[str] = field(default_factory=list)
     _ids: itertools.count[int] = field(default_factory=itertools.count)
 
     async def check(
@@ -77,6 +78,7 @@ class ScriptedBudgets:
         input_tokens: int,
         max_output_tokens: int | None = None,
         call_kind: str = "chat",
+        alerts: bool = True,
     ) -> BudgetVerdict:
         self.checks.append(model)
         action = self.actions.get(model, "allow")
@@ -100,6 +102,10 @@ class ScriptedBudgets:
     async def release(self, reservation_id: str) -> None:
         self.open.discard(reservation_id)
         self.released.append(reservation_id)
+
+    async def fire_alerts(self, *, model: str, conversation_id: str | None) -> tuple[str, ...]:
+        self.alerted.append(model)
+        return ()
 
     async def quota_available(self, model: str, *, input_tokens: int = 0) -> bool:
         return model not in self.at_quota

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from agent_routing.budgets_rules import format_usd
 from agent_routing.errors import BudgetBlockedError
 from agent_routing.host.layout import handled_exception_type
 
@@ -36,7 +37,13 @@ def block_message(blocked: BudgetBlockedError) -> str:
     """The text the user sees when a budget stops the turn."""
     if blocked.budget == CONFIGURATION_BLOCK:
         return f"{blocked}\nFix the file (or the plugin settings), then send your message again."
-    remaining = f" Remaining: ${blocked.remaining_usd:.4f}." if blocked.budget else ""
+    if blocked.unpriced_model is not None:  # no money is spent: the price is missing
+        return (
+            f"{blocked}. Add the price in the plugin settings ('prices:'), or set "
+            "pricing.unpriced to warn or allow to let unpriced calls through, then send your "
+            "message again."
+        )
+    remaining = f" Remaining: {format_usd(blocked.remaining_usd)}." if blocked.budget else ""
     return (
         f"{blocked}.{remaining} Raise the limit (plugin settings, "
         "`agent-routing budget set`, or POST /api/plugins/agent_routing/budget) or wait "
@@ -51,6 +58,14 @@ def _show_once(context: Any, message: str) -> None:
         return
     context.data[_SHOWN_KEY] = turn
     context.log.log(type="error", heading=BLOCK_HEADING, content=message)
+
+
+def blocked_this_turn(agent: Any) -> bool:
+    """Whether a budget already stopped this chat's current user message."""
+    context = getattr(agent, "context", None)
+    data = getattr(context, "data", None)
+    turn = getattr(context, "last_message", None)
+    return isinstance(data, dict) and turn is not None and data.get(_SHOWN_KEY) == turn
 
 
 def budget_block(agent: Any, blocked: BudgetBlockedError) -> Exception:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING, Any
 
+from agent_routing.budgets_rules import format_usd
 from agent_routing.config import TierConfig
 from agent_routing.host import attribution, state
 from agent_routing.host.runtime import get_runtime
@@ -93,7 +94,8 @@ async def budget_line(agent: Any) -> str | None:
     tightest = min(known, key=lambda s: s.remaining_usd or 0.0)
     remaining = max(tightest.remaining_usd or 0.0, 0.0)
     return (
-        f"Budget: ${remaining:.4f} left of ${tightest.limit_usd:.2f} ({tightest.scope}"
+        f"Budget: {format_usd(remaining)} left of {format_usd(tightest.limit_usd)} "
+        f"({tightest.scope}"
         f"{' for ' + tightest.model if tightest.model else ''}). Prefer cheaper tiers and "
         "fewer steps as it runs low."
     )

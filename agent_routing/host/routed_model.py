@@ -50,6 +50,8 @@ class CallPlan:
     agent_no: int | None
     tool: str | None
     on_blocked: Callable[[BudgetBlockedError], BaseException]
+    on_wait: Callable[[float, str], Awaitable[None]] | None = None  # a long cooldown wait
+    background: bool = False  # a budget block mid-call skips it quietly (empty answer)
     reservation_id: str | None = None  # the budget's hold when there is no decision
     tokens_saved: int | None = None
     usd_saved: float | None = None
@@ -77,10 +79,13 @@ class RoutedChatModel:
         try:
             if plan.router is None or plan.decision is None:
                 return await attempt(self._direct_hop())
-            return await plan.router.run_decision(plan.decision, attempt)
+            return await plan.router.run_decision(plan.decision, attempt, on_wait=plan.on_wait)
         except _StreamBrokenError as broken:
             raise broken.error from None
         except BudgetBlockedError as blocked:
+            if plan.background:
+                logger.info("agent-routing: background call skipped: %s", blocked)
+                return "", ""
             raise plan.on_blocked(blocked) from blocked
 
     def _direct_hop(self) -> HopCall:

@@ -8,7 +8,16 @@ runs the decision and records each hop in the ledger.
 
 The main call is told apart from other chat calls as the spec says (§5.4): it is the one
 with a `response_callback`, made after `before_main_llm_call` set the flag. Its input
-tokens come from the host's own counts when it has them (:mod:`.context_size`).
+tokens come from the host's own counts when it has them (:mod:`.context_size`); when the
+host has none (a chat's first step), the router counted only history and user message, so
+at the call the whole prompt as sent (system prompt included) is counted and the budget
+reservation enlarged to it (:func:`_reserve_whole_prompt`).
+
+Budget stops and waits, as the user sees them: a block stops the turn with one message
+(:mod:`.failures`); a *background* call (chat renaming, memorisation) that a budget refuses,
+or any background call after a block stopped the turn, is skipped quietly: one log line,
+an empty answer (its callers treat that as "nothing to do"), no error in the chat. A wait
+for a cooling-down model longer than `fallback.NOTICE_AFTER_S` is logged in the chat.
 """
 
 from __future__ import annotations
@@ -21,7 +30,7 @@ from agent_routing.config import CallKind, TierConfig
 from agent_routing.errors import BudgetBlockedError, ConfigError
 from agent_routing.host import attribution, state
 from agent_routing.host.context_size import host_input_tokens
-from agent_routing.host.failures import budget_block
+from agent_routing.host.failures import blocked_this_turn, budget_block
 from agent_routing.host.messages import content_text, history_texts, to_litellm_messages
 from agent_routing.host.routed_model import CallPlan, RoutedChatModel
 from agent_routing.host.runtime import PluginRuntime, get_runtime
@@ -33,7 +42,7 @@ from agent_routing.host.tiers import (
     effective_tiers,
     model_name_of,
 )
-from agent_routing.router.holds import refusal
+from agent_routing.router.holds import refusal, release
 
 if TYPE_CHECKING:
     from agent_routing.router import Router, RoutingDecision
@@ -51,8 +60,65 @@ def user_message_text(loop_data: Any) -> str:
     return content_text(content) if content is not None else ""
 
 
-def _raise_blocked(agent: Any, blocked: BudgetBlockedError) -> NoReturn:
+_RECOUNT_KEY = "_agent_routing_recount_prompt"  # params_temporary: count the real prompt
+
+
+class _BackgroundSkip(Exception):
+    """Internal: a budget refused a background call; it is skipped, not raised."""
+
+    def __init__(self, blocked: BudgetBlockedError | None) -> None:
+        super().__init__(str(blocked) if blocked else "budget stopped this turn")
+        self.blocked = blocked
+
+
+def _raise_blocked(agent: Any, blocked: BudgetBlockedError, background: bool = False) -> NoReturn:
+    if background:
+        raise _BackgroundSkip(blocked) from blocked
     raise budget_block(agent, blocked) from blocked
+
+
+class SkippedCall:
+    """Stands in for the host model of a background call a budget stopped: no provider
+    call, an empty answer (Agent Zero's background callers treat "" as nothing to do)."""
+
+    def __init__(self, configured: Any) -> None:
+        self.configured = configured
+        self.model_name = getattr(configured, "model_name", None)
+        self.provider = getattr(configured, "provider", None)
+        self.kwargs = getattr(configured, "kwargs", {})
+        self.a0_model_conf = getattr(configured, "a0_model_conf", None)
+
+    async def unified_call(self, **kwargs: Any) -> tuple[str, str]:
+        """Answer nothing, call nothing."""
+        return "", ""
+
+
+def _skip_background(agent: Any, call_data: dict[str, Any], reason: str) -> None:
+    """Replace the model of a background call with :class:`SkippedCall` (one log line)."""
+    logger.info(
+        "agent-routing: background %s call of %s skipped: %s",
+        "chat" if "messages" in call_data else "utility",
+        getattr(agent, "agent_name", "?"),
+        reason,
+    )
+    call_data["model"] = SkippedCall(call_data.get("model"))
+
+
+def _is_background(call_data: dict[str, Any]) -> bool:
+    return bool(call_data.get("background"))
+
+
+async def _announce_wait(agent: Any, seconds: float, model: str) -> None:
+    """Tell the user in the chat why the agent pauses (a long cooldown wait)."""
+    message = (
+        f"Every model that may answer is cooling down after provider errors (rate limits); "
+        f"waiting {seconds:.0f} s for {model}."
+    )
+    logger.warning("agent-routing: %s", message)
+    try:
+        agent.context.log.log(type="warning", heading="Waiting for a model", content=message)
+    except Exception:
+        logger.exception("agent-routing: could not show the wait in the chat")
 
 
 def _router(runtime: PluginRuntime, tiers: list[TierConfig]) -> Router | None:
@@ -97,6 +163,8 @@ async def route_iteration(agent: Any, loop_data: Any) -> None:
     finally:
         state.save_cascade(agent, cascade)
     state.set_iteration_route(loop_data, state.IterationRoute(router, decision, tiers))
+    if input_tokens is None and isinstance(getattr(loop_data, "params_temporary", None), dict):
+        loop_data.params_temporary[_RECOUNT_KEY] = True  # no system prompt in the count
 
 
 def _route_request(
@@ -165,6 +233,10 @@ async def route_chat_call(agent: Any, call_data: dict[str, Any]) -> None:
     runtime = get_runtime(agent)
     configured = call_data["model"]
     is_main = _take_main_flag(agent, call_data)
+    background = _is_background(call_data) and not is_main
+    if background and blocked_this_turn(agent):
+        _skip_background(agent, call_data, "a budget stopped this chat's turn")
+        return
     route = state.iteration_route(agent.loop_data) if is_main else None
     messages = to_litellm_messages(call_data.get("messages") or [])
     hops = _hop_models(
@@ -173,6 +245,9 @@ async def route_chat_call(agent: Any, call_data: dict[str, Any]) -> None:
     if route is not None:
         route.main_used = True
         kind = attribution.main_call_kind(agent)
+        params = getattr(agent.loop_data, "params_temporary", None)
+        if isinstance(params, dict) and params.pop(_RECOUNT_KEY, False):
+            await _reserve_whole_prompt(agent, route.router, route.decision, messages)
         plan = _plan(
             agent,
             runtime=runtime,
@@ -185,15 +260,20 @@ async def route_chat_call(agent: Any, call_data: dict[str, Any]) -> None:
     else:
         kind = attribution.chat_call_kind(agent, main=is_main)
         tiers = effective_tiers(runtime.settings, configured, agent.get_utility_model())
-        plan = await _plan_call(
-            agent,
-            runtime=runtime,
-            tiers=tiers,
-            kind=kind,
-            messages=messages,
-            configured=configured,
-            hops=hops,
-        )
+        try:
+            plan = await _plan_call(
+                agent,
+                runtime=runtime,
+                tiers=tiers,
+                kind=kind,
+                messages=messages,
+                configured=configured,
+                hops=hops,
+                background=background,
+            )
+        except _BackgroundSkip as skip:
+            _skip_background(agent, call_data, str(skip))
+            return
     routed = RoutedChatModel(configured, plan)
     if route is not None:
         route.main_model = routed
@@ -204,6 +284,10 @@ async def route_utility_call(agent: Any, call_data: dict[str, Any]) -> None:
     """`util_model_call_before`: route a utility call (rules: usually the cheapest tier)."""
     runtime = get_runtime(agent)
     configured = call_data["model"]
+    background = _is_background(call_data)
+    if background and blocked_this_turn(agent):
+        _skip_background(agent, call_data, "a budget stopped this chat's turn")
+        return
     system, message = str(call_data.get("system") or ""), str(call_data.get("message") or "")
     kind = attribution.utility_call_kind(agent, system, message)
     tiers = effective_tiers(runtime.settings, agent.get_chat_model(), configured)
@@ -211,15 +295,20 @@ async def route_utility_call(agent: Any, call_data: dict[str, Any]) -> None:
     hops = _hop_models(
         list(runtime.settings.tiers), configured, CHEAP_HOST_TIER, agent.get_chat_model
     )
-    plan = await _plan_call(
-        agent,
-        runtime=runtime,
-        tiers=tiers,
-        kind=kind,
-        messages=messages,
-        configured=configured,
-        hops=hops,
-    )
+    try:
+        plan = await _plan_call(
+            agent,
+            runtime=runtime,
+            tiers=tiers,
+            kind=kind,
+            messages=messages,
+            configured=configured,
+            hops=hops,
+            background=background,
+        )
+    except _BackgroundSkip as skip:
+        _skip_background(agent, call_data, str(skip))
+        return
     call_data["model"] = RoutedChatModel(configured, plan)
 
 
@@ -232,14 +321,24 @@ async def _plan_call(
     messages: list[dict[str, Any]],
     configured: Any,
     hops: HopModels,
+    background: bool = False,
 ) -> CallPlan:
-    """Route one call where it happens; unroutable tiers keep the host model, budgeted."""
+    """Route one call where it happens; unroutable tiers keep the host model, budgeted.
+
+    A budget block of a `background` call raises :class:`_BackgroundSkip` (skipped quietly).
+    """
     router = _router(runtime, tiers)
     if router is not None:
-        decision = await _route_call(agent, router, kind, messages, configured)
-        return _plan(agent, runtime=runtime, router=router, decision=decision, kind=kind, hops=hops)
-    plan = _plan(agent, runtime=runtime, router=None, decision=None, kind=kind, hops=hops)
-    plan.reservation_id = await _direct_budget_check(agent, runtime, kind, messages, configured)
+        decision = await _route_call(
+            agent, router, kind, messages, configured, background=background
+        )
+        plan = _plan(agent, runtime=runtime, router=router, decision=decision, kind=kind, hops=hops)
+    else:
+        plan = _plan(agent, runtime=runtime, router=None, decision=None, kind=kind, hops=hops)
+        plan.reservation_id = await _direct_budget_check(
+            agent, runtime, kind, messages, configured, background=background
+        )
+    plan.background = background
     return plan
 
 
@@ -249,6 +348,8 @@ async def _direct_budget_check(
     kind: CallKind,
     messages: list[dict[str, Any]],
     configured: Any,
+    *,
+    background: bool = False,
 ) -> str | None:
     """The budget check of an unrouted call (a block stops the turn); its reservation id."""
     from agent_routing.tokens import count_message_tokens
@@ -262,7 +363,7 @@ async def _direct_budget_check(
         call_kind=kind.value,
     )
     if verdict.action == "block":
-        _raise_blocked(agent, refusal(verdict, model))
+        _raise_blocked(agent, refusal(verdict, model), background)
     return verdict.reservation_id
 
 
@@ -272,6 +373,8 @@ async def _route_call(
     kind: CallKind,
     messages: list[dict[str, Any]],
     configured: Any,
+    *,
+    background: bool = False,
 ) -> RoutingDecision:
     from agent_routing.router import RouteRequest
 
@@ -287,11 +390,12 @@ async def _route_call(
         agent_no=attribution.agent_no(agent),
         configured_model=model_name_of(configured),
         forced=None,
+        background=background,
     )
     try:
         return await router.route(request)
     except BudgetBlockedError as blocked:
-        _raise_blocked(agent, blocked)
+        _raise_blocked(agent, blocked, background)
 
 
 def _plan(
@@ -312,4 +416,47 @@ def _plan(
         agent_no=attribution.agent_no(agent),
         tool=attribution.current_tool(agent),
         on_blocked=lambda blocked: budget_block(agent, blocked),
+        on_wait=lambda seconds, model: _announce_wait(agent, seconds, model),
     )
+
+
+async def _reserve_whole_prompt(
+    agent: Any, router: Router, decision: RoutingDecision, messages: list[dict[str, Any]]
+) -> None:
+    """Enlarge the main call's reservation to the prompt as sent (system prompt included).
+
+    Used when `message_loop_start` had no host count (a chat's first step) and the router
+    counted only history and user message. The old reservation is released first (it must
+    not count against its own replacement); a block stops the turn as at routing.
+    """
+    from agent_routing.tokens import count_message_tokens
+
+    budgets = router.budgets
+    if budgets is None or decision.reservation_id is None:
+        return  # no budget holds money for this call
+    try:
+        sent = count_message_tokens(messages, decision.model)
+    except Exception:
+        logger.exception("agent-routing: cannot count the main prompt; reservation kept")
+        return
+    if sent <= decision.input_tokens:
+        return
+    await release(budgets, decision.reservation_id)
+    decision.reservation_id = None
+    verdict = await budgets.check(
+        model=decision.model,
+        conversation_id=decision.conversation_id,
+        input_tokens=sent,
+        max_output_tokens=decision.max_tokens,
+        call_kind=decision.call_kind.value,
+    )
+    if verdict.action == "block":
+        _raise_blocked(agent, refusal(verdict, decision.model))
+    logger.info(
+        "agent-routing: first-step reservation enlarged from %d to %d prompt tokens",
+        decision.input_tokens,
+        sent,
+    )
+    decision.reservation_id = verdict.reservation_id
+    decision.input_tokens = sent
+    decision.estimated_cost_usd = verdict.estimated_cost_usd

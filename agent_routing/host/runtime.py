@@ -43,9 +43,17 @@ _lock = threading.Lock()
 class LoopLocalBudgets:
     """A BudgetGuard that keeps one ledger connection and `Budgets` per event loop."""
 
-    def __init__(self, settings: Settings, *, refusal: str | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        refusal: str | None = None,
+        sink: CallSink | None = None,
+    ) -> None:
         self.settings = settings
         self.refusal = refusal  # set: every check blocks with this reason (fail closed)
+        # The capture's ledger writer: a check first waits for the records it holds.
+        self._pending_writes = getattr(sink, "aflush", None)
         self._per_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Budgets] = (
             weakref.WeakKeyDictionary()
         )
@@ -63,7 +71,7 @@ class LoopLocalBudgets:
 
         ledger = ledger_for(self.settings.ledger)
         await ledger.open()
-        budgets = Budgets(ledger, self.settings)
+        budgets = Budgets(ledger, self.settings, pending_writes=self._pending_writes)
         with self._lock:
             self._per_loop[loop] = budgets
         return budgets
@@ -76,6 +84,7 @@ class LoopLocalBudgets:
         input_tokens: int,
         max_output_tokens: int | None = None,
         call_kind: str = "chat",
+        alerts: bool = True,
     ) -> BudgetVerdict:
         """See :meth:`agent_routing.budgets.Budgets.check`."""
         if self.refusal is not None:
@@ -89,7 +98,15 @@ class LoopLocalBudgets:
             input_tokens=input_tokens,
             max_output_tokens=max_output_tokens,
             call_kind=call_kind,
+            alerts=alerts,
         )
+
+    async def fire_alerts(self, *, model: str, conversation_id: str | None) -> tuple[str, ...]:
+        """See :meth:`agent_routing.budgets.Budgets.fire_alerts`."""
+        if self.refusal is not None:
+            return ()
+        budgets = await self.instance()
+        return await budgets.fire_alerts(model=model, conversation_id=conversation_id)
 
     async def release(self, reservation_id: str) -> None:
         """Drop a reservation whose call never happened."""
@@ -263,7 +280,9 @@ def get_runtime(agent: Any) -> PluginRuntime:
             settings=settings,
             digest=digest,
             capture=capture,
-            budgets=LoopLocalBudgets(settings, refusal=resolved.refusal),
+            budgets=LoopLocalBudgets(
+                settings, refusal=resolved.refusal, sink=capture.sink if capture else None
+            ),
             cooldowns=previous.cooldowns if previous is not None else CooldownRegistry(),
             config_error=resolved.problem,
         )

@@ -13,7 +13,8 @@ cheaper one comes last). For each candidate:
    (`BudgetGuard.quota_available`), is skipped. It is checked only when the walk reaches
    the candidate (`available` stays None for tiers never reached). When every tier is
    unavailable the walk is repeated without this check: the provider then answers and
-   fallback takes over.
+   fallback takes over. Background and rule-bound calls never move *up* for this: they
+   walk `p, p-1, ..., 0` and wait for `p` rather than take a stronger tier.
 3. **Budget.** `BudgetGuard.check` with the candidate's model: `allow`/`warn` take it (the
    verdict's reservation goes on the decision); `downgrade` moves on to cheaper tiers only
    (when nothing cheaper is left, the downgraded candidate is taken: `downgrade` never
@@ -84,8 +85,14 @@ class CallShape:
     target_fullness: float
 
 
-def walk_order(preferred: int, cap: int) -> list[int]:
-    """Tier indices in fallback order: preferred, stronger up to the cap, then cheaper."""
+def walk_order(preferred: int, cap: int, *, upward: bool = True) -> list[int]:
+    """Tier indices in fallback order: preferred, stronger up to the cap, then cheaper.
+
+    `upward=False` (background and rule-bound calls): preferred, then cheaper, then the
+    stronger ones last (those are only taken when no cheaper tier fits the prompt).
+    """
+    if not upward:
+        return [preferred, *range(preferred - 1, -1, -1), *range(preferred + 1, cap + 1)]
     return [preferred, *range(preferred + 1, cap + 1), *range(preferred - 1, -1, -1)]
 
 
@@ -149,9 +156,16 @@ async def select_candidate(
     shape: CallShape,
     budgets: BudgetGuard | None,
     is_cooling: Callable[[str], bool],
+    upward: bool = True,
 ) -> Selection:
-    """Walk the candidates (module docstring); a `block` verdict comes back in `blocked`."""
-    order = walk_order(preferred, cap)
+    """Walk the candidates (module docstring); a `block` verdict comes back in `blocked`.
+
+    `upward=False` (background and rule-bound calls): a tier stronger than the preferred
+    one is a candidate only when no tier up to the preferred one fits the prompt, so a
+    cooldown or quota never moves such a call up: it takes a cheaper tier, or the
+    preferred one although unavailable (fallback then waits for its cooldown).
+    """
+    order = walk_order(preferred, cap, upward=upward)
     candidates = [fit_candidate(tiers[i], shape) for i in order]
     if all(candidate.fit == "too_large" for candidate in candidates):
         best = best_effort_fit(tiers, order, shape)
@@ -162,6 +176,13 @@ async def select_candidate(
             candidate.tier, candidate.input_tokens, output
         )
     fitting = [candidate for candidate in candidates if candidate.fit != "too_large"]
+    if not upward and any(c.tier.index <= preferred for c in fitting):
+        for candidate in fitting:
+            if candidate.tier.index > preferred:
+                candidate.note = _join(
+                    candidate.note, "not moving up: a background or rule-bound call waits"
+                )
+        fitting = [c for c in fitting if c.tier.index <= preferred]
 
     async def available(candidate: Candidate) -> bool:
         return await _available(candidate, shape, budgets, is_cooling)
@@ -234,6 +255,7 @@ async def _walk(
             input_tokens=candidate.input_tokens,
             max_output_tokens=shape.max_tokens,
             call_kind=shape.call_kind.value,
+            alerts=False,  # fired for the candidate taken only (Router._decide)
         )
         candidate.verdict = verdict
         candidate.budget = verdict.action

@@ -38,8 +38,8 @@ from agent_routing.router.candidates import CallShape, select_candidate, walk_or
 from agent_routing.router.cascade import SIGNAL_KINDS, CascadeState
 from agent_routing.router.decision import RouteRequest, RoutingDecision
 from agent_routing.router.execution import HopCall, run_decision
-from agent_routing.router.fallback import CooldownRegistry
-from agent_routing.router.holds import refusal, release
+from agent_routing.router.fallback import CooldownRegistry, OnWait
+from agent_routing.router.holds import fire_alerts, refusal, release
 from agent_routing.router.policy import preferred_tier
 from agent_routing.router.recording import passthrough_record, routed_record
 from agent_routing.router.strategies import RoutingStrategy, quantiles_for, strategy_for
@@ -169,6 +169,7 @@ class Router:
         )
         input_tokens = self._input_tokens(request)
         kind_cap = self.settings.router.output_caps.get(request.call_kind)
+        upward = not (request.background or preference.pinned)
         selection = await select_candidate(
             tiers=self.tiers,
             preferred=preference.index,
@@ -176,11 +177,15 @@ class Router:
             shape=self._shape(request, input_tokens, kind_cap),
             budgets=self.budgets,
             is_cooling=lambda model: not self.cooldowns.available(model),
+            upward=upward,
         )
         chosen = selection.chosen
         verdict = chosen.verdict
+        alerts: tuple[str, ...] = ()
         if not hold and selection.blocked is None:
             await release(self.budgets, verdict.reservation_id if verdict else None)
+        elif selection.blocked is None and verdict is not None:
+            alerts = await fire_alerts(self.budgets, chosen.tier.model, request.conversation_id)
         position = next(i for i, c in enumerate(selection.candidates) if c is chosen)
         passed_over = selection.candidates[:position]
         steps = [*preference.steps, *(f"{c.tier.name}: {c.note}" for c in passed_over if c.note)]
@@ -208,9 +213,14 @@ class Router:
             compress_to_tokens=chosen.compress_to_tokens,
             reservation_id=verdict.reservation_id if verdict is not None and hold else None,
             estimated_cost_usd=chosen.estimated_cost_usd,
-            budget_alerts=verdict.alerts if verdict is not None else (),
+            budget_alerts=alerts,
             fallback_chain=tuple(
-                self.tiers[i].config for i in walk_order(chosen.tier.index, preference.cap)
+                self.tiers[i].config
+                for i in (
+                    walk_order(chosen.tier.index, preference.cap)
+                    if upward
+                    else range(chosen.tier.index, -1, -1)  # never up for a cooldown
+                )
             ),
         )
         decision.record = routed_record(
@@ -259,7 +269,9 @@ class Router:
             logger.warning("token count failed, budget estimate without input: %r", error)
             input_tokens = 0
         kind_cap = self.settings.router.output_caps.get(request.call_kind)
-        verdict = await self._passthrough_verdict(model, request, input_tokens, kind_cap)
+        verdict = await self._passthrough_verdict(
+            model, request, input_tokens, kind_cap, alerts=not dry_run
+        )
         if verdict is not None and verdict.action == "downgrade":
             reason += f"; budget asks to downgrade ({verdict.reason}), not applied"
         if dry_run:
@@ -282,7 +294,13 @@ class Router:
         )
 
     async def _passthrough_verdict(
-        self, model: str, request: RouteRequest, input_tokens: int, max_tokens: int | None
+        self,
+        model: str,
+        request: RouteRequest,
+        input_tokens: int,
+        max_tokens: int | None,
+        *,
+        alerts: bool,
     ) -> BudgetVerdict | None:
         if self.budgets is None:
             return None
@@ -293,6 +311,7 @@ class Router:
                 input_tokens=input_tokens,
                 max_output_tokens=max_tokens,
                 call_kind=request.call_kind.value,
+                alerts=alerts,  # a dry run fires none
             )
         except Exception as error:
             logger.warning("budget check for %s failed, not enforced: %r", model, error)
@@ -314,10 +333,18 @@ class Router:
     # --- calls and signals ---------------------------------------------------------------
 
     async def run_decision(
-        self, decision: RoutingDecision, attempt: Callable[[HopCall], Awaitable[T]]
+        self,
+        decision: RoutingDecision,
+        attempt: Callable[[HopCall], Awaitable[T]],
+        *,
+        on_wait: OnWait | None = None,
     ) -> T:
-        """Make the call through the decision's fallback chain (budget re-checked per hop)."""
-        return await run_decision(self, decision, attempt)
+        """Make the call through the decision's fallback chain (budget re-checked per hop).
+
+        `on_wait(seconds, model)` is awaited before a cooldown wait of more than
+        `fallback.NOTICE_AFTER_S` seconds, to tell the user (the Agent Zero plugin logs it
+        in the chat)."""
+        return await run_decision(self, decision, attempt, on_wait=on_wait)
 
     async def acompletion(
         self, decision: RoutingDecision, messages: Sequence[dict[str, Any]], **kwargs: Any

@@ -46,6 +46,7 @@ class RouteRequest:
     configured_model: str | None = None
     forced: str | None = None
     cascade: CascadeState | None = None
+    background: bool = False  # a background call: never moved up a tier for a cooldown
 
     def analysis_request(self) -> AnalysisRequest:
         """What the analyzer sees of this request."""

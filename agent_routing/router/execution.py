@@ -29,8 +29,8 @@ from agent_routing.errors import ConfigError
 from agent_routing.ids import new_id
 from agent_routing.router.decision import RoutingDecision, tier_call_kwargs
 from agent_routing.router.errors import ErrorClassification, FailureKind
-from agent_routing.router.fallback import Hop, run_with_fallback
-from agent_routing.router.holds import refusal, release
+from agent_routing.router.fallback import Hop, OnWait, run_with_fallback
+from agent_routing.router.holds import fire_alerts, refusal, release
 
 if TYPE_CHECKING:
     from agent_routing.router.controller import Router
@@ -64,7 +64,11 @@ class HopCall:
 
 
 async def run_decision(
-    router: Router, decision: RoutingDecision, attempt: Callable[[HopCall], Awaitable[T]]
+    router: Router,
+    decision: RoutingDecision,
+    attempt: Callable[[HopCall], Awaitable[T]],
+    *,
+    on_wait: OnWait | None = None,
 ) -> T:
     """Run `attempt` along the decision's fallback chain (see the module docstring)."""
     chain = decision.fallback_chain
@@ -93,6 +97,7 @@ async def run_decision(
             input_tokens=decision.input_tokens,
             max_output_tokens=_hop_max_tokens(router, decision, hop.tier),
             call_kind=decision.call_kind.value,
+            alerts=False,  # fired below, once the hop is admitted
         )
         if verdict.action == "block":
             await release(budgets, verdict.reservation_id)
@@ -102,6 +107,7 @@ async def run_decision(
             logger.info("fallback: budget refuses the dearer %s", model)
             return False
         next_reservation[0] = verdict.reservation_id
+        await fire_alerts(budgets, model, decision.conversation_id)
         return True
 
     async def on_error(hop: Hop, classification: ErrorClassification, error: Exception) -> None:
@@ -124,6 +130,7 @@ async def run_decision(
         cooldowns=router.cooldowns,
         admit=admit,
         on_error=on_error,
+        on_wait=on_wait,
     )
 
 

@@ -86,6 +86,12 @@ class Hop:
 
 Admit = Callable[[Hop], Awaitable[bool]]
 OnError = Callable[[Hop, ErrorClassification, Exception], Awaitable[None]]
+OnWait = Callable[[float, str], Awaitable[None]]
+"""(seconds, model): told before a cooldown wait longer than :data:`NOTICE_AFTER_S`."""
+
+NOTICE_AFTER_S = 3.0
+"""A cooldown wait longer than this is announced (`on_wait`), so the user sees why the
+agent pauses; shorter waits pass unnoticed."""
 
 
 async def run_with_fallback(
@@ -97,12 +103,15 @@ async def run_with_fallback(
     admit: Admit | None = None,
     on_error: OnError | None = None,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    on_wait: OnWait | None = None,
 ) -> T:
     """Call `attempt` with the first usable tier of `chain`, falling back on provider errors.
 
     `admit(hop)` is awaited before every hop after the first; returning False skips that
     tier (over budget, at quota, too small a context). `on_error(hop, classification,
     error)` is awaited after every failed attempt (to release a reservation, log, record).
+    `on_wait(seconds, model)` is awaited before a cooldown wait of more than
+    :data:`NOTICE_AFTER_S` (a failure there is logged, never raised).
     Raises the last provider error when the chain is exhausted, and at once for errors no
     fallback can fix.
     """
@@ -115,7 +124,9 @@ async def run_with_fallback(
     previous: tuple[TierConfig, ErrorClassification, Exception] | None = None
     number = 0
     while pending:
-        tier = await _next_ready(pending, cooldowns, config, sleep, first=previous is None)
+        tier = await _next_ready(
+            pending, cooldowns, config, sleep, first=previous is None, on_wait=on_wait
+        )
         if tier is None:
             break
         pending.remove(tier)
@@ -189,6 +200,7 @@ async def _next_ready(
     sleep: Callable[[float], Awaitable[None]],
     *,
     first: bool,
+    on_wait: OnWait | None = None,
 ) -> TierConfig | None:
     """The first pending tier not cooling down; else wait for the soonest if allowed.
 
@@ -204,6 +216,11 @@ async def _next_ready(
         logger.info(
             "fallback: every model is cooling down; waiting %.1fs for %s", wait, soonest.model
         )
+        if on_wait is not None and wait > NOTICE_AFTER_S:
+            try:
+                await on_wait(wait, soonest.model)
+            except Exception as error:
+                logger.warning("fallback: the wait notice failed: %r", error)
         await sleep(wait)
         return soonest
     return soonest if first else None

@@ -25,10 +25,27 @@ async def release(budgets: BudgetGuard | None, reservation_id: str | None) -> No
         logger.warning("releasing reservation %s failed: %r", reservation_id, error)
 
 
+async def fire_alerts(
+    budgets: BudgetGuard | None, model: str, conversation_id: str | None
+) -> tuple[str, ...]:
+    """Fire the budget alerts of a call that is really made (its reservation is live now);
+    a guard without alerts, or a failure, gives none (logged)."""
+    fire = getattr(budgets, "fire_alerts", None)
+    if fire is None:
+        return ()
+    try:
+        fired = await fire(model=model, conversation_id=conversation_id)
+    except Exception as error:
+        logger.warning("budget alerts for %s failed: %r", model, error)
+        return ()
+    return tuple(fired)
+
+
 def refusal(verdict: BudgetVerdict, model: str) -> BudgetBlockedError:
     """The error for a `block` verdict: the budget's own reason, key and remaining money."""
     return BudgetBlockedError(
         verdict.reason or f"budget {verdict.budget_key or '?'} blocks {model}",
         budget=verdict.budget_key or "",
         remaining_usd=verdict.remaining_usd or 0.0,
+        unpriced_model=verdict.unpriced_model,
     )

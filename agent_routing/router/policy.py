@@ -31,6 +31,7 @@ class Preference:
     score_index: int | None
     floor_index: int | None = None
     steps: list[str] = field(default_factory=list)
+    pinned: bool = False  # a rule fixed the tier: the call never moves up for a cooldown
 
 
 def preferred_tier(
@@ -67,6 +68,7 @@ def preferred_tier(
     fixed = next((rule.tier for rule in matching if rule.tier is not None), None)
     if fixed is not None:
         preference.index = fixed
+        preference.pinned = True
         steps.append(f"rule: {call_kind.value} calls go to {tiers[fixed].name}")
     caps = [rule.max_tier for rule in matching if rule.max_tier is not None]
     if caps:
