@@ -211,7 +211,9 @@ async def test_savings_stay_on_the_calls_own_row_through_every_later_event(
 def test_provider_usage_across_the_threshold_moves_the_row_to_the_tier() -> None:
     """The row opens at the base tier (a short estimated prompt); provider usage of 250k
     prompt tokens re-prices it at gemini-2.5-pro's >200k tier, as litellm bills it."""
-    model = "gemini/gemini-2.5-pro"
+    # An entry the shipped snapshot prices alike, so the installed litellm bills it (the
+    # snapshot corrected gemini/gemini-2.5-pro's cache price: test_pricing_sources.py).
+    model = "gemini/gemini-2.5-pro-preview-06-05"
     litellm = litellm_module()
     sink = MemorySink()
     calls = CallBook(Settings(), sink, CaptureStats())
@@ -230,7 +232,7 @@ def test_provider_usage_across_the_threshold_moves_the_row_to_the_tier() -> None
     [row] = sink.calls()
     assert row.usage == usage
     assert row.prices is not None
-    assert row.prices.model_key == "gemini/gemini-2.5-pro@>200k"
+    assert row.prices.model_key == f"{model}@>200k"
     expected = float(litellm.completion_cost(completion_response=response, model=model))
     assert row.cost_usd == pytest.approx(expected, rel=1e-12)
 
