@@ -161,6 +161,7 @@ class Budgets:
         self._estimate_cost = estimate_cost or _default_estimate(self.settings)
         self._clock = clock
         self._fired: set[tuple[str, str, float]] = set()
+        self._unpriced_logged: set[str] = set()
         self._quotas = Quotas(
             ledger,
             self.settings,
@@ -219,7 +220,9 @@ class Budgets:
             return BudgetVerdict("allow", estimated_cost_usd=estimate)
         if estimate is None:
             found = unpriced_verdict(model, applicable, self.settings.pricing.unpriced)
-            logger.warning("budget check: %s", found.reason)
+            if model not in self._unpriced_logged:  # once per model, not once per call
+                self._unpriced_logged.add(model)
+                logger.warning("budget check: %s", found.reason)
             return found
         await self._wait_for_pending_writes()
         now = self._clock()
