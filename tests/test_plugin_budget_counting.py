@@ -151,3 +151,13 @@ async def test_a_long_wait_is_shown_in_the_chat() -> None:
     (item,) = Agent.context.log.items
     assert item["type"] == "warning"
     assert "42 s for gpt-4o-mini" in item["content"]
+
+
+async def test_the_plugin_budgets_wait_for_the_ledger_writer(fake_host: FakeHost) -> None:
+    """The plugin's budget checks wait for the capture writer's pending records."""
+    fake_host.configure({"budgets": [{"scope": "daily", "limit_usd": 1.0}]})
+    fake_host.provider.script_main(respond("4"))
+    await fake_host.send(fake_host.new_context(), "What is 2+2?")
+    budgets = await get_runtime(None).budgets.instance()
+    assert budgets._pending_writes is not None
+    await budgets._wait_for_pending_writes()  # returns once everything is committed
