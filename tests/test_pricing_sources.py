@@ -63,18 +63,42 @@ def test_the_hosts_default_models_are_priced(label: str, model: str) -> None:
     assert pricing.context_window(model) is not None
 
 
-def test_openrouter_names_take_the_upstream_list_price() -> None:
-    """openrouter/anthropic/claude-sonnet-4.6 is billed as Anthropic's claude-sonnet-4-6."""
-    routed = pricing.unit_prices("openrouter/anthropic/claude-sonnet-4.6")
-    upstream = pricing.unit_prices("claude-sonnet-4-6")
+def test_openrouter_names_take_the_upstream_list_price(snapshot_dir: Path) -> None:
+    """openrouter/anthropic/claude-zeta-9.1, unknown under the router's name, is billed as
+    Anthropic's claude-zeta-9-1 (the dashed name the map uses)."""
+    entry = {
+        "input_cost_per_token": 3e-06,
+        "output_cost_per_token": 1.5e-05,
+        "cache_read_input_token_cost": 3e-07,
+        "litellm_provider": "anthropic",
+        "mode": "chat",
+        "max_input_tokens": 200_000,
+    }
+    write_map(snapshot_dir, "99.0.0", {"claude-zeta-9-1": entry})
+    routed = pricing.unit_prices("openrouter/anthropic/claude-zeta-9.1")
     assert routed is not None
-    assert routed == upstream
-    assert routed.model_key == "claude-sonnet-4-6"
-    choice = pricing.price_choice("openrouter/anthropic/claude-sonnet-4.6")
+    assert routed == pricing.unit_prices("claude-zeta-9-1")
+    assert (routed.model_key, routed.input, routed.cache_read) == ("claude-zeta-9-1", 3e-06, 3e-07)
+    choice = pricing.price_choice("openrouter/anthropic/claude-zeta-9.1")
     assert choice is not None
     assert choice.upstream
-    gemini = pricing.unit_prices("openrouter/google/gemini-3.1-flash-lite-preview")
-    assert gemini == pricing.unit_prices("gemini/gemini-3.1-flash-lite-preview")
+    assert pricing.context_window("openrouter/anthropic/claude-zeta-9.1") == 200_000
+
+
+def test_the_v17_defaults_are_priced_as_their_upstream_models() -> None:
+    """With CI's litellm (no openrouter entry for them) the host defaults take Anthropic's and
+    Google's list prices; a litellm that lists them under openrouter/ is used as it is."""
+    for routed, upstream in (
+        ("openrouter/anthropic/claude-sonnet-4.6", "claude-sonnet-4-6"),
+        ("openrouter/google/gemini-3.1-flash-lite-preview", "gemini/gemini-3.1-flash-lite-preview"),
+    ):
+        choice = pricing.price_choice(routed)
+        assert choice is not None
+        if choice.upstream:
+            assert pricing.unit_prices(routed) == pricing.unit_prices(upstream)
+            assert choice.key == upstream
+        else:
+            assert choice.key == routed
 
 
 def test_version_dots_and_dashes_are_both_tried() -> None:
@@ -186,7 +210,8 @@ async def test_the_ledger_records_which_source_priced_a_call(tmp_path: Path) -> 
         stored = await ledger.get_call("c1")
     assert stored is not None
     assert stored.prices is not None
-    assert (stored.prices.source, stored.prices.version) == ("snapshot", prices.version)
+    assert (stored.prices.source, stored.prices.version) == (prices.source, prices.version)
+    assert stored.prices.version
     assert stored.cost_usd == pytest.approx(1_000 * 3e-06 + 100 * 15e-06)
 
 
