@@ -302,17 +302,49 @@ def _snapshot_entry(model: str) -> tuple[str, Mapping[str, Any]] | None:
     if not entries:
         return None
     if model in entries:
-        return model, entries[model]
+        return model, _flat_tiers(entries[model])
     provider, stripped = _split_provider(model)
     if provider is None:
         return None
     prefixed = f"{provider}/{stripped}"
     if prefixed in entries:
-        return prefixed, entries[prefixed]
+        return prefixed, _flat_tiers(entries[prefixed])
     bare = entries.get(stripped)
     if bare is not None and _provider_matches(bare.get("litellm_provider"), provider):
-        return stripped, bare
+        return stripped, _flat_tiers(bare)
     return None
+
+
+_RANGE_FIELDS = (
+    "input_cost_per_token",
+    "output_cost_per_token",
+    "cache_read_input_token_cost",
+    "cache_creation_input_token_cost",
+)
+
+
+def _flat_tiers(entry: Mapping[str, Any]) -> Mapping[str, Any]:
+    """An entry priced only by a `tiered_pricing` list of prompt-size ranges (newer maps:
+    Qwen on dashscope, ...) as the flat keys the rest reads: the range from 0 gives the base
+    prices, each later range `<class>_above_<start>_tokens` keys (a prompt above the start
+    is billed at that range's prices)."""
+    ranges = entry.get("tiered_pricing")
+    if "input_cost_per_token" in entry or not isinstance(ranges, list):
+        return entry
+    flat = dict(entry)
+    for item in ranges:
+        bounds = item.get("range") if isinstance(item, Mapping) else None
+        if not isinstance(bounds, list) or not bounds or not isinstance(bounds[0], int | float):
+            return entry
+        start = int(bounds[0])
+        for name in (*_RANGE_FIELDS, "output_cost_per_reasoning_token"):
+            if name not in item:
+                continue
+            if start == 0:
+                flat[name] = item[name]
+            elif name in _RANGE_FIELDS:
+                flat[f"{name}_above_{start}_tokens"] = item[name]
+    return flat
 
 
 def _price_fields(entry: Mapping[str, Any]) -> dict[str, Any]:
@@ -397,7 +429,11 @@ def _chosen_tiers(model: str) -> tuple[Tier, ...]:
     choice = price_choice(model)
     if choice is None:
         return ()
-    return _tiers(choice.name) if choice.source == "litellm" else tiers_of(choice.entry)
+    if choice.source == "litellm":
+        return _tiers(choice.name)
+    # A snapshot entry: the highest threshold a prompt exceeds applies (ranges of
+    # `tiered_pricing` can give several thresholds, which a string sort would misorder).
+    return tuple(sorted(tiers_of(choice.entry), key=lambda tier: -tier.threshold))
 
 
 @functools.lru_cache(maxsize=512)

@@ -287,3 +287,24 @@ def test_host_defaults_option_lists_them_all() -> None:
     assert [row["model"] for row in rows] == [model for _, model in HOST_DEFAULT_MODELS]
     assert all(row["known"] and row["input"] > 0 for row in rows)
     assert {row["source"] for row in rows} <= {"litellm", "snapshot"}
+
+
+def test_range_priced_snapshot_entries_bill_each_range(snapshot_dir: Path) -> None:
+    """An entry priced only by `tiered_pricing` ranges bills each prompt at its range."""
+    ranges = [
+        {"input_cost_per_token": 1e-06, "output_cost_per_token": 2e-06, "range": [0, 32000.0]},
+        {"input_cost_per_token": 2e-06, "output_cost_per_token": 4e-06, "range": [32000, 128000]},
+        {"input_cost_per_token": 3e-06, "output_cost_per_token": 6e-06, "range": [128000, 1e6]},
+    ]
+    write_map(snapshot_dir, "99.0.0", {"acme/ranged": {"tiered_pricing": ranges, "mode": "chat"}})
+    seen = {}
+    for prompt in (1_000, 32_000, 50_000, 200_000):
+        prices = pricing.unit_prices("acme/ranged", input_tokens=prompt)
+        assert prices is not None
+        seen[prompt] = (prices.input, prices.output)
+    assert seen == {
+        1_000: (1e-06, 2e-06),
+        32_000: (1e-06, 2e-06),
+        50_000: (2e-06, 4e-06),
+        200_000: (3e-06, 6e-06),
+    }
