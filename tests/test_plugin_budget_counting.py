@@ -161,3 +161,20 @@ async def test_the_plugin_budgets_wait_for_the_ledger_writer(fake_host: FakeHost
     budgets = await get_runtime(None).budgets.instance()
     assert budgets._pending_writes is not None
     await budgets._wait_for_pending_writes()  # returns once everything is committed
+
+
+async def test_a_cooldown_wait_is_shown_in_the_chat_end_to_end(
+    fake_host: FakeHost, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A main call whose only tier cools down waits for it, and the chat says so."""
+    from agent_routing.router import fallback
+
+    monkeypatch.setattr(fallback, "NOTICE_AFTER_S", 0.1)  # the real 3 s, scaled down
+    fake_host.configure({"tiers": [{"name": "only", "model": "gpt-4o-mini"}]})
+    fake_host.provider.script_main(respond("4"))
+    context = fake_host.new_context()
+    get_runtime(None).cooldowns.cool("gpt-4o-mini", 0.5)
+    assert await fake_host.send(context, "What is 2+2?") == "4"
+    waits = [item for item in context.log.logs if item.heading == "Waiting for a model"]
+    assert len(waits) == 1
+    assert "for gpt-4o-mini" in waits[0].content
