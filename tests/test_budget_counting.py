@@ -147,6 +147,8 @@ async def test_small_limits_are_exact_in_messages(ledger: SQLiteLedger) -> None:
     assert verdict.action == "block"
     assert "($0.005 per call)" in verdict.reason
     assert "$0.0061 exceeds it" in verdict.reason
+    message = block_message(refusal(verdict, "gpt-4o-mini"))
+    assert "Remaining" not in message  # a per-call limit has no remaining money to show
 
 
 # --- unpriced models ----------------------------------------------------------------------------

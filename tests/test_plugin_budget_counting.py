@@ -124,6 +124,7 @@ async def test_the_host_default_chat_model_passes_a_daily_block_budget(
         choice = pricing.price_choice(call.model)
         assert choice is not None
         assert (call.prices.source, call.prices.model_key) == (choice.source, choice.key)
+    assert ledger.decisions, "priced host tiers are routed"
     assert {c.model for c in ledger.calls} & {
         "openrouter/anthropic/claude-sonnet-4.6",
         "openrouter/google/gemini-3.1-flash-lite-preview",

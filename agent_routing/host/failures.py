@@ -43,7 +43,8 @@ def block_message(blocked: BudgetBlockedError) -> str:
             "pricing.unpriced to warn or allow to let unpriced calls through, then send your "
             "message again."
         )
-    remaining = f" Remaining: {format_usd(blocked.remaining_usd)}." if blocked.budget else ""
+    periodic = blocked.budget and not blocked.budget.startswith("call:")  # a call has no rest
+    remaining = f" Remaining: {format_usd(blocked.remaining_usd)}." if periodic else ""
     return (
         f"{blocked}.{remaining} Raise the limit (plugin settings, "
         "`agent-routing budget set`, or POST /api/plugins/agent_routing/budget) or wait "
