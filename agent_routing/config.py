@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import os
 from enum import StrEnum
 from pathlib import Path
@@ -31,7 +32,6 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
-    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -300,34 +300,67 @@ class CaptureSettings(_Strict):
     )
 
 
+# --- compression settings (issue #11: cost-aware trigger; docs/compression.md) ---
+_COMPRESSION_LOG = logging.getLogger("agent_routing.config")
+
+
 class CompressionSettings(_Strict):
     """Cost-aware compression of prompt and history (docs/compression.md, "Configuration").
 
-    Without an explicit target, a prompt for a model of at least `min_input_cost_per_mtok`
-    is compressed once it fills `min_context_fullness` of the context window, down to
-    `target_fullness` of it. A target above the trigger would leave every prompt between
-    the two "due" but already within budget, so `target_fullness <= min_context_fullness`
-    is required; a lower target compresses further than needed, so that a prompt whose
-    cached prefix is kept (warm provider cache) grows back before the next compression.
+    Without an explicit target, a prompt is compressed once it is large both in tokens
+    (`trigger_tokens`) and in dollars at the chosen model's input price (`trigger_usd`):
+    with the defaults, from 8,000 tokens for a $2/M-input model, 5,334 for $3/M. Old tool
+    outputs beyond the last `keep_recent_turns` turns are cleared first, then the other
+    steps run down to `target_ratio` of the prompt. While the provider's prompt cache is
+    warm, messages compressed and sent are resent byte for byte, and the prompt is
+    compressed again only once it has grown by `recompress_growth` over its size after the
+    last compression (so a cache break removes a large chunk).
     """
 
     enabled: bool = True
-    min_input_cost_per_mtok: float = Field(
-        default=0.5, ge=0, description="compress only for models at least this dear (USD per 1M)"
+    trigger_tokens: int = Field(
+        default=4000, ge=1, description="compress only prompts of at least this many tokens"
     )
-    min_context_fullness: float = Field(
+    trigger_usd: float = Field(
+        default=0.016,
+        ge=0,
+        description="... whose input costs at least this (USD) at the model's input price",
+    )
+    target_ratio: float = Field(
         default=0.5,
+        gt=0,
+        le=1,
+        description="when compression fires, compress down to this share of the prompt",
+    )
+    recompress_growth: float = Field(
+        default=0.5,
+        gt=0,
+        description="while the prompt cache is warm, compress again once the prompt has "
+        "grown by this share over its size after the last compression",
+    )
+    payback_steps: int = Field(
+        default=5,
+        ge=0,
+        description="a cache break (compressing a prefix the provider holds) must pay for "
+        "itself within this many later calls",
+    )
+    min_input_cost_per_mtok: float = Field(
+        default=0.0,
+        ge=0,
+        description="compress (soft policy) only for models at least this dear (USD per 1M)",
+    )
+    min_context_fullness: float | None = Field(
+        default=None,
         ge=0,
         le=1,
-        description="compress only once the prompt fills this share of the context window",
+        description="DEPRECATED: also require the prompt to fill this share of the window",
     )
     target_fullness: float = Field(
         default=0.5,
         gt=0,
         le=1,
-        validate_default=True,  # checked against a configured min_context_fullness too
-        description="compress down to this share of the context window "
-        "(at most min_context_fullness)",
+        description="budget of a prompt larger than the context window, as a share of it "
+        "(also the router's compress_to_tokens floor)",
     )
     keep_recent_turns: int = Field(default=3, ge=1)
     tool_output_max_tokens: int = Field(default=800, gt=0)
@@ -341,31 +374,19 @@ class CompressionSettings(_Strict):
 
     @field_validator("min_context_fullness")
     @classmethod
-    def _trigger_not_below_target(cls, value: float, info: ValidationInfo) -> float:
-        # On assignment the other fields are known; at construction target comes later.
-        target = info.data.get("target_fullness")
-        if isinstance(target, float) and target > value:
-            raise ValueError(
-                f"must be at least compression.target_fullness ({target:g}): " + _FULLNESS_CONFLICT
-            )
-        return value
-
-    @field_validator("target_fullness")
-    @classmethod
-    def _target_not_above_trigger(cls, value: float, info: ValidationInfo) -> float:
-        trigger = info.data.get("min_context_fullness")
-        if isinstance(trigger, float) and value > trigger:
-            raise ValueError(
-                f"must not exceed compression.min_context_fullness ({trigger:g}): "
-                + _FULLNESS_CONFLICT
+    def _deprecated_fullness(cls, value: float | None) -> float | None:
+        if value is not None:
+            _COMPRESSION_LOG.warning(
+                "compression.min_context_fullness is deprecated: compression now fires on "
+                "the prompt's size in tokens and dollars (compression.trigger_tokens, "
+                "compression.trigger_usd); the %g share of the context window is still "
+                "required as an extra condition. Remove the key to use the new trigger alone.",
+                value,
             )
         return value
 
 
-_FULLNESS_CONFLICT = (
-    "a prompt filling a share between the two would be due for compression yet already "
-    "within its budget; lower target_fullness or raise min_context_fullness"
-)
+# --- end of compression settings ---
 
 
 # --- pricing settings (issue #11: unpriced calls) -----------------------------------------

@@ -1,21 +1,29 @@
-"""Benchmark: cost-aware compression against two naive baselines on real agent transcripts.
+"""Benchmark: the default compression policy against baselines on real agent transcripts.
 
-Run:  .venv/bin/python bench/bench_compression.py [--quick] [--data DIR] [--model MODEL]
-          [--ratio 0.5] [--min-tokens 8000] [--repeat 5]
+Run:  .venv/bin/python bench/bench_compression.py [--quick] [--data DIR]
+          [--models gpt-4.1,claude-sonnet-4-5] [--min-tokens 8000] [--repeat 5]
 
-For every transcript of at least `--min-tokens` tokens (the long histories), each method
-gets the same token budget, `--ratio` x the transcript's size:
+Everything runs with the DEFAULT settings (`Settings()`): no budget is given, the policy
+decides when and how far to compress (docs/compression.md). For each model, over the
+transcripts of at least `--min-tokens` tokens (the long histories), each method is
+measured in the same run:
 
-- agent-routing: `compress_messages(..., target_tokens=budget)` (offline, extractive);
-- truncate last N: keep the last `budget` tokens of the conversation;
-- strip: collapse whitespace and drop filler words (it has no budget; it removes what it can).
+- agent-routing: `compress_messages(...)` with the defaults (offline, extractive), and
+  in the replay the policy with its `cache_state` carried from step to step;
+- observation masking: every tool output older than the last three turns becomes a
+  placeholder, on every step (arXiv 2508.21433; no trigger, no regard for the cache);
+- truncate last N: once the prompt reaches the policy's trigger, keep its last
+  `target_ratio` (50 %) of tokens;
+- strip whitespace/filler: collapse whitespace, drop filler words.
 
-Printed side by side in one run: token reduction; retention of identifiers / numbers /
-paths / URLs in the last three turns, in the opening (system prompt and task) and overall
-(definitions: agent_routing/compression/metrics.py and docs/compression.md); overall
-retention by item kind; how many budgets were met; time per 10k input tokens (median of
-`--repeat` cold runs per transcript, wall clock and CPU). A second table repeats the main
-figures over all transcripts. `--quick` takes three long transcripts and one run.
+Figures: the whole transcript as one prompt (token reduction; retention of identifiers,
+numbers, paths and URLs in the last three turns, in the system prompt + task and overall;
+definitions in agent_routing/compression/metrics.py), `replay_cost_ratio` (the run
+replayed step by step with cache-read / cache-write prices, method cost / uncompressed
+cost; agent_routing/compression/replay.py) and time per 10k input tokens of one
+single-prompt compression (median of `--repeat` cold runs, CPU and wall clock). A second
+table per model covers all transcripts (one timed run each). `--quick`: three long
+transcripts, one run.
 """
 
 from __future__ import annotations
@@ -30,23 +38,37 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-from agent_routing.compression import compress_messages, model_profile
-from agent_routing.compression.baselines import strip_whitespace_and_filler, truncate_to_last_tokens
-from agent_routing.compression.identifiers import ItemKind, items_in
+from agent_routing.compression import compress_messages
+from agent_routing.compression.baselines import (
+    mask_observations,
+    strip_whitespace_and_filler,
+    truncate_to_last_tokens,
+)
+from agent_routing.compression.identifiers import items_in
 from agent_routing.compression.metrics import (
     ConversationRetention,
     Retention,
     measure_retention,
     rendered_text,
 )
-from agent_routing.compression.profile import ModelProfile
+from agent_routing.compression.policy import trigger_tokens_for
+from agent_routing.compression.profile import ModelProfile, profile_for
+from agent_routing.compression.replay import (
+    CacheBiller,
+    ReplayCost,
+    Sender,
+    add_costs,
+    policy_sender,
+    replay,
+)
 from agent_routing.compression.tokenize import TokenCounter, token_counter
 from agent_routing.compression.transcripts import Transcript, read_transcripts
 from agent_routing.config import Settings
 
 DEFAULT_DATA = Path("/work/shared/data/agent_transcripts")
-KINDS: tuple[ItemKind, ...] = ("url", "path", "identifier", "number")
+DEFAULT_MODELS = "gpt-4.1,claude-sonnet-4-5"  # names litellm 1.79.3 prices (no 4.6 there)
 T = TypeVar("T")
+Messages = Sequence[dict[str, Any]]
 
 
 @dataclass
@@ -59,24 +81,17 @@ class MethodTotals:
     recent: Retention = field(default_factory=Retention)
     opening: Retention = field(default_factory=Retention)
     overall: Retention = field(default_factory=Retention)
-    by_kind: dict[ItemKind, Retention] = field(
-        default_factory=lambda: {k: Retention() for k in KINDS}
-    )
-    budget_met: int = 0
-    transcripts: int = 0
+    replays: list[ReplayCost] = field(default_factory=list)
     wall_ms: float = 0.0
     cpu_ms: float = 0.0
 
-    def add(self, tokens: tuple[int, int], kept: ConversationRetention, met: bool) -> None:
+    def add(self, tokens: tuple[int, int], kept: ConversationRetention, cost: ReplayCost) -> None:
         self.input_tokens += tokens[0]
         self.output_tokens += tokens[1]
         self.recent += kept.recent
         self.opening += kept.opening
         self.overall += kept.overall
-        for kind in KINDS:
-            self.by_kind[kind] += kept.by_kind[kind]
-        self.budget_met += int(met)
-        self.transcripts += 1
+        self.replays.append(cost)
 
     def per_10k(self, milliseconds: float) -> str:
         return f"{milliseconds * 10_000 / self.input_tokens:.1f}" if self.input_tokens else "-"
@@ -91,13 +106,10 @@ class MethodTotals:
             f"{self.recent.ratio:.1%}",
             f"{self.opening.ratio:.1%}",
             f"{self.overall.ratio:.1%}",
-            f"{self.budget_met}/{self.transcripts}",
-            self.per_10k(self.wall_ms),
+            f"{add_costs(self.replays).ratio:.3f}",
             self.per_10k(self.cpu_ms),
+            self.per_10k(self.wall_ms),
         ]
-
-    def kind_row(self) -> list[str]:
-        return [self.name, *(f"{self.by_kind[kind].ratio:.1%}" for kind in KINDS)]
 
 
 def timed(func: Callable[[], T], repeat: int, totals: MethodTotals) -> T:
@@ -119,34 +131,33 @@ def timed(func: Callable[[], T], repeat: int, totals: MethodTotals) -> T:
 
 @dataclass(frozen=True)
 class Setup:
-    """What every method needs to know about the run."""
+    """What every method needs to know about the run for one model."""
 
     model: str
     settings: Settings
     profile: ModelProfile
     count: TokenCounter
-    ratio: float
     repeat: int
 
-    def size(self, messages: list[dict[str, Any]]) -> int:
-        """Prompt tokens of `messages` as the compressor counts them."""
-        return compress_messages(
-            messages,
-            model=self.model,
-            settings=self.settings,
-            profile=self.profile,
-            count_tokens=self.count,
-        ).stats.input_tokens
+    def size(self, messages: Messages) -> int:
+        """Prompt tokens of `messages` as the compressor and the replay count them."""
+        return CacheBiller(self.profile, self.count).bill(messages)[1]
+
+    @property
+    def trigger(self) -> int:
+        """The prompt size from which the default policy compresses for this model."""
+        return trigger_tokens_for(self.profile, self.settings.compression)
+
+    def replayed(self, transcript: Transcript, send: Sender) -> ReplayCost:
+        return replay(transcript.messages, send, self.profile, self.count)
 
 
 def run_ours(transcript: Transcript, setup: Setup, size: int, totals: MethodTotals) -> None:
-    budget = max(int(size * setup.ratio), 1)
     result = timed(
         lambda: compress_messages(
             transcript.messages,
             model=setup.model,
             settings=setup.settings,
-            target_tokens=budget,
             profile=setup.profile,
             count_tokens=setup.count,
         ),
@@ -154,37 +165,56 @@ def run_ours(transcript: Transcript, setup: Setup, size: int, totals: MethodTota
         totals,
     )
     kept = measure_retention(transcript.messages, rendered_text(result.history))
-    totals.add(
-        (result.stats.input_tokens, result.stats.output_tokens), kept, result.stats.budget_met
+    send = policy_sender(
+        model=setup.model, settings=setup.settings, profile=setup.profile, count=setup.count
     )
+    cost = setup.replayed(transcript, send)
+    totals.add((result.stats.input_tokens, result.stats.output_tokens), kept, cost)
+
+
+def run_masking(transcript: Transcript, setup: Setup, size: int, totals: MethodTotals) -> None:
+    masked = timed(lambda: mask_observations(transcript.messages), setup.repeat, totals)
+    kept = measure_retention(transcript.messages, rendered_text(masked))
+    cost = setup.replayed(transcript, lambda prompt, state, now: (mask_observations(prompt), None))
+    totals.add((size, setup.size(masked)), kept, cost)
+
+
+def _truncated(prompt: Messages, setup: Setup) -> Messages:
+    size = setup.size(prompt)
+    if size < setup.trigger:
+        return prompt
+    budget = int(size * setup.settings.compression.target_ratio)
+    text, _ = truncate_to_last_tokens(prompt, budget, setup.model)
+    return [{"role": "user", "content": text}]
 
 
 def run_truncate(transcript: Transcript, setup: Setup, size: int, totals: MethodTotals) -> None:
-    budget = max(int(size * setup.ratio), 1)
-    text, kept_tokens = timed(
-        lambda: truncate_to_last_tokens(transcript.messages, budget, setup.model),
-        setup.repeat,
-        totals,
-    )
-    kept = measure_retention(transcript.messages, text)
-    totals.add((size, kept_tokens), kept, kept_tokens <= budget)
+    out = timed(lambda: _truncated(transcript.messages, setup), setup.repeat, totals)
+    kept = measure_retention(transcript.messages, rendered_text(out))
+    cost = setup.replayed(transcript, lambda prompt, state, now: (_truncated(prompt, setup), None))
+    totals.add((size, setup.size(out)), kept, cost)
 
 
 def run_strip(transcript: Transcript, setup: Setup, size: int, totals: MethodTotals) -> None:
-    budget = max(int(size * setup.ratio), 1)
     stripped = timed(lambda: strip_whitespace_and_filler(transcript.messages), setup.repeat, totals)
-    stripped_size = setup.size(stripped)
     kept = measure_retention(transcript.messages, rendered_text(stripped))
-    totals.add((size, stripped_size), kept, stripped_size <= budget)
+    cost = setup.replayed(
+        transcript, lambda prompt, state, now: (strip_whitespace_and_filler(prompt), None)
+    )
+    totals.add((size, setup.size(stripped)), kept, cost)
+
+
+METHODS = (
+    ("agent-routing (defaults)", run_ours),
+    ("observation masking", run_masking),
+    ("truncate last N", run_truncate),
+    ("strip whitespace/filler", run_strip),
+)
 
 
 def measure(transcripts: Sequence[Transcript], setup: Setup) -> list[MethodTotals]:
-    """The three methods over `transcripts`: one totals object per method."""
-    methods = [
-        (MethodTotals("agent-routing"), run_ours),
-        (MethodTotals("truncate last N"), run_truncate),
-        (MethodTotals("strip whitespace/filler"), run_strip),
-    ]
+    """Every method over `transcripts`: one totals object per method."""
+    methods = [(MethodTotals(name), run) for name, run in METHODS]
     for transcript in transcripts:
         size = setup.size(transcript.messages)
         for totals, run in methods:
@@ -200,9 +230,9 @@ HEADERS = [
     "kept: last 3 turns",
     "kept: system+task",
     "kept: overall",
-    "budget met",
-    "ms/10k tok (wall)",
+    "replay_cost_ratio",
     "ms/10k tok (cpu)",
+    "ms/10k tok (wall)",
 ]
 
 
@@ -217,46 +247,69 @@ def print_table(title: str, headers: list[str], rows: list[list[str]]) -> None:
     print()
 
 
+def per_transcript(transcripts: Sequence[Transcript], setup: Setup) -> None:
+    """One line per long transcript: our single-prompt reduction and replay ratio."""
+    rows = []
+    for transcript in transcripts:
+        totals = MethodTotals("agent-routing")
+        run_ours(transcript, replace(setup, repeat=1), setup.size(transcript.messages), totals)
+        cost = totals.replays[0]
+        rows.append(
+            [
+                transcript.id[:52],
+                f"{totals.input_tokens:,}",
+                f"{1 - totals.output_tokens / totals.input_tokens:.1%}",
+                str(cost.steps),
+                f"{cost.ratio:.3f}",
+            ]
+        )
+    headers = ["transcript", "tokens", "reduction", "steps", "replay_cost_ratio"]
+    print_table("  agent-routing per long transcript", headers, rows)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parse arguments, run the methods, print the tables."""
+    """Parse arguments, run the methods for each model, print the tables."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--model", default="gpt-4o")
-    parser.add_argument("--ratio", type=float, default=0.5, help="budget as a share of a prompt")
+    parser.add_argument("--models", default=DEFAULT_MODELS, help="comma-separated litellm ids")
     parser.add_argument("--min-tokens", type=int, default=8000, help="what counts as long")
     parser.add_argument("--repeat", type=int, default=5, help="timed runs per transcript")
     parser.add_argument("--quick", action="store_true", help="three long transcripts, one run")
     args = parser.parse_args(argv)
 
     settings = Settings()
-    setup = Setup(
-        model=args.model,
-        settings=settings,
-        profile=model_profile(args.model, settings.prices),
-        count=token_counter(args.model),
-        ratio=args.ratio,
-        repeat=1 if args.quick else args.repeat,
-    )
     transcripts = [t for path in sorted(args.data.glob("*.jsonl")) for t in read_transcripts(path)]
-    long_ones = [t for t in transcripts if setup.size(t.messages) >= args.min_tokens]
-    if args.quick:
-        long_ones = long_ones[:3]
     print(
-        f"model {args.model}; budget = {args.ratio:.0%} of each prompt; {len(transcripts)} "
-        f"transcripts, {len(long_ones)} with >= {args.min_tokens:,} tokens; "
-        f"median of {setup.repeat} run(s) per transcript; load average "
+        f"default settings; {len(transcripts)} transcripts; median of "
+        f"{1 if args.quick else args.repeat} cold run(s) per transcript; load average "
         f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (wall time suffers under load)\n"
     )
-    long_totals = measure(long_ones, setup)
-    title = f"Histories of >= {args.min_tokens:,} tokens ({len(long_ones)})"
-    print_table(title, HEADERS, [m.row() for m in long_totals])
-    print_table(
-        "  overall retention by item kind", ["method", *KINDS], [m.kind_row() for m in long_totals]
-    )
-    if not args.quick:
-        everything = measure(transcripts, replace(setup, repeat=1))
-        title = f"All transcripts ({len(transcripts)}, one run each)"
-        print_table(title, HEADERS, [m.row() for m in everything])
+    for model in args.models.split(","):
+        setup = Setup(
+            model=model,
+            settings=settings,
+            profile=profile_for(model, settings),
+            count=token_counter(model),
+            repeat=1 if args.quick else args.repeat,
+        )
+        long_ones = [t for t in transcripts if setup.size(t.messages) >= args.min_tokens]
+        if args.quick:
+            long_ones = long_ones[:3]
+        prices = setup.profile
+        read = prices.cache_read_cost_per_token or prices.input_cost_per_token
+        write = prices.cache_write_cost_per_token or prices.input_cost_per_token
+        print(
+            f"== {model}: input ${prices.input_cost_per_mtok:g}/M, cache read "
+            f"${read * 1e6:g}/M, cache write ${write * 1e6:g}/M; "
+            f"the policy fires from {setup.trigger:,} tokens\n"
+        )
+        title = f"Histories of >= {args.min_tokens:,} tokens ({len(long_ones)})"
+        print_table(title, HEADERS, [m.row() for m in measure(long_ones, setup)])
+        per_transcript(long_ones, setup)
+        if not args.quick:
+            everything = measure(transcripts, replace(setup, repeat=1))
+            title = f"All transcripts ({len(transcripts)}, one timed run each)"
+            print_table(title, HEADERS, [m.row() for m in everything])
     return 0
 
 

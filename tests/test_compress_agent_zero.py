@@ -6,9 +6,10 @@ import copy
 import json
 from typing import Any
 
-from test_compress_support import SYSTEM, a0_history, priced_settings
+from test_compress_support import SYSTEM, a0_history, chat_conversation, priced_settings
 
-from agent_routing.compression import CompressionOutcome, compress_loop_prompt
+from agent_routing.compression import CompressionOutcome, compress_loop_prompt, compress_messages
+from agent_routing.tokens import TOKENS_PER_MESSAGE, count_message_tokens, count_text_tokens
 
 MODEL = "test/dear"
 
@@ -49,7 +50,7 @@ async def test_changed_content_is_a_new_object_and_unchanged_content_is_shared()
         (out, original)
         for out, original in zip(result.history, history, strict=False)
         if isinstance(out["content"], dict)
-        and "elided" in str(out["content"].get("tool_result", ""))
+        and "older output cleared" in str(out["content"].get("tool_result", ""))
     ]
     assert elided
     for out, original in elided:
@@ -57,6 +58,42 @@ async def test_changed_content_is_a_new_object_and_unchanged_content_is_shared()
         assert out["content"]["meta"] == original["content"]["meta"]
         assert out["content"]["tool_name"] == "code_execution_tool"
     assert result.history[-1]["content"] is history[-1]["content"]
+
+
+def host_prompt_tokens(system: list[str], history: list[Any]) -> int:
+    """Tokens of the prompt as Agent Zero sends it: dict content as `json.dumps` (§8.3)."""
+    total = count_text_tokens("\n\n".join(system)) + TOKENS_PER_MESSAGE
+    for message in history:
+        content = message["content"]
+        text = content if isinstance(content, str) else json.dumps(content, ensure_ascii=False)
+        total += count_text_tokens(text) + TOKENS_PER_MESSAGE
+    return total
+
+
+async def test_tokens_saved_equals_the_real_reduction_of_the_prompt_the_host_sends() -> None:
+    """tokens_saved is exactly what the host's rendering shrinks by (it was ~4-10 % low)."""
+    system = [SYSTEM]
+    history = a0_history(12)
+    history[4]["content"]["tool_result"] += '\n"quoted" \\ path\tand tabs é' * 40
+    result = await compress_loop_prompt(
+        system, history, model=MODEL, settings=priced_settings(), target_tokens=3000
+    )
+    assert result.changed
+    before = host_prompt_tokens(system, history)
+    after = host_prompt_tokens(result.system, result.history)
+    assert result.stats.input_tokens == before
+    assert result.stats.output_tokens == after
+    assert result.stats.tokens_saved == before - after
+
+
+def test_chat_tokens_saved_equals_the_change_in_count_message_tokens() -> None:
+    """For chat messages tokens_saved is the difference agent_routing.tokens counts."""
+    messages = chat_conversation(12, lines=30)
+    result = compress_messages(
+        messages, model=MODEL, settings=priced_settings(), target_tokens=2500
+    )
+    saved = count_message_tokens(messages) - count_message_tokens(result.history)
+    assert result.stats.tokens_saved == saved > 0
 
 
 async def test_past_replies_lose_their_thoughts() -> None:

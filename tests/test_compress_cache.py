@@ -16,8 +16,8 @@ T0 = 1_000_000.0
 
 
 def soft_settings(**overrides: Any) -> Settings:
-    """A dear model whose window the conversations fill past the fullness threshold."""
-    return priced_settings(window=8000, target_fullness=0.5, **overrides)
+    """A dear model ($3/M, cache read $0.30/M) and a trigger the conversations reach."""
+    return priced_settings(**{"trigger_tokens": 1000, "trigger_usd": 0, **overrides})
 
 
 def exact(messages: list[Any]) -> list[str]:
@@ -43,8 +43,62 @@ def test_warm_prefix_is_reproduced_byte_for_byte() -> None:
     assert exact(second.history[:sent_before]) == exact(first.history)
     assert second.history[sent_before:] == grown[len(messages) :]
     assert second.stats.frozen_messages == sent_before
-    assert not second.stats.budget_met
-    assert "warm cached prefix" in second.stats.reason
+    assert second.stats.outcome is CompressionOutcome.BELOW_THRESHOLD  # not grown enough
+    assert "compressed again from" in second.stats.reason
+
+
+def test_a_warm_prefix_stays_byte_identical_across_steps_and_is_compressed_again() -> None:
+    """An agent loop of 24 steps: every compressed message is resent byte for byte while the
+    cache is warm, and the prompt is compressed again (old outputs only) as it grows back."""
+    conversation = chat_conversation(24, lines=20)
+    settings = soft_settings(cache_read_per_mtok=0.75)  # a quarter of the input price (OpenAI)
+    state = None
+    previous: list[str] = []
+    compressed_steps = 0
+    for step, end in enumerate(range(6, len(conversation) + 1, 2)):
+        result = compress_messages(
+            conversation[:end],
+            model=MODEL,
+            settings=settings,
+            cache_state=state,
+            now=T0 + 10 * step,
+        )
+        sent = exact(result.history)
+        changed = next(
+            (i for i, (old, new) in enumerate(zip(previous, sent, strict=False)) if old != new),
+            len(previous),
+        )
+        # whatever changes, no message that was compressed before is ever rewritten
+        for old in previous[changed:]:
+            assert "older output cleared" not in old
+            assert "[Summary of" not in old
+        if result.stats.outcome in {CompressionOutcome.COMPRESSED, CompressionOutcome.PARTIAL}:
+            compressed_steps += 1
+        else:
+            assert sent[: len(previous)] == previous  # not due: the whole prefix is resent
+        previous, state = sent, result.cache_state
+    assert compressed_steps >= 3  # the first time, then again each time it grew back
+    assert result.stats.input_tokens > 2 * result.stats.output_tokens
+
+
+def test_a_cache_break_that_would_not_pay_is_not_made() -> None:
+    """With payback_steps 0 no cache break pays: the raw warm prefix is resent, and said why."""
+    messages = chat_conversation(10, lines=20)
+    below = soft_settings(trigger_tokens=100_000)
+    first = compress_messages(messages, model=MODEL, settings=below, now=T0)
+    assert first.stats.outcome is CompressionOutcome.BELOW_THRESHOLD
+    grown = messages + chat_conversation(12, lines=20)[-4:]
+    stingy = soft_settings(payback_steps=0)
+    second = compress_messages(
+        grown, model=MODEL, settings=stingy, cache_state=first.cache_state, now=T0 + 5
+    )
+    assert second.stats.outcome is CompressionOutcome.BELOW_THRESHOLD
+    assert "would not pay" in second.stats.reason
+    assert exact(second.history) == exact(grown)
+    paying = compress_messages(
+        grown, model=MODEL, settings=soft_settings(), cache_state=first.cache_state, now=T0 + 5
+    )
+    assert paying.stats.outcome is CompressionOutcome.COMPRESSED
 
 
 def test_cold_prefix_is_compressed_again() -> None:

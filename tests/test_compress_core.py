@@ -9,7 +9,13 @@ from test_compress_support import chat_conversation, priced_settings, tool_outpu
 
 from agent_routing.compression import CompressionOutcome, compress_messages
 from agent_routing.compression.codecs import ChatCodec
+from agent_routing.compression.identifiers import items_in
 from agent_routing.compression.layout import recent_start
+from agent_routing.compression.masking import MAX_KEPT_LINES
+from agent_routing.compression.metrics import rendered_text
+from agent_routing.compression.policy import plan_compression, trigger_tokens_for
+from agent_routing.compression.profile import ModelProfile
+from agent_routing.config import CompressionSettings
 from agent_routing.errors import ConfigError, UnknownModelError
 
 MODEL = "test/dear"
@@ -80,8 +86,9 @@ def test_empty_history_is_a_clear_outcome() -> None:
 def test_cheap_model_is_not_compressed() -> None:
     """Below compression.min_input_cost_per_mtok the prompt goes out unchanged."""
     messages = chat_conversation(12)
-    size = compress_messages(messages, model=MODEL, settings=priced_settings()).stats.input_tokens
-    settings = priced_settings(input_per_mtok=0.1, window=size * 2)
+    settings = priced_settings(
+        input_per_mtok=0.1, min_input_cost_per_mtok=0.5, trigger_tokens=100, trigger_usd=0
+    )
     result = compress_messages(messages, model=MODEL, settings=settings)
     assert result.stats.outcome is CompressionOutcome.BELOW_THRESHOLD
     assert "min_input_cost_per_mtok" in result.stats.reason
@@ -89,25 +96,76 @@ def test_cheap_model_is_not_compressed() -> None:
     assert result.stats.tokens_saved == 0
 
 
-def test_empty_context_is_not_compressed() -> None:
-    """Below compression.min_context_fullness the prompt goes out unchanged."""
-    messages = chat_conversation(2)
-    result = compress_messages(messages, model=MODEL, settings=priced_settings(window=200_000))
+def test_a_cheap_model_needs_a_larger_prompt_to_reach_the_dollar_trigger() -> None:
+    """At $0.10/M a prompt that fires for a $3/M model costs too little: it goes out unchanged."""
+    messages = chat_conversation(12, lines=60)
+    dear = compress_messages(messages, model=MODEL, settings=priced_settings(trigger_usd=0.01))
+    assert dear.stats.input_tokens * 3e-6 >= 0.01
+    assert dear.stats.outcome is CompressionOutcome.COMPRESSED
+    cheap = priced_settings(input_per_mtok=0.1, trigger_usd=0.01)
+    result = compress_messages(messages, model=MODEL, settings=cheap)
     assert result.stats.outcome is CompressionOutcome.BELOW_THRESHOLD
-    assert "min_context_fullness" in result.stats.reason
+    assert "compression.trigger_usd ($0.01), i.e. 100,000 tokens" in result.stats.reason
     assert result.history == messages
 
 
-def test_dear_and_full_prompt_is_compressed_to_the_target_fullness() -> None:
-    """Above both thresholds the budget is target_fullness x window, and it is met."""
+def test_small_prompt_is_not_compressed() -> None:
+    """Below compression.trigger_tokens the prompt goes out unchanged, whatever the price."""
+    messages = chat_conversation(2)
+    settings = priced_settings(input_per_mtok=75.0, trigger_usd=0)
+    result = compress_messages(messages, model=MODEL, settings=settings)
+    assert result.stats.outcome is CompressionOutcome.BELOW_THRESHOLD
+    assert "compression.trigger_tokens (4,000)" in result.stats.reason
+    assert result.history == messages
+
+
+def test_default_trigger_fires_at_eight_thousand_tokens_for_two_dollars_per_million() -> None:
+    """plan_compression with the defaults: 7,999 tokens at $2/M wait, 8,000 are compressed."""
+    profile = ModelProfile("m", input_cost_per_token=2e-6, output_cost_per_token=8e-6)
+    defaults = CompressionSettings()
+    assert trigger_tokens_for(profile, defaults) == 8000
+    assert plan_compression(profile, defaults, 7999).skip is CompressionOutcome.BELOW_THRESHOLD
+    due = plan_compression(profile, defaults, 8000)
+    assert (due.skip, due.budget, due.hard) == (None, 4000, False)
+    dearer = ModelProfile("m", input_cost_per_token=3e-6, output_cost_per_token=15e-6)
+    assert trigger_tokens_for(dearer, defaults) == 5334
+
+
+def test_a_prompt_past_the_trigger_is_compressed_to_the_target_ratio() -> None:
+    """Past the trigger the budget is target_ratio x the prompt, and it is met."""
     messages = chat_conversation(10)
     size = compress_messages(messages, model=MODEL, settings=priced_settings()).stats.input_tokens
-    window = int(size / 0.8)  # the prompt fills 80 % of the window
-    settings = priced_settings(window=window, target_fullness=0.4)
+    settings = priced_settings(trigger_tokens=size - 1, trigger_usd=0, target_ratio=0.4)
     result = compress_messages(messages, model=MODEL, settings=settings)
     assert result.stats.outcome is CompressionOutcome.COMPRESSED
-    assert result.stats.budget_tokens == int(0.4 * window)
-    assert result.stats.output_tokens <= int(0.4 * window)
+    assert result.stats.budget_tokens == int(0.4 * size)
+    assert result.stats.output_tokens <= int(0.4 * size)
+
+
+def test_old_tool_outputs_are_cleared_first_keeping_what_later_turns_name() -> None:
+    """Observation masking: old outputs become a note with the lines later turns refer to."""
+    messages = chat_conversation(10, lines=40)
+    settings = priced_settings(trigger_tokens=1000, trigger_usd=0)
+    result = compress_messages(messages, model=MODEL, settings=settings)
+    steps = {step.name: step for step in result.stats.steps}
+    assert steps["mask_old_outputs"].messages_changed > 0
+    assert len(result.history) == len(messages)  # nothing folded: masking met the budget
+    masked = [
+        (out, original)
+        for out, original in zip(result.history, messages, strict=True)
+        if "older output cleared" in str(out.get("content"))
+    ]
+    assert len(masked) == 7  # every tool output but those of the last three turns
+    for position, (out, original) in enumerate(masked):
+        later = items_in(rendered_text(messages[3 + 2 * position + 1 :]))  # after this output
+        first, note, *kept = out["content"].splitlines()
+        assert first == original["content"].splitlines()[0]
+        assert note.startswith("[older output cleared to save context: ")
+        assert 0 < len(kept) <= MAX_KEPT_LINES
+        assert all(line in original["content"].splitlines() for line in kept)
+        assert all(any(item in later for item in items_in(line)) for line in kept)
+        assert any("ZeroDivisionError" in line for line in kept)  # named later, an error line
+    assert result.history[-6:] == messages[-6:]  # the last three turns are untouched
 
 
 def test_prompt_already_within_the_explicit_target_is_left_alone() -> None:
@@ -119,22 +177,6 @@ def test_prompt_already_within_the_explicit_target_is_left_alone() -> None:
     )
     assert result.stats.outcome is CompressionOutcome.WITHIN_BUDGET
     assert result.history == messages
-
-
-def test_a_prompt_just_past_the_trigger_is_compressed_to_the_lower_target() -> None:
-    """Trigger and target are distinct: past min_context_fullness, down to target_fullness."""
-    messages = chat_conversation(10)
-    size = compress_messages(messages, model=MODEL, settings=priced_settings()).stats.input_tokens
-    window = int(size / 0.62)  # the prompt fills 62 % of the window
-    below = priced_settings(window=window, min_context_fullness=0.65, target_fullness=0.4)
-    assert (
-        compress_messages(messages, model=MODEL, settings=below).stats.outcome
-        is CompressionOutcome.BELOW_THRESHOLD
-    )
-    past = priced_settings(window=window, min_context_fullness=0.6, target_fullness=0.4)
-    result = compress_messages(messages, model=MODEL, settings=past)
-    assert result.stats.outcome is CompressionOutcome.COMPRESSED
-    assert result.stats.output_tokens <= int(0.4 * window)
 
 
 def test_explicit_target_applies_even_to_a_cheap_model() -> None:
@@ -149,9 +191,7 @@ def test_explicit_target_applies_even_to_a_cheap_model() -> None:
 def test_prompt_over_the_context_window_is_compressed_whatever_the_price() -> None:
     """A prompt that would not fit is cut to target_fullness of the window, cheap or not."""
     messages = chat_conversation(10, lines=20)
-    settings = priced_settings(
-        input_per_mtok=0.01, window=5000, min_context_fullness=0.8, target_fullness=0.8
-    )
+    settings = priced_settings(input_per_mtok=0.01, window=5000, target_fullness=0.8)
     result = compress_messages(messages, model=MODEL, settings=settings)
     assert "exceeds the 5,000-token context window" in result.stats.reason
     assert result.stats.output_tokens <= 4000

@@ -35,51 +35,56 @@ def problem_of(data: dict[str, object]) -> tuple[str, str]:
     return problem
 
 
-def test_default_trigger_and_target_are_coherent() -> None:
-    """By default compression starts no earlier than the size it compresses down to."""
+def test_default_trigger_is_eight_thousand_tokens_for_a_two_dollar_model() -> None:
+    """The default trigger fires on an 8k-token prompt at $2/M input, earlier for dearer ones."""
     defaults = CompressionSettings()
-    assert defaults.target_fullness <= defaults.min_context_fullness
+    assert (defaults.trigger_tokens, defaults.trigger_usd) == (4000, 0.016)
+    assert defaults.min_context_fullness is None
     assert defaults.prompt_cache_ttl_s == DEFAULT_PROMPT_CACHE_TTL_S == 300.0
     assert RouterSettings().compressible_ratio == DEFAULT_COMPRESSIBLE_RATIO == ROUTER_DEFAULT_RATIO
 
 
 @pytest.mark.parametrize(
-    ("compression", "bad"),
+    ("data", "field"),
     [
-        ({"target_fullness": 0.6}, "0.6"),  # above the default trigger
-        ({"min_context_fullness": 0.3}, "0.5"),  # the old default pair: 0.3 / 0.5
-        ({"min_context_fullness": 0.2, "target_fullness": 0.4}, "0.4"),
+        ({"compression": {"trigger_tokens": 0}}, "compression.trigger_tokens"),
+        ({"compression": {"trigger_usd": -1}}, "compression.trigger_usd"),
+        ({"compression": {"target_ratio": 1.5}}, "compression.target_ratio"),
+        ({"compression": {"recompress_growth": 0}}, "compression.recompress_growth"),
+        ({"compression": {"payback_steps": -1}}, "compression.payback_steps"),
+        ({"compression": {"min_context_fullness": 2}}, "compression.min_context_fullness"),
     ],
 )
-def test_a_target_above_the_trigger_is_rejected_naming_field_and_value(
-    compression: dict[str, object], bad: str
+def test_bad_policy_values_name_their_field(data: dict[str, object], field: str) -> None:
+    """Each new policy key is range-checked and a bad value names the dotted field."""
+    assert problem_of(data)[0] == field
+
+
+def test_the_deprecated_fullness_keys_still_load_and_say_so(
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """target_fullness > min_context_fullness is an error on target_fullness, with both values."""
-    field, message = problem_of({"compression": compression})
-    assert field == "compression.target_fullness"
-    assert "must not exceed compression.min_context_fullness" in message
-    assert message.endswith(f"(got {bad})")
+    """An old config (0.3 trigger / 0.5 target, once refused) loads, with a deprecation line."""
+    with caplog.at_level("WARNING", logger="agent_routing.config"):
+        old = settings_from_mapping(
+            {"compression": {"min_context_fullness": 0.3, "target_fullness": 0.5}}
+        )
+    assert (old.compression.min_context_fullness, old.compression.target_fullness) == (0.3, 0.5)
+    assert "compression.min_context_fullness is deprecated" in caplog.text
+    assert "trigger_tokens" in caplog.text
 
 
-def test_a_target_at_or_below_the_trigger_is_accepted() -> None:
-    """Equal values (compress to where it starts) and hysteresis (lower target) both load."""
-    equal = settings_from_mapping({"compression": {"min_context_fullness": 0.7}})
-    assert equal.compression.target_fullness == 0.5
-    lower = settings_from_mapping(
-        {"compression": {"min_context_fullness": 0.6, "target_fullness": 0.4}}
-    )
-    assert (lower.compression.min_context_fullness, lower.compression.target_fullness) == (
-        0.6,
-        0.4,
-    )
-
-
-def test_assigning_a_trigger_below_the_target_is_rejected() -> None:
-    """Settings are validated on assignment too: the API cannot create the contradiction."""
-    settings = Settings()
-    with pytest.raises(ValueError, match=r"must be at least compression\.target_fullness"):
-        settings.compression.min_context_fullness = 0.2
-    assert settings.compression.min_context_fullness == 0.5
+def test_the_deprecated_fullness_share_is_still_required() -> None:
+    """A configured min_context_fullness keeps its meaning: below that share, no compression."""
+    messages = chat_conversation(10, lines=20)
+    size = compress_messages(messages, model=MODEL, settings=priced_settings()).stats.input_tokens
+    new_trigger = {"trigger_tokens": 1000, "trigger_usd": 0}
+    window = size * 4  # the prompt fills 25 % of the window
+    fires = priced_settings(window=window, **new_trigger)
+    assert compress_messages(messages, model=MODEL, settings=fires).changed
+    held = priced_settings(window=window, min_context_fullness=0.5, **new_trigger)
+    result = compress_messages(messages, model=MODEL, settings=held)
+    assert result.stats.outcome is CompressionOutcome.BELOW_THRESHOLD
+    assert "min_context_fullness" in result.stats.reason
 
 
 @pytest.mark.parametrize(
@@ -101,7 +106,7 @@ def test_the_plugin_defaults_file_loads_and_matches_the_package_defaults() -> No
     loaded = settings_from_mapping(data)
     assert loaded.compression == CompressionSettings()
     assert loaded.router.compressible_ratio == DEFAULT_COMPRESSIBLE_RATIO
-    for key in ("min_context_fullness", "target_fullness", "prompt_cache_ttl_s", "summarizer"):
+    for key in ("trigger_tokens", "trigger_usd", "target_ratio", "recompress_growth"):
         assert key in data["compression"]
     assert "compressible_ratio" in data["router"]
 
@@ -119,8 +124,9 @@ def test_prompt_cache_ttl_setting_decides_how_long_a_prefix_stays_warm() -> None
         )
         return again.stats.frozen_messages
 
-    assert second_call(priced_settings(window=8000)) == 0
-    assert second_call(priced_settings(window=8000, prompt_cache_ttl_s=900)) > 0
+    soft = {"trigger_tokens": 1000, "trigger_usd": 0}
+    assert second_call(priced_settings(**soft)) == 0
+    assert second_call(priced_settings(prompt_cache_ttl_s=900, **soft)) > 0
 
 
 async def test_router_takes_compressible_ratio_from_the_settings() -> None:

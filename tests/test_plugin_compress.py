@@ -63,6 +63,9 @@ def run_steps(host: FakeHost, utility: UtilityModel, compression: dict[str, Any]
     host.provider.script_main(*[step(n) for n in range(STEPS)], respond("done"))
 
 
+LOW_TRIGGER = {"trigger_tokens": 1000, "trigger_usd": 0, "target_ratio": 0.1}
+
+
 def main_prompts(host: FakeHost) -> list[str]:
     return [str(call.messages) for call in host.provider.main_calls()]
 
@@ -89,7 +92,7 @@ async def test_a_dear_main_model_gets_utility_summaries_bought_once_each(
     """
     fake_host.configure_models(chat_model={"provider": "openai", "name": "gpt-4"})  # $30/M
     utility = UtilityModel()
-    run_steps(fake_host, utility, {"min_context_fullness": 0.3, "target_fullness": 0.3})
+    run_steps(fake_host, utility, LOW_TRIGGER)
     assert await fake_host.send(fake_host.new_context(), "Check the worker logs.") == "done"
 
     prompts = main_prompts(fake_host)
@@ -116,7 +119,7 @@ async def test_a_failing_utility_call_falls_back_to_the_extractive_line(
     """The utility model errors on every summary: turns fold extractively, the task finishes."""
     fake_host.configure_models(chat_model={"provider": "openai", "name": "gpt-4"})
     utility = UtilityModel(fail=True)
-    run_steps(fake_host, utility, {"min_context_fullness": 0.3, "target_fullness": 0.3})
+    run_steps(fake_host, utility, LOW_TRIGGER)
     assert await fake_host.send(fake_host.new_context(), "Check the worker logs.") == "done"
 
     assert utility.sources  # the summaries were asked for
@@ -139,9 +142,7 @@ async def test_a_cheap_main_model_gets_no_summary_call(fake_host: FakeHost) -> N
         fake_host,
         utility,
         {
-            "min_input_cost_per_mtok": 0,  # compress even this cheap a model
-            "min_context_fullness": 0.01,
-            "target_fullness": 0.01,
+            **LOW_TRIGGER,  # compress even this cheap a model, and this small a prompt
             "prompt_cache_ttl_s": 0.001,  # its prompt cache is always cold: old turns fold
         },
     )

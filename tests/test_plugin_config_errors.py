@@ -12,7 +12,7 @@ from agent_routing.host.runtime import _resolve, _Resolved
 __all__ = ["fake_host"]
 
 DAILY_BLOCK = {"scope": "daily", "limit_usd": 2.0, "enforcement": "block"}
-BAD_COMPRESSION = {"min_context_fullness": 0.3, "target_fullness": 0.5}  # target above trigger
+BAD_COMPRESSION = {"target_ratio": 1.5}  # a share above 1
 
 
 def test_a_valid_configuration_is_used_as_is() -> None:
@@ -27,7 +27,7 @@ def test_a_bad_section_at_start_takes_its_default_and_keeps_the_budgets() -> Non
     """A bad compression section must not drop the budgets beside it (they still bind)."""
     resolved = _resolve({"budgets": [DAILY_BLOCK], "compression": BAD_COMPRESSION}, None)
     assert resolved.problem is not None
-    assert "compression.target_fullness" in resolved.problem
+    assert "compression.target_ratio" in resolved.problem
     assert resolved.refusal is None
     assert [b.limit_usd for b in resolved.settings.budgets] == [2.0]
     assert resolved.settings.compression == Settings().compression

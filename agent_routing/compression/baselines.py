@@ -1,5 +1,8 @@
-"""Two naive compressors the benchmark compares against (same data, same run).
+"""Baselines the benchmark compares against (same data, same run).
 
+- :func:`mask_observations`: observation masking as in Lindenbauer et al. (arXiv
+  2508.21433): every tool output older than the last M turns becomes a fixed placeholder,
+  on every step, with no trigger and no regard for the prompt cache;
 - :func:`truncate_to_last_tokens`: keep the last N tokens of the conversation, the way a
   context window overflows;
 - :func:`strip_whitespace_and_filler`: collapse whitespace and drop filler words, the
@@ -13,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from agent_routing.compression.codecs import ChatCodec
+from agent_routing.compression.layout import label_entries
 from agent_routing.tokens import encoding_name_for, get_encoding
 
 _SPACES = re.compile(r"[ \t\f\v\r]+")
@@ -55,3 +59,22 @@ def strip_whitespace_and_filler(messages: Sequence[Mapping[str, Any]]) -> list[d
             copy["content"] = strip_text(copy["content"])
         stripped.append(copy)
     return stripped
+
+
+MASK_PLACEHOLDER = "[old tool output omitted]"
+
+
+def mask_observations(
+    messages: Sequence[Mapping[str, Any]], keep_recent_turns: int = 3
+) -> list[dict[str, Any]]:
+    """New chat messages whose tool outputs older than the last `keep_recent_turns` turns
+    are the placeholder (system prompt, task and demonstrations are kept)."""
+    codec = ChatCodec()
+    entries = label_entries([codec.decode(message) for message in messages], keep_recent_turns)
+    masked: list[dict[str, Any]] = []
+    for message, entry in zip(messages, entries, strict=True):
+        copy = dict(message)
+        if entry.observation and entry.mutable and not entry.demo and copy.get("content"):
+            copy["content"] = MASK_PLACEHOLDER
+        masked.append(copy)
+    return masked

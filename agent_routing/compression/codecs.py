@@ -10,11 +10,18 @@ never mutated.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from agent_routing.compression.entries import Entry, Role, message_digest
+from agent_routing.errors import ConfigError
+from agent_routing.tokens import (
+    TOKENS_PER_MESSAGE,
+    TOKENS_PER_NAME,
+    _content_tokens,
+    _tool_call_tokens,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +95,47 @@ class AgentZeroCodec:
         if isinstance(message, SystemParts):
             return message_digest({"system": list(message.parts)})
         return message_digest(message)
+
+    def wire_tokens(self, message: Any, count: Callable[[str], int]) -> int:
+        """The host's rendering (`output_langchain`): a string as it is, a raw dict as its
+        `raw_content`, any other content as `json.dumps(..., ensure_ascii=False)`."""
+        if isinstance(message, SystemParts):
+            text = "\n\n".join(message.parts)
+        elif isinstance(message, Mapping):
+            text = _host_text(message.get("content"))
+        else:
+            text = str(message)
+        return count(text) + TOKENS_PER_MESSAGE
+
+
+def _host_text(content: Any) -> str:
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, Mapping) and "raw_content" in content:
+        raw = content.get("raw_content")
+        return raw if isinstance(raw, str) else _render_value(content.get("preview") or "")
+    try:
+        return json.dumps(content, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return str(content)
+
+
+def _chat_message_tokens(message: Mapping[str, Any], count: Callable[[str], int]) -> int:
+    """One message as :func:`agent_routing.tokens.count_message_tokens` counts it, with the
+    compressor's bound counter (no reply priming: that is per prompt, not per message)."""
+    total = TOKENS_PER_MESSAGE
+    for key, value in message.items():
+        if value is None:
+            continue
+        if key == "tool_calls":
+            total += _tool_call_tokens(value, count, 0)
+        elif isinstance(value, str):
+            total += count(value) + (TOKENS_PER_NAME if key == "name" else 0)
+        elif key == "content" and isinstance(value, list):
+            total += _content_tokens(value, count, 0)
+    return total
 
 
 _CHAT_ROLES = {
@@ -202,3 +250,18 @@ class ChatCodec:
 
     def digest(self, message: Any) -> str:
         return message_digest(message)
+
+    def wire_tokens(self, message: Any, count: Callable[[str], int]) -> int:
+        """As :func:`agent_routing.tokens.count_message_tokens` counts one message."""
+        if not isinstance(message, Mapping):
+            return count(str(message)) + TOKENS_PER_MESSAGE
+        try:
+            return _chat_message_tokens(message, count)
+        except ConfigError:  # a shape the counter refuses: count what the model reads
+            entry = self.decode(message)
+            return (
+                count(entry.text)
+                + count(entry.side_text)
+                + count(entry.reasoning)
+                + TOKENS_PER_MESSAGE
+            )

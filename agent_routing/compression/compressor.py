@@ -20,6 +20,7 @@ from agent_routing.compression.elision import ToolOutputElider
 from agent_routing.compression.entries import Entry, MessageCodec, Role
 from agent_routing.compression.folding import TurnFolder
 from agent_routing.compression.layout import placements
+from agent_routing.compression.masking import ObservationMasker
 from agent_routing.compression.policy import CompressionOutcome, Plan, plan_compression
 from agent_routing.compression.profile import ModelProfile
 from agent_routing.compression.prompt_cache import PromptCacheState, SentMessage, cached_prefix
@@ -31,12 +32,13 @@ from agent_routing.config import CompressionSettings
 from agent_routing.errors import ConfigError
 
 DEFAULT_STEPS: tuple[Step, ...] = (
+    ObservationMasker(),
     ReasoningDropper(),
     DuplicateCollapser(),
     ToolOutputElider(),
     TurnFolder(),
 )
-"""The pipeline, in order: cheapest and safest first, folding last."""
+"""The pipeline, in order: old tool outputs cleared first, folding last."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +57,7 @@ class _Decoded(NamedTuple):
     entry: Entry
     position: int
     digests: tuple[str, ...]
+    wire_tokens: int  # the message as the host sends it
     sent_tokens: int | None = None  # its inputs' tokens before an earlier compression
 
 
@@ -64,6 +67,7 @@ class _Inputs:
 
     messages: Sequence[Any]
     digests: Sequence[str]
+    wire: Sequence[int]  # each input message's tokens as the host sends it
     codec: MessageCodec
     count: TokenCounter
     settings: CompressionSettings
@@ -80,22 +84,34 @@ class _Inputs:
             summaries=self.summaries,
         )
 
-    def decode(self, prefix: Sequence[SentMessage], context: StepContext) -> list[Entry]:
+    def decode(
+        self, prefix: Sequence[SentMessage], context: StepContext, *, thaw_raw: bool = False
+    ) -> list[Entry]:
         """Placed and counted entries: the warm `prefix` as sent before (frozen), then the
-        remaining input messages."""
+        remaining input messages. With `thaw_raw`, prefix messages that were sent as they
+        came (never compressed) are decoded as new ones: compressing them breaks the cache
+        from there on, while every message compressed and sent before stays byte-identical.
+        """
         decoded: list[_Decoded] = []
         position = 0
         for sent in prefix:
-            entry = self.codec.decode(sent.message)
-            decoded.append(_Decoded(entry, position, sent.digests, sent.source_tokens))
+            raw = len(sent.digests) == 1 and self.codec.digest(sent.message) == sent.digests[0]
+            if thaw_raw and raw:
+                entry = self.codec.decode(self.messages[position])
+                decoded.append(_Decoded(entry, position, sent.digests, self.wire[position]))
+            else:
+                entry = self.codec.decode(sent.message)
+                tokens = sent.tokens or self.codec.wire_tokens(sent.message, self.count)
+                decoded.append(_Decoded(entry, position, sent.digests, tokens, sent.source_tokens))
             position += len(sent.digests)
         for index in range(position, len(self.messages)):
             entry = self.codec.decode(self.messages[index])
-            decoded.append(_Decoded(entry, index, (self.digests[index],)))
+            decoded.append(_Decoded(entry, index, (self.digests[index],), self.wire[index]))
         places = placements([item.entry for item in decoded], self.settings.keep_recent_turns)
         entries: list[Entry] = []
         for item, place in zip(decoded, places, strict=True):
-            tokens, text_tokens = context.counts(item.entry)
+            text_tokens = context.count(item.entry.text)
+            tokens = max(item.wire_tokens, text_tokens)  # the rest: role, tool calls, keys
             entries.append(
                 replace(
                     item.entry,
@@ -175,8 +191,9 @@ def compress_with_codec(
     started = time.perf_counter()
     now = time.time() if now is None else now
     digests = [codec.digest(message) for message in messages]
+    wire = [codec.wire_tokens(message, count) for message in messages]
     inputs = _Inputs(
-        messages, digests, codec, count, settings, summaries or {}, extra_prompt_tokens
+        messages, digests, wire, codec, count, settings, summaries or {}, extra_prompt_tokens
     )
     warm = (
         cache_state is not None
@@ -186,22 +203,39 @@ def compress_with_codec(
     prefix = cached_prefix(cache_state, digests) if cache_state is not None and warm else []
     context = inputs.context()
     entries = inputs.decode(prefix, context)
-    plan = plan_compression(profile, settings, inputs.total(entries), target_tokens)
+    compressed_before = cache_state.compressed_tokens if cache_state and prefix else None
+    plan = plan_compression(
+        profile, settings, inputs.total(entries), target_tokens, compressed_before
+    )
     if all(entry.role is Role.SYSTEM for entry in entries):
         plan = Plan(plan.budget, plan.hard, CompressionOutcome.EMPTY, "no history to compress")
     prefix_rewritten = False
     if plan.skip is None and plan.budget is not None:
-        context.budget, context.total = plan.budget, inputs.total(entries)
+        budget, kept = plan.budget, entries  # kept: the warm prefix as sent, no cache break
+        if prefix and not plan.hard:  # due: old raw messages may change, in one chunk
+            entries = inputs.decode(prefix, context, thaw_raw=True)
+        context.budget, context.total = budget, inputs.total(entries)
+        context.chunk = not plan.hard
         entries = _run(entries, steps, context)
-        if not context.met() and plan.hard and prefix:  # only a hard limit breaks the cache
+        if prefix and not plan.hard:
+            refusal = _break_refusal(kept, entries, len(prefix), profile, settings)
+            if refusal is not None:
+                entries, context = kept, inputs.context()
+                plan = Plan(None, False, CompressionOutcome.BELOW_THRESHOLD, refusal)
+        elif not context.met() and plan.hard and prefix:  # only a hard limit breaks the cache
             context = inputs.context()
             entries = inputs.decode([], context)
-            context.budget, context.total = plan.budget, inputs.total(entries)
+            context.budget, context.total = budget, inputs.total(entries)
             entries = _run(entries, steps, context)
             prefix_rewritten = True
     out = [codec.encode(entry) for entry in entries]
+    out_tokens = [
+        codec.wire_tokens(message, count) if entry.changed else entry.tokens
+        for entry, message in zip(entries, out, strict=True)
+    ]
     stats = _stats(
         entries,
+        wire=(sum(wire), sum(out_tokens)),
         replayed=any(_replays_a_change(entry, codec) for entry in entries),
         plan=plan,
         profile=profile,
@@ -212,12 +246,54 @@ def compress_with_codec(
     state = None
     if profile.caches_prompts:
         sent = tuple(
-            SentMessage(entry.digests, _copied(message), entry.source_tokens)
-            for entry, message in zip(entries, out, strict=True)
+            SentMessage(entry.digests, _copied(message), entry.source_tokens, tokens)
+            for entry, message, tokens in zip(entries, out, out_tokens, strict=True)
         )
-        state = PromptCacheState(model=profile.model, sent_at=now, messages=sent)
+        compressed = stats.output_tokens if plan.skip is None else compressed_before
+        state = PromptCacheState(
+            model=profile.model, sent_at=now, messages=sent, compressed_tokens=compressed
+        )
     stats = replace(stats, elapsed_ms=(time.perf_counter() - started) * 1000)
     return CoreOutput(out, stats, state, tuple(context.folded_units))
+
+
+def _break_refusal(
+    kept: Sequence[Entry],
+    compressed: Sequence[Entry],
+    cached: int,
+    profile: ModelProfile,
+    settings: CompressionSettings,
+) -> str | None:
+    """Why compressing the warm prefix would not pay, or None when it pays.
+
+    `kept` is the prompt without a cache break (its first `cached` entries are a cache
+    read), `compressed` the prompt with one: a cache read up to its first entry changed on
+    this call, a cache write from there on. The break pays when its extra cost on this call
+    is recovered, at the cache-read price of the tokens it removed, within
+    `compression.payback_steps` later calls.
+    """
+    read = profile.cache_read_cost_per_token
+    if read is None:
+        return None
+    write = profile.cache_write_cost_per_token or profile.input_cost_per_token
+    keep_usd = read * sum(e.tokens for e in kept[:cached]) + write * sum(
+        e.tokens for e in kept[cached:]
+    )
+    hit = next((i for i, e in enumerate(compressed[:cached]) if e.changed), cached)
+    break_usd = read * sum(e.tokens for e in compressed[:hit]) + write * sum(
+        e.tokens for e in compressed[hit:]
+    )
+    removed = sum(e.tokens for e in kept) - sum(e.tokens for e in compressed)
+    later = removed * read * settings.payback_steps
+    if removed > 0 and break_usd - keep_usd <= later:
+        return None
+    return (
+        f"a cache break would not pay: compressing the cached prefix would remove "
+        f"{max(removed, 0):,} tokens but cost "
+        f"${break_usd - keep_usd:.5f} more on this call (a cache write from its first change "
+        f"on), more than it saves in compression.payback_steps ({settings.payback_steps}) "
+        f"later calls (${later:.5f}); the prefix is kept"
+    )
 
 
 def _replays_a_change(entry: Entry, codec: MessageCodec) -> bool:
@@ -234,6 +310,7 @@ def _copied(message: Any) -> Any:
 def _stats(
     entries: Sequence[Entry],
     *,
+    wire: tuple[int, int],
     replayed: bool,
     plan: Plan,
     profile: ModelProfile,
@@ -241,10 +318,10 @@ def _stats(
     extra: int,
     prefix_rewritten: bool,
 ) -> CompressionStats:
-    output_tokens = sum(entry.tokens for entry in entries) + extra
-    input_tokens = sum(entry.source_tokens for entry in entries) + extra
+    estimate = sum(entry.tokens for entry in entries) + extra  # as the steps counted
+    input_tokens, output_tokens = wire[0] + extra, wire[1] + extra  # as the host sends
     changed = any(entry.changed for entry in entries)
-    met = plan.budget is None or output_tokens <= plan.budget
+    met = plan.budget is None or estimate <= plan.budget
     if plan.skip is not None:
         outcome, reason = plan.skip, plan.reason
     elif met:
@@ -252,7 +329,7 @@ def _stats(
     else:
         assert plan.budget is not None
         outcome = CompressionOutcome.PARTIAL if changed else CompressionOutcome.UNREACHABLE
-        reason = _unmet_reason(entries, plan.budget, output_tokens, extra)
+        reason = _unmet_reason(entries, plan.budget, estimate, extra)
     if prefix_rewritten:
         reason += "; the warm cached prefix was rewritten to meet the hard target"
     return CompressionStats(

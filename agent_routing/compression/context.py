@@ -65,6 +65,7 @@ class StepContext:
     count: TokenCounter
     tool_output_max_tokens: int
     summaries: Mapping[str, str] = field(default_factory=dict)
+    chunk: bool = False  # soft policy: mask every old output at once (one large change)
     reports: dict[str, StepReport] = field(default_factory=dict)
     folded_units: list[FoldedUnit] = field(default_factory=list)
     _references: ReferenceIndex | None = None

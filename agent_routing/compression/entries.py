@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
@@ -83,6 +84,10 @@ class MessageCodec(Protocol):
 
     def digest(self, message: Any) -> str:
         """A stable digest of `message` (see :func:`message_digest`)."""
+        ...
+
+    def wire_tokens(self, message: Any, count: Callable[[str], int]) -> int:
+        """Prompt tokens of `message` as the host sends it (what `tokens_saved` counts)."""
         ...
 
 

@@ -35,6 +35,15 @@ def superseded_output(share: float, kept_lines: int) -> str:
     )
 
 
+def cleared_output(lines: int, tokens: int) -> str:
+    """The note that replaces the body of an old tool output (observation masking)."""
+    plural = "s" if lines != 1 else ""
+    return (
+        f"[older output cleared to save context: {lines:,} line{plural}, {tokens:,} tokens; "
+        "run the command again to see it]"
+    )
+
+
 def summary_header(turns: int, tokens: int) -> str:
     """The first line of a summary of folded turns."""
     plural = "s" if turns != 1 else ""
@@ -50,6 +59,8 @@ _ANY_MARKER = re.compile(
     r"|\[output omitted: identical to a later tool output \([\d,]+ tokens\)\]"
     r"|\[output shortened: \d+% of its lines repeat in a later tool output; "
     r"[\d,]+ other lines kept\]"
+    r"|\[older output cleared to save context: [\d,]+ lines?, [\d,]+ tokens; "
+    r"run the command again to see it\]"
     r"|\[Summary of [\d,]+ earlier turns? \([\d,]+ tokens\), folded to save context; "
     r"the lines below are copied from them\]"
 )

@@ -28,6 +28,7 @@ class ModelProfile:
     input_cost_per_token: float
     output_cost_per_token: float
     cache_read_cost_per_token: float | None = None
+    cache_write_cost_per_token: float | None = None  # None: a cache write costs the input price
     context_window: int | None = None
     prompt_cache_ttl_s: float | None = None  # None: the provider does not cache prompts
 
@@ -65,6 +66,7 @@ def model_profile(
         input_cost_per_token=prices.input,
         output_cost_per_token=prices.output,
         cache_read_cost_per_token=prices.cache_read,
+        cache_write_cost_per_token=prices.cache_creation,
         context_window=pricing.context_window(model, overrides),
         prompt_cache_ttl_s=(
             (DEFAULT_PROMPT_CACHE_TTL_S if prompt_cache_ttl_s is None else prompt_cache_ttl_s)

@@ -31,7 +31,8 @@ class SentMessage:
 
     digests: tuple[str, ...]
     message: Any
-    source_tokens: int = 0
+    source_tokens: int = 0  # the input messages it stood for, as the host sends them
+    tokens: int = 0  # the message itself, as the host sends it (0: unknown, count again)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +42,7 @@ class PromptCacheState:
     model: str
     sent_at: float
     messages: tuple[SentMessage, ...]
+    compressed_tokens: int | None = None  # the size the last compression reached, if any
 
     def is_warm(self, model: str, ttl_s: float | None, now: float) -> bool:
         """True when `model`'s provider still holds this prompt in its cache at `now`."""

@@ -2,8 +2,10 @@
 
 Each transcript is compressed as one prompt about to be sent to `model`, then measured:
 tokens before and after, and retention of identifiers, numbers, paths and URLs
-(:mod:`~agent_routing.compression.metrics`). Totals add tokens, retained items and time
-over all transcripts before dividing.
+(:mod:`~agent_routing.compression.metrics`); it is also replayed step by step, under the
+policy and uncompressed, with prompt-cache prices (:mod:`~agent_routing.compression.replay`).
+Totals add tokens, retained items, time and replay costs over all transcripts before
+dividing.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 from agent_routing.compression.chat import compress_messages
 from agent_routing.compression.metrics import Retention, measure_retention, rendered_text
 from agent_routing.compression.profile import ModelProfile
+from agent_routing.compression.replay import ReplayCost, add_costs, policy_sender, replay
 from agent_routing.compression.tokenize import TokenCounter
 from agent_routing.compression.transcripts import Transcript
 from agent_routing.config import Settings
@@ -34,6 +37,7 @@ class TranscriptStats:
     overall: Retention
     elapsed_ms: float
     usd_saved: float | None
+    replay: ReplayCost
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dictionary."""
@@ -49,6 +53,10 @@ class TranscriptStats:
             "retention_overall": round(self.overall.ratio, 4),
             "elapsed_ms": round(self.elapsed_ms, 3),
             "usd_saved": self.usd_saved,
+            "replay_steps": self.replay.steps,
+            "replay_cost_ratio": round(self.replay.ratio, 4),
+            "replay_usd": round(self.replay.usd, 6),
+            "replay_uncompressed_usd": round(self.replay.plain_usd, 6),
         }
 
 
@@ -78,6 +86,7 @@ class Totals:
         overall = sum((t.overall for t in self.transcripts), Retention())
         elapsed = sum(t.elapsed_ms for t in self.transcripts)
         saved = [t.usd_saved for t in self.transcripts if t.usd_saved is not None]
+        replayed = add_costs(t.replay for t in self.transcripts)
         return {
             "transcripts": len(self.transcripts),
             "input_tokens": self.input_tokens,
@@ -90,6 +99,10 @@ class Totals:
             else 0.0,
             "budget_met": sum(1 for t in self.transcripts if t.budget_met),
             "usd_saved": sum(saved) if saved else None,
+            "replay_steps": replayed.steps,
+            "replay_cost_ratio": round(replayed.ratio, 4),
+            "replay_usd": round(replayed.usd, 6),
+            "replay_uncompressed_usd": round(replayed.plain_usd, 6),
         }
 
 
@@ -102,7 +115,9 @@ def compress_transcript(
     profile: ModelProfile,
     count: TokenCounter,
 ) -> TranscriptStats:
-    """Compress one transcript as a prompt for `model` and measure the result."""
+    """Compress one transcript as a prompt for `model` and measure the result; replay it
+    step by step under the policy and uncompressed (:mod:`~agent_routing.compression.replay`).
+    """
     result = compress_messages(
         transcript.messages,
         model=model,
@@ -128,6 +143,18 @@ def compress_transcript(
         overall=retained.overall,
         elapsed_ms=stats.elapsed_ms,
         usd_saved=stats.usd_saved,
+        replay=replay(
+            transcript.messages,
+            policy_sender(
+                model=model,
+                settings=settings,
+                profile=profile,
+                count=count,
+                target_tokens=target_tokens,
+            ),
+            profile,
+            count,
+        ),
     )
 
 
