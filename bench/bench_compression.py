@@ -20,7 +20,8 @@ Figures: the whole transcript as one prompt (token reduction; retention of ident
 numbers, paths and URLs in the last three turns, in the system prompt + task and overall;
 definitions in agent_routing/compression/metrics.py), `replay_cost_ratio` (the run
 replayed step by step with cache-read / cache-write prices, method cost / uncompressed
-cost; agent_routing/compression/replay.py) and time per 10k input tokens of one
+cost; agent_routing/compression/replay.py; also over the steps whose prompt reached the
+trigger, where the policy acts) and time per 10k input tokens of one
 single-prompt compression (median of `--repeat` cold runs, CPU and wall clock). A second
 table per model covers all transcripts (one timed run each). `--quick`: three long
 transcripts, one run.
@@ -63,7 +64,7 @@ from agent_routing.compression.replay import (
 )
 from agent_routing.compression.tokenize import TokenCounter, token_counter
 from agent_routing.compression.transcripts import Transcript, read_transcripts
-from agent_routing.config import Settings
+from agent_routing.config import Settings, settings_from_mapping
 
 DEFAULT_DATA = Path("/work/shared/data/agent_transcripts")
 DEFAULT_MODELS = "gpt-4.1,claude-sonnet-4-5"  # names litellm 1.79.3 prices (no 4.6 there)
@@ -107,6 +108,7 @@ class MethodTotals:
             f"{self.opening.ratio:.1%}",
             f"{self.overall.ratio:.1%}",
             f"{add_costs(self.replays).ratio:.3f}",
+            f"{add_costs(self.replays).active_ratio:.3f}",
             self.per_10k(self.cpu_ms),
             self.per_10k(self.wall_ms),
         ]
@@ -149,7 +151,7 @@ class Setup:
         return trigger_tokens_for(self.profile, self.settings.compression)
 
     def replayed(self, transcript: Transcript, send: Sender) -> ReplayCost:
-        return replay(transcript.messages, send, self.profile, self.count)
+        return replay(transcript.messages, send, self.profile, self.count, self.trigger)
 
 
 def run_ours(transcript: Transcript, setup: Setup, size: int, totals: MethodTotals) -> None:
@@ -231,6 +233,7 @@ HEADERS = [
     "kept: system+task",
     "kept: overall",
     "replay_cost_ratio",
+    "(steps >= trigger)",
     "ms/10k tok (cpu)",
     "ms/10k tok (wall)",
 ]
@@ -261,9 +264,17 @@ def per_transcript(transcripts: Sequence[Transcript], setup: Setup) -> None:
                 f"{1 - totals.output_tokens / totals.input_tokens:.1%}",
                 str(cost.steps),
                 f"{cost.ratio:.3f}",
+                f"{cost.active_ratio:.3f}",
             ]
         )
-    headers = ["transcript", "tokens", "reduction", "steps", "replay_cost_ratio"]
+    headers = [
+        "transcript",
+        "tokens",
+        "reduction",
+        "steps",
+        "replay_cost_ratio",
+        "(steps >= trigger)",
+    ]
     print_table("  agent-routing per long transcript", headers, rows)
 
 
@@ -275,9 +286,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--min-tokens", type=int, default=8000, help="what counts as long")
     parser.add_argument("--repeat", type=int, default=5, help="timed runs per transcript")
     parser.add_argument("--quick", action="store_true", help="three long transcripts, one run")
+    parser.add_argument(
+        "--trigger-usd",
+        type=float,
+        default=None,
+        help="NOT the default: compression.trigger_usd for a sensitivity run",
+    )
     args = parser.parse_args(argv)
 
     settings = Settings()
+    if args.trigger_usd is not None:
+        settings = settings_from_mapping({"compression": {"trigger_usd": args.trigger_usd}})
+        print(f"NOT the defaults: compression.trigger_usd = {args.trigger_usd:g}")
     transcripts = [t for path in sorted(args.data.glob("*.jsonl")) for t in read_transcripts(path)]
     print(
         f"default settings; {len(transcripts)} transcripts; median of "

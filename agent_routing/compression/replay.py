@@ -32,7 +32,7 @@ from agent_routing.compression.codecs import ChatCodec
 from agent_routing.compression.entries import message_digest
 from agent_routing.compression.profile import ModelProfile
 from agent_routing.compression.prompt_cache import PromptCacheState
-from agent_routing.compression.tokenize import MESSAGE_OVERHEAD_TOKENS, TokenCounter
+from agent_routing.compression.tokenize import TokenCounter
 from agent_routing.config import Settings
 
 Messages = Sequence[Mapping[str, Any]]
@@ -65,16 +65,10 @@ class CacheBiller:
         self._tokens: dict[str, int] = {}
 
     def tokens(self, message: Mapping[str, Any], digest: str) -> int:
-        """Prompt tokens of one message (as compression counts them), cached by digest."""
+        """Prompt tokens of one message (as `tokens_saved` counts them), cached by digest."""
         found = self._tokens.get(digest)
         if found is None:
-            entry = self._codec.decode(message)
-            found = self._tokens[digest] = (
-                self._count(entry.text)
-                + self._count(entry.side_text)
-                + self._count(entry.reasoning)
-                + MESSAGE_OVERHEAD_TOKENS
-            )
+            found = self._tokens[digest] = self._codec.wire_tokens(message, self._count)
         return found
 
     def bill(self, sent: Messages) -> tuple[float, int]:
@@ -106,11 +100,18 @@ class ReplayCost:
     plain_usd: float  # uncompressed
     tokens: int  # input tokens over all steps, under the method
     plain_tokens: int
+    active_usd: float = 0.0  # under the method, over the steps from `from_tokens` on
+    active_plain_usd: float = 0.0  # uncompressed, over the same steps
 
     @property
     def ratio(self) -> float:
         """Method cost / uncompressed cost (1.0 for a free run)."""
         return self.usd / self.plain_usd if self.plain_usd else 1.0
+
+    @property
+    def active_ratio(self) -> float:
+        """The same over the steps whose uncompressed prompt reached `from_tokens`."""
+        return self.active_usd / self.active_plain_usd if self.active_plain_usd else 1.0
 
 
 Sender = Callable[[Messages, PromptCacheState | None, float], tuple[Messages, Any]]
@@ -122,10 +123,15 @@ def replay(
     send: Sender,
     profile: ModelProfile,
     count: TokenCounter,
+    from_tokens: int = 0,
 ) -> ReplayCost:
-    """Replay `messages` step by step with `send` and uncompressed; bill both."""
+    """Replay `messages` step by step with `send` and uncompressed; bill both.
+
+    `from_tokens`: the steps whose uncompressed prompt has at least this many tokens (where
+    a policy with that trigger acts) are also added up apart (`active_ratio`).
+    """
     method, plain = CacheBiller(profile, count), CacheBiller(profile, count)
-    usd = plain_usd = 0.0
+    usd = plain_usd = active_usd = active_plain_usd = 0.0
     tokens = plain_tokens = 0
     state: Any = None
     ends = step_ends(messages)
@@ -136,7 +142,10 @@ def replay(
         plain_step_usd, plain_step_tokens = plain.bill(prompt)
         usd, tokens = usd + step_usd, tokens + step_tokens
         plain_usd, plain_tokens = plain_usd + plain_step_usd, plain_tokens + plain_step_tokens
-    return ReplayCost(len(ends), usd, plain_usd, tokens, plain_tokens)
+        if plain_step_tokens >= from_tokens:
+            active_usd += step_usd
+            active_plain_usd += plain_step_usd
+    return ReplayCost(len(ends), usd, plain_usd, tokens, plain_tokens, active_usd, active_plain_usd)
 
 
 def policy_sender(
@@ -176,5 +185,7 @@ def add_costs(costs: Iterable[ReplayCost]) -> ReplayCost:
             total.plain_usd + cost.plain_usd,
             total.tokens + cost.tokens,
             total.plain_tokens + cost.plain_tokens,
+            total.active_usd + cost.active_usd,
+            total.active_plain_usd + cost.active_plain_usd,
         )
     return total
