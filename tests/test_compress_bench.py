@@ -33,19 +33,16 @@ def test_quick_run_prints_the_policy_beside_the_baselines_for_each_model(
     assert "== gpt-4.1: input $2/M" in output
     assert "the policy fires from 8,000 tokens" in output
     assert "== claude-sonnet-4-5: input $3/M" in output
-    for method in (
-        "agent-routing (defaults)",
-        "observation masking",
-        "truncate last N",
-        "strip whitespace/filler",
-    ):
-        assert output.count(method) == 2  # one table per model
 
     def rows(method: str) -> list[list[str]]:
-        lines = [line for line in output.splitlines() if line.startswith(method)]
+        lines = [line for line in output.splitlines() if line.startswith(method + "  ")]
         return [[c.strip() for c in line[len(method) :].split("  ") if c.strip()] for line in lines]
 
-    ours, masking = rows("agent-routing (defaults)"), rows("observation masking")
+    for method in ("agent-routing", "observation masking", "truncate last N"):
+        assert len(rows(method)) == 2  # one table per model
+    assert len(rows("strip whitespace/filler")) == 2
+    assert output.count("floor of replay_cost_ratio") == 2
+    ours, masking = rows("agent-routing"), rows("observation masking")
     for cells, masked in zip(ours, masking, strict=True):
         assert cells[3] == "100.0%"  # the last three turns are always kept
         assert float(cells[2].rstrip("%")) >= 40  # these histories are mostly old tool output

@@ -28,8 +28,8 @@ if TYPE_CHECKING:
     type=int,
     default=None,
     help="Target prompt size in tokens (a hard limit). Default: the configured policy "
-    "(compression.target_fullness of the context window, above the price and fullness "
-    "thresholds).",
+    "(from compression.trigger_tokens and compression.trigger_usd on, down to "
+    "compression.target_ratio of the prompt).",
 )
 @config_option
 @json_option
@@ -46,6 +46,9 @@ def command(
     FILES hold one transcript per line ({"id", "messages": [...]}, as in the shared
     agent_transcripts data). Reports tokens before and after, the reduction, and the
     retention of identifiers, numbers, paths and URLs in the last three turns and overall.
+    Each transcript is also replayed step by step (the prompt before each assistant reply),
+    with the policy and without, billing each step's input at MODEL's input, cache-read and
+    cache-write prices: replay_cost_ratio is the policy's cost over the uncompressed cost.
     """
     from agent_routing.compression.profile import model_profile
     from agent_routing.compression.report import Totals, compress_transcripts
@@ -96,6 +99,7 @@ def _print_text(per_file: list[tuple[Path, Totals]], everything: Totals) -> None
             _percent((t.input_tokens - t.output_tokens) / t.input_tokens if t.input_tokens else 0),
             _percent(t.recent.ratio),
             _percent(t.overall.ratio),
+            f"{t.replay.ratio:.3f}",
             t.outcome,
         ]
         for t in everything.transcripts
@@ -108,6 +112,7 @@ def _print_text(per_file: list[tuple[Path, Totals]], everything: Totals) -> None
         "reduction",
         "kept recent",
         "kept overall",
+        "replay cost",
         "outcome",
     ]
     click.echo(format_table(headers, rows))
@@ -124,6 +129,7 @@ def _print_text(per_file: list[tuple[Path, Totals]], everything: Totals) -> None
                 _percent(figures["reduction"]),
                 _percent(figures["retention_recent"]),
                 _percent(figures["retention_overall"]),
+                f"{figures['replay_cost_ratio']:.3f}",
                 f"{figures['ms_per_10k_tokens']:.1f}",
             ]
         )
@@ -137,6 +143,7 @@ def _print_text(per_file: list[tuple[Path, Totals]], everything: Totals) -> None
                 "reduction",
                 "kept recent",
                 "kept overall",
+                "replay cost",
                 "ms/10k tok",
             ],
             totals_rows,
