@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 from contextlib import closing
 from pathlib import Path
@@ -20,6 +21,7 @@ __all__ = ["fake_host"]
 SUMMARY_MARK = SUMMARY_INSTRUCTIONS.split("{")[0]  # the fixed start of the summary prompt
 STEPS = 4
 EXTRACTIVE_HEADER = "[Summary of"
+MARKS = (EXTRACTIVE_HEADER, "[older output cleared")
 
 
 def step(number: int) -> str:
@@ -177,3 +179,31 @@ def test_summary_calls_are_priced_at_the_model_the_router_will_send_them_to() ->
     assert summary_model(agent, settings_from_mapping(pinned)) == "claude-sonnet-4-20250514"
     off = {"tiers": tiers, "router": {"enabled": False}}
     assert summary_model(agent, settings_from_mapping(off)) == "openai/gpt-4o-mini"
+
+
+async def test_default_settings_compress_a_growing_agent_loop_again_and_again(
+    fake_host: FakeHost,
+) -> None:
+    """No compression settings, gpt-4.1: from about 8k tokens old outputs are cleared, the
+    cleared messages are resent byte for byte, and the prompt is compressed again as it grows.
+    """
+    fake_host.configure_models(chat_model={"provider": "openai", "name": "gpt-4.1"})
+    fake_host.configure({"router": {"enabled": False}})  # compression: all defaults
+    steps = 16
+    fake_host.provider.script_main(*[step(n) for n in range(steps)], respond("done"))
+    assert await fake_host.send(fake_host.new_context(), "Check the worker logs.") == "done"
+
+    prompts = [call.messages for call in fake_host.provider.main_calls()]
+    assert len(prompts) == steps + 1
+    compressed = [  # messages compression wrote: cleared outputs and summaries of old turns
+        [str(m["content"]) for m in prompt if any(mark in str(m["content"]) for mark in MARKS)]
+        for prompt in prompts
+    ]
+    assert compressed[:4] == [[], [], [], []]  # small prompts go out as they are
+    counts = [len(messages) for messages in compressed]
+    grew = [n for n, (a, b) in enumerate(itertools.pairwise(counts)) if b > a]
+    assert len(grew) >= 3  # compressed at the trigger, then again each time it grew back
+    for earlier, later in itertools.pairwise(compressed):
+        assert later[: len(earlier)] == earlier  # what was compressed is resent unchanged
+    rows = (await fake_host.ledger()).calls_of("chat")
+    assert max(row.tokens_saved or 0 for row in rows) > 2000
