@@ -190,6 +190,7 @@ def compress_with_codec(
         )
     started = time.perf_counter()
     now = time.time() if now is None else now
+    count = _memoized(count)  # a message's text is counted for the wire and for the steps
     digests = [codec.digest(message) for message in messages]
     wire = [codec.wire_tokens(message, count) for message in messages]
     inputs = _Inputs(
@@ -255,6 +256,19 @@ def compress_with_codec(
         )
     stats = replace(stats, elapsed_ms=(time.perf_counter() - started) * 1000)
     return CoreOutput(out, stats, state, tuple(context.folded_units))
+
+
+def _memoized(count: TokenCounter) -> TokenCounter:
+    """`count` remembering its results for the length of one call."""
+    known: dict[str, int] = {}
+
+    def counted(text: str) -> int:
+        found = known.get(text)
+        if found is None:
+            found = known[text] = count(text)
+        return found
+
+    return counted
 
 
 def _break_refusal(
