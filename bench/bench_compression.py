@@ -1,7 +1,7 @@
 """Benchmark: the default compression policy against baselines on real agent transcripts.
 
 Run:  .venv/bin/python bench/bench_compression.py [--quick] [--data DIR]
-          [--models gpt-4.1,claude-sonnet-4-5] [--min-tokens 8000] [--repeat 5]
+          [--models gpt-4.1,claude-sonnet-4-6] [--min-tokens 8000] [--repeat 5]
 
 Everything runs with the DEFAULT settings (`Settings()`): no budget is given, the policy
 decides when and how far to compress (docs/compression.md). For each model, over the
@@ -70,7 +70,7 @@ from agent_routing.compression.transcripts import Transcript, read_transcripts
 from agent_routing.config import Settings, settings_from_mapping
 
 DEFAULT_DATA = Path("/work/shared/data/agent_transcripts")
-DEFAULT_MODELS = "gpt-4.1,claude-sonnet-4-5"  # names litellm 1.79.3 prices (no 4.6 there)
+DEFAULT_MODELS = "gpt-4.1,claude-sonnet-4-6"  # 4.6: priced by the package's price snapshot
 T = TypeVar("T")
 Messages = Sequence[dict[str, Any]]
 

@@ -32,7 +32,7 @@ def test_quick_run_prints_the_policy_beside_the_baselines_for_each_model(
     output = capsys.readouterr().out
     assert "== gpt-4.1: input $2/M" in output
     assert "the policy fires from 8,000 tokens" in output
-    assert "== claude-sonnet-4-5: input $3/M" in output
+    assert "== claude-sonnet-4-6: input $3/M" in output
 
     def rows(method: str) -> list[list[str]]:
         lines = [line for line in output.splitlines() if line.startswith(method + "  ")]

@@ -68,7 +68,7 @@ def test_an_unchanged_prefix_is_a_cache_read_and_the_rest_a_cache_write() -> Non
 
 
 def test_a_model_without_a_cache_read_price_pays_the_input_price_throughout() -> None:
-    """No cache-read price below input (openrouter): every token at the input price."""
+    """No cache-read price below the input price: every token at the input price."""
     count = token_counter("gpt-4o")
     plain = ModelProfile("m", input_cost_per_token=2e-6, output_cost_per_token=8e-6)
     biller = CacheBiller(plain, count)
