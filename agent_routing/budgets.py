@@ -52,6 +52,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from agent_routing import events
 from agent_routing.budgets_quotas import (
     ProviderFunction,
     Quotas,
@@ -372,6 +373,8 @@ class Budgets:
                 if fired_now:
                     logger.warning("%s", message)
                     messages.append(message)
+                    key = f"{budget.key}|{period}|{threshold}"
+                    events.publish(events.Event("budget_alert", message, conversation_id, key=key))
         return tuple(messages)
 
     # --- status and quotas -------------------------------------------------------------

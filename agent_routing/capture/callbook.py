@@ -40,6 +40,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from agent_routing import events
 from agent_routing.capture.events import Event, Failed, Opened, Reported, StreamDelta, Succeeded
 from agent_routing.capture.metadata import Attribution, attribution_from
 from agent_routing.capture.usage import (
@@ -390,6 +391,9 @@ class CallBook:
             record.prices = None
         if record.prices is None or record.usage is None:
             record.cost_usd = None
+            if record.usage is not None:
+                what = f"{record.model} has no price: its calls are recorded without a cost"
+                events.publish(events.Event("unpriced", what, record.conversation_id, record.model))
             return
         try:
             record.cost_usd = cost_usd(record.usage, record.prices)

@@ -72,6 +72,7 @@ def blocked_this_turn(agent: Any) -> bool:
 def budget_block(agent: Any, blocked: BudgetBlockedError) -> Exception:
     """Tell the user why the turn stops, and return the exception that stops it."""
     message = block_message(blocked)
+    _publish_block(agent, message)
     try:
         _show_once(agent.context, message)
     except Exception:
@@ -85,6 +86,13 @@ def budget_block(agent: Any, blocked: BudgetBlockedError) -> Exception:
         stop = blocked
     stop.agent_routing_budget_stop = True  # type: ignore[attr-defined]
     return stop
+
+
+def _publish_block(agent: Any, message: str) -> None:
+    from agent_routing import events
+
+    context_id = getattr(getattr(agent, "context", None), "id", None)
+    events.publish(events.Event("budget_block", message, context_id, key=str(context_id)))
 
 
 def is_budget_stop(error: BaseException) -> bool:

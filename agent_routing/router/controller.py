@@ -29,6 +29,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
+from agent_routing import events
 from agent_routing.config import Settings, TierConfig
 from agent_routing.errors import BudgetBlockedError, ConfigError
 from agent_routing.ids import new_id
@@ -150,7 +151,25 @@ class Router:
         if request.cascade is not None and routed.tier is not None:
             request.cascade.last_decision_id = routed.id
             request.cascade.last_tier = routed.tier.name
+        if not dry_run:
+            self._announce(routed)
         return routed
+
+    def _announce(self, decision: RoutingDecision) -> None:
+        """Publish a budget downgrade of this decision (a user should hear about it)."""
+        record = decision.record
+        candidates = record.candidates if record else []
+        refused = [c for c in candidates if c.get("budget") == "downgrade"]
+        if any(not c.get("chosen") for c in refused):
+            events.publish(
+                events.Event(
+                    "downgrade",
+                    f"a budget asked for a cheaper model: {decision.model} instead of "
+                    f"{refused[-1].get('model')}",
+                    decision.conversation_id,
+                    decision.model,
+                )
+            )
 
     async def _decide(
         self, request: RouteRequest, decision_id: str, *, hold: bool, applied: bool

@@ -24,6 +24,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from agent_routing import events
 from agent_routing.config import TierConfig
 from agent_routing.errors import ConfigError
 from agent_routing.ids import new_id
@@ -112,6 +113,9 @@ async def run_decision(
 
     async def on_error(hop: Hop, classification: ErrorClassification, error: Exception) -> None:
         await release(router.budgets, used.get(hop.number))
+        if classification.fallback and len(chain) > 1:
+            what = f"{hop.tier.model} failed ({classification.kind.value}); trying the next model"
+            events.publish(events.Event("fallback", what, decision.conversation_id, hop.tier.model))
 
     async def one(tier: TierConfig) -> T:
         nonlocal attempts

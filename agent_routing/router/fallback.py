@@ -30,6 +30,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
+from agent_routing import events
 from agent_routing.config import FallbackConfig, TierConfig
 from agent_routing.errors import ConfigError
 from agent_routing.router.errors import ErrorClassification, FailureKind, classify_error
@@ -221,6 +222,8 @@ async def _next_ready(
                 await on_wait(wait, soonest.model)
             except Exception as error:
                 logger.warning("fallback: the wait notice failed: %r", error)
+        message = f"every model is cooling down; waiting {wait:.0f}s for {soonest.model}"
+        events.publish(events.Event("cooldown_wait", message, model=soonest.model, seconds=wait))
         await sleep(wait)
         return soonest
     return soonest if first else None
