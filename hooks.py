@@ -163,7 +163,14 @@ def pre_update() -> None:
 
 
 def uninstall(python: str | None = None) -> str:
-    """Remove the package from Agent Zero's Python. The ledger (cost history) is kept."""
+    """Remove the package from Agent Zero's Python. The ledger (cost history) is kept.
+
+    A plugin folder without `pyproject.toml` was written by `agent-routing install` from a
+    pip-installed package: that package is the user's to remove, so it stays.
+    """
+    if not (PLUGIN_DIR / "pyproject.toml").is_file():
+        _say("plugin removed; the pip-installed package and the ledger are kept")
+        return "kept"
     target = python or sys.executable
     command = [target, "-m", "pip", "uninstall", "-y", DISTRIBUTION]
     uv = shutil.which("uv")
