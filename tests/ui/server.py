@@ -7,9 +7,9 @@ the installer put into the fake Agent Zero root), `POST /api/load_webui_extensio
 `save_plugin_config` first as the host does) and `/api/plugins/agent_routing/<handler>`
 through the fake host's own API dispatch (so the real handler files answer). The host's JS
 conventions come from `tests/ui/host/` (see its README), Alpine.js from `tests/ui/.vendor/`.
-Two pages stand in for the host's screens: `/chat.html?ctx=<chat id>&anchors=v1|v2` (a chat
-with the model strip and the input strip anchors, a toast stack, a modal area) and
-`/settings.html` (the plugin settings modal with its Save button).
+Two pages stand in for the host's screens (`tests/ui/host/`): `/chat.html?ctx=<chat
+id>&anchors=v1|v2` (a chat with the model strip and the input strip anchors, a toast stack, a
+modal area) and `/settings.html` (the plugin settings modal with its Save button).
 """
 
 from __future__ import annotations
@@ -29,91 +29,7 @@ HERE = Path(__file__).resolve().parent
 STUBS = HERE / "host"
 ALPINE = HERE / ".vendor" / "alpine-3.14.9.min.js"
 PLUGIN = "agent_routing"
-TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".json": "application/json"}
-
-BOOT = """<meta charset="utf-8">
-<script type="module">
-  import "/js/api.js";
-  import "/js/components.js";
-  import "/js/modals.js";
-  import "/components/notifications/notification-store.js";
-  import "/js/extensions.js";
-  const params = new URLSearchParams(location.search);
-  globalThis.getContext = () => params.get("ctx") || "";
-  const alpine = document.createElement("script");
-  alpine.src = "/vendor/alpine.js";
-  document.head.appendChild(alpine);
-</script>
-<style>
-  body { font-family: sans-serif; margin: 1rem; color: #222; background: #fff; }
-  .strip { display: flex; gap: 0.6rem; align-items: center; padding: 0.4rem; border: 1px solid #ddd; }
-  .host-ring { font-size: 0.75rem; opacity: 0.7; }
-  #toasts { position: fixed; right: 1rem; bottom: 1rem; display: flex; flex-direction: column; gap: 0.3rem; width: 26rem; }
-  .toast { border-left: 4px solid #888; background: #f7f7f7; padding: 0.4rem 0.6rem; font-size: 0.8rem; }
-  .toast[data-type=error] { border-color: #d2453b; }
-  .modal { border: 1px solid #bbb; margin-top: 1rem; padding: 0.8rem; }
-</style>
-"""
-
-TOASTS = """<div id="toasts" x-data>
-  <template x-for="t in ($store.notificationStore ? $store.notificationStore.toasts : [])" :key="t.id">
-    <div class="toast" :data-type="t.type" data-testid="toast"><b x-text="t.title"></b>: <span x-text="t.message"></span></div>
-  </template>
-</div>"""
-
-
-def chat_page(anchors: str) -> str:
-    strip = (
-        '<div class="strip" id="model-strip"><span>gpt-4o ▾</span><span class="host-ring">'
-        '◔ 41% context</span><x-extension id="model-context-strip-end"></x-extension></div>'
-        if anchors == "v2"
-        else ""
-    )
-    return f"""<!doctype html><html><head>{BOOT}<title>chat</title></head><body>
-<div id="chat-history">(messages)</div>
-{strip}
-<div class="strip" id="progress-bar-box"><span>(progress)</span>
-  <x-extension id="chat-input-progress-end"></x-extension></div>
-<textarea placeholder="Type your message"></textarea>
-<div id="modals"></div>
-{TOASTS}
-</body></html>"""
-
-
-SETTINGS_PAGE = f"""<!doctype html><html><head>{BOOT}<title>settings</title>
-<script type="module">
-  import {{ createStore }} from "/js/AlpineStore.js";
-  import {{ fetchApi }} from "/js/api.js";
-  // the host's plugin settings modal: loads and saves the plugin config via /api/plugins
-  createStore("pluginSettings", {{
-    settings: {{}}, loaded: false, error: "", saves: 0,
-    async load() {{
-      const r = await fetchApi("/plugins", {{ method: "POST", headers: {{ "Content-Type": "application/json" }},
-        body: JSON.stringify({{ action: "get_config", plugin_name: "{PLUGIN}", project_name: "", agent_profile: "" }}) }});
-      const body = await r.json();
-      this.settings = body.data || {{}};
-      this.loaded = true;
-    }},
-    async save() {{
-      const r = await fetchApi("/plugins", {{ method: "POST", headers: {{ "Content-Type": "application/json" }},
-        body: JSON.stringify({{ action: "save_config", plugin_name: "{PLUGIN}", project_name: "", agent_profile: "", settings: this.settings }}) }});
-      const body = await r.json().catch(() => ({{}}));
-      if (!body.ok) this.error = body.error || "Save failed";
-      else {{ this.error = ""; this.saves += 1; }}
-    }},
-  }});
-</script></head><body>
-<div class="modal" id="settings-modal" x-data="{{ get context() {{ return $store.pluginSettings; }}, get config() {{ return this.context.settings; }} }}"
-     x-init="$el.__pluginSettingsContext = $store.pluginSettings; $store.pluginSettings.load()">
-  <template x-if="context.loaded">
-    <div class="plugin-settings-body" x-html="'<x-component path=&quot;/plugins/{PLUGIN}/webui/config.html&quot;></x-component>'"></div>
-  </template>
-  <div class="error" data-testid="save-error" x-text="context.error"></div>
-  <div class="saved" data-testid="saves" hidden x-text="context.saves"></div>
-  <button id="save" @click="context.save()">Save</button>
-</div>
-{TOASTS}
-</body></html>"""
+TYPES = {".html": "text/html", ".js": "text/javascript", ".json": "application/json"}
 
 
 class UiServer:
@@ -187,6 +103,8 @@ class UiServer:
                 if not relative.startswith(("webui/", "extensions/webui/")) or ".." in relative:
                     return None
                 return self.host.plugin_dir / relative
+        if path in {"/chat.html", "/settings.html"}:
+            return STUBS / path.lstrip("/")
         if path == "/vendor/alpine.js":
             return ALPINE
         if path.startswith(("/js/", "/components/")) and ".." not in path:
@@ -211,21 +129,15 @@ class UiServer:
 
             def do_GET(self) -> None:
                 url = urlparse(self.path)
-                if url.path == "/chat.html":
-                    anchors = "v1" if "anchors=v1" in (url.query or "") else "v2"
-                    self._send(200, "text/html", chat_page(anchors))
-                    return
                 if url.path == "/favicon.ico":
                     self._send(204, "image/x-icon", b"")
-                    return
-                if url.path == "/settings.html":
-                    self._send(200, "text/html", SETTINGS_PAGE)
                     return
                 file = server.static(url.path)
                 if file is None or not file.is_file():
                     self._send(HTTPStatus.NOT_FOUND, "text/plain", "not found")
                     return
-                self._send(200, TYPES.get(file.suffix, "application/octet-stream"), file.read_bytes())
+                mimetype = TYPES.get(file.suffix, "application/octet-stream")
+                self._send(200, mimetype, file.read_bytes())
 
             def do_POST(self) -> None:
                 url = urlparse(self.path)

@@ -24,7 +24,9 @@ def config_file(host: FakeHost) -> dict:
     return json.loads((host.root / "usr" / "plugins" / "agent_routing" / "config.json").read_text())
 
 
-def test_tier_models_show_their_price_and_context_window(ui_host: FakeHost, ui_server: Any, page: Any) -> None:
+def test_tier_models_show_their_price_and_context_window(
+    ui_host: FakeHost, ui_server: Any, page: Any
+) -> None:
     """Adding a tier and picking a model shows its prices per 1M tokens and its window."""
     open_settings(page, ui_server)
     page.get_by_role("button", name="Add tier").click()
@@ -87,7 +89,9 @@ def test_alert_thresholds_out_of_order_are_refused(
     assert ui_server.saved_configs == []
 
 
-def test_a_valid_edit_is_saved_through_the_host(ui_host: FakeHost, ui_server: Any, page: Any) -> None:
+def test_a_valid_edit_is_saved_through_the_host(
+    ui_host: FakeHost, ui_server: Any, page: Any
+) -> None:
     """Router off, a new monthly budget with alerts at 25/75 %: saved to config.json as the
     plugin reads it, and the plugin's runtime loads it."""
     open_settings(page, ui_server)
