@@ -16,7 +16,7 @@ function isoDay(date) {
 
 const model = {
   fmt,
-  range: "30d",
+  range: "7d",
   since: "",
   until: "",
   stack: "model",
@@ -68,7 +68,7 @@ const model = {
     this.page = 0;
     await Promise.all([
       this._section("summary", { by: "model" }),
-      this._section("breakdown", { by: this.by }),
+      this.by === "model" ? Promise.resolve() : this._section("breakdown", { by: this.by }),
       this._section("daily", { stack: this.stack }),
       this._section("budgets"),
       this._section("routing"),
@@ -86,7 +86,7 @@ const model = {
   },
   setBy(by) {
     this.by = by;
-    this._section("breakdown", { by });
+    if (by !== "model") this._section("breakdown", { by });
   },
   async goto(page) {
     if (page < 0) return;
@@ -94,6 +94,9 @@ const model = {
     await this._section("calls", { page, page_size: this.pageSize });
   },
 
+  get busy() {
+    return Object.values(this.loading).some(Boolean);
+  },
   get chart() {
     if (!this.daily || !this.daily.days.length) return "";
     return stackedBars(this.daily);
@@ -101,16 +104,30 @@ const model = {
   get totals() {
     return this.summary?.totals || null;
   },
+  // the summary is the model breakdown: no second request for it
+  get shownBreakdown() {
+    return this.by === "model" ? this.summary : this.breakdown;
+  },
   get groups() {
-    return this.breakdown?.groups || [];
+    return this.shownBreakdown?.groups || [];
   },
   share(group) {
-    const total = this.breakdown?.totals?.cost_usd || 0;
+    const total = this.shownBreakdown?.totals?.cost_usd || 0;
     return total > 0 && group.cost_usd ? group.cost_usd / total : 0;
   },
   get unpricedModels() {
     const models = this.summary?.unpriced?.models || {};
     return Object.entries(models).map(([model, calls]) => ({ model, calls }));
+  },
+  budgetText(b) {
+    const limit = fmt.money(b.limit_usd);
+    if (b.fraction !== null && b.fraction !== undefined) return `${fmt.money(b.spent_usd)} of ${limit}`;
+    return b.scope === "call" ? `${limit} per call` : `${limit} per chat (see each chat's element)`;
+  },
+  // a call without a cost: unpriced if it was served, nothing billed if it failed or was blocked
+  callCost(c) {
+    if (c.cost_usd !== null && c.cost_usd !== undefined) return fmt.money(c.cost_usd);
+    return c.outcome === "ok" || c.outcome === "abandoned" ? "unpriced" : "—";
   },
   budgetFraction(b) {
     return Math.min(1, Math.max(0, b.fraction || 0));

@@ -76,6 +76,7 @@ def page(chromium: Any, tmp_path: Path) -> Iterator[Any]:
         headless=True,
         args=FLAGS,
         viewport={"width": 1200, "height": 900},
+        timezone_id="UTC",  # the tests compute the expected reports in UTC
     )
     errors: list[str] = []
     page = context.new_page()

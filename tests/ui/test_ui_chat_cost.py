@@ -46,6 +46,9 @@ async def chat_figures(host: FakeHost) -> tuple[str, Any, Any]:
 
 
 def money(value: float) -> str:
+    """As webui/format.js shows dollars."""
+    if abs(value) >= 100:
+        return f"${round(value):,}"
     return f"${value:.4f}" if abs(value) < 0.01 else f"${value:.2f}"
 
 
