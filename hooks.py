@@ -188,6 +188,8 @@ def uninstall(python: str | None = None) -> str:
 
 def package_version() -> str | None:
     """The installed package's version, or None when it is not importable here."""
+    if importlib.util.find_spec("agent_routing") is None:
+        return None
     try:
         return importlib.metadata.version(DISTRIBUTION)
     except importlib.metadata.PackageNotFoundError:

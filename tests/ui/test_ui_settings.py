@@ -59,7 +59,7 @@ def test_a_negative_limit_is_refused_with_a_toast_and_nothing_is_saved(
     assert ui_server.saved_configs == []
     assert config_file(ui_host) == before
     assert page.locator("[data-testid=saves]").text_content() == "0"
-    screenshot(page, "settings-refused", "#settings-modal")
+    copy_screenshot_to_docs(screenshot(page, "settings-refused"), "settings-refused")
 
 
 def test_an_unknown_tier_model_is_refused_naming_the_field(
