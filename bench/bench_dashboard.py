@@ -2,9 +2,10 @@
 100,000 calls in the ledger (the seeded ledger of the browser tests, tests/ui/seed.py),
 measured inside the fake Agent Zero (tests/fake_a0) as the plugin's API handlers run.
 
-Run: `.venv/bin/python bench/bench_dashboard.py` (`--calls N`, `--days D`, `--db PATH` to
-reuse a seeded file). Each section is one request from the page, fired in parallel by the
-browser; the page shows each as it arrives and stays responsive (the work is server-side).
+Run: `.venv/bin/python bench/bench_dashboard.py` (`--calls N`, `--days D` of data, `--range R`
+days shown, `--db PATH` to reuse a seeded file). Each section is one request from the page,
+fired in parallel by the browser; the page shows each as it arrives and stays responsive
+(the work is server-side).
 Sections go through the public report functions (`reports.build_report`), so they speed up
 with them; `daily` runs one report per day of the range.
 """
@@ -57,6 +58,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=100_000)
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--db", type=Path, default=None)
+    parser.add_argument("--range", type=int, default=None, help="days shown (default: --days)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         db = args.db or Path(scratch) / "ledger.db"
@@ -73,9 +75,10 @@ def main() -> None:
 
         host = make_host(Path(scratch) / "host")
         try:
-            rows = asyncio.run(measure(args.days))
+            rows = asyncio.run(measure(args.range or args.days))
         finally:
             host.close()
+    print(f"range: last {args.range or args.days} days")
     print(f"{'section':<26}{'seconds':>9}  status")
     for name, seconds, status in rows:
         print(f"{name:<26}{seconds:>9.2f}  {status}")
