@@ -29,8 +29,15 @@ from agent_routing.host.layout import PLUGIN_NAME, Layout, detect_layout, plugin
 
 MANIFEST_NAME = ".agent_routing_manifest.json"
 # What belongs to the plugin, relative to the plugin source folder.
-PLUGIN_ENTRIES = ("plugin.yaml", "default_config.yaml", "extensions", "tools", "prompts", "api")
-PLUGIN_ENTRIES += ("webui", "hooks.py", "LICENSE")  # Agent Zero UI and host hooks (#12)
+PLUGIN_ENTRIES: tuple[str, ...] = (
+    "plugin.yaml",
+    "default_config.yaml",
+    "extensions",
+    "tools",
+    "prompts",
+    "api",
+    *("webui", "hooks.py", "LICENSE"),  # Agent Zero UI and host hooks (#12)
+)
 _SKIPPED_NAMES = {"__pycache__", ".gitkeep", ".DS_Store"}
 
 

@@ -159,13 +159,13 @@ class Router:
         """Publish a budget downgrade of this decision (a user should hear about it)."""
         record = decision.record
         candidates = record.candidates if record else []
-        refused = [c for c in candidates if c.get("budget") == "downgrade"]
-        if any(not c.get("chosen") for c in refused):
+        skipped = [c for c in candidates if c.get("budget") == "downgrade" and not c.get("chosen")]
+        if skipped:
             events.publish(
                 events.Event(
                     "downgrade",
                     f"a budget asked for a cheaper model: {decision.model} instead of "
-                    f"{refused[-1].get('model')}",
+                    f"{skipped[0].get('model')}",
                     decision.conversation_id,
                     decision.model,
                 )

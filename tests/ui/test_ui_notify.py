@@ -116,3 +116,23 @@ def test_a_host_without_notifications_only_logs(
     monkeypatch.setitem(sys.modules, "helpers.notification", None)
     notify.notify(events.Event("budget_alert", "x", "chat1", key="k"))
     assert sent == []
+
+
+async def test_a_budget_downgrade_is_announced(fake_host: FakeHost, sent: list) -> None:
+    """A downgrade budget over its limit makes the router take the cheaper tier for a step
+    it would give the strong one: an info toast in the chat's group says which model."""
+    fake_host.configure(
+        {
+            "router": {"thresholds": [0.01]},  # every step prefers the strong tier
+            "budgets": [{"scope": "daily", "limit_usd": 1e-9, "enforcement": "downgrade"}],
+        }
+    )
+    fake_host.provider.script_main(respond("4"))
+    context = fake_host.new_context()
+    assert await fake_host.send(context, "What is 2+2?") == "4"
+    downgrades = [item for item in sent if item.title == "Cheaper model (budget)"]
+    assert downgrades
+    assert downgrades[0].message == (
+        "a budget asked for a cheaper model: openai/gpt-4o-mini instead of openai/gpt-4o"
+    )
+    assert downgrades[0].group == f"agent_routing:{context.id}"

@@ -1,0 +1,107 @@
+"""The UI's API handlers through the fake host's dispatch: validation names each field and
+changes nothing; bad parameters are 400s naming the field; the handlers answer GET too."""
+
+from __future__ import annotations
+
+import pytest
+from fakehost import FakeHost, fake_host, respond
+
+from agent_routing.host.ui_api import validate_settings
+
+__all__ = ["fake_host"]
+
+
+def fields(problems: list[dict]) -> list[str]:
+    return [p["field"] for p in problems]
+
+
+def test_validation_names_every_bad_field() -> None:
+    """Negative limit, unknown tier/budget/quota models, alerts out of order, unknown key."""
+    problems = validate_settings(
+        {
+            "tiers": [{"name": "cheap", "model": "acme/imaginary-9000"}],
+            "budgets": [
+                {"scope": "daily", "limit_usd": 5, "alert_thresholds": [0.8, 0.5]},
+                {"scope": "monthly", "limit_usd": 5, "model": "acme/other"},
+            ],
+            "quotas": [{"model": "acme/third", "unit": "requests", "period": "day", "limit": 5}],
+        }
+    )
+    assert fields(problems) == [
+        "tiers.0.model",
+        "budgets.1.model",
+        "quotas.0.model",
+        "budgets.0.alert_thresholds",
+    ]
+    assert fields(validate_settings({"budgets": [{"scope": "daily", "limit_usd": -1}]})) == [
+        "budgets.0.limit_usd"
+    ]
+    assert fields(validate_settings({"routr": {}})) == ["routr"]
+    assert validate_settings({"budgets": [{"scope": "daily", "limit_usd": 1}]}) == []
+    assert fields(validate_settings(["not", "a", "mapping"])) == ["settings"]
+
+
+def test_priced_custom_models_are_known() -> None:
+    """A model priced under `prices` is not reported unknown."""
+    price = {"input_cost_per_token": 1e-7, "output_cost_per_token": 2e-7}
+    config = {
+        "tiers": [{"name": "local", "model": "ollama/mine"}],
+        "prices": {"ollama/mine": price},
+    }
+    assert validate_settings(config) == []
+
+
+async def test_the_handlers_answer_and_refuse_bad_input(fake_host: FakeHost) -> None:
+    """validate / models / describe answer; an unknown action, an unknown parameter, a bad
+    section or a bad date is a 400 naming the field; GET with a query string works."""
+    status, body = await fake_host.api_call(
+        "ui_settings", "POST", json_body={"action": "validate", "settings": {"tiers": []}}
+    )
+    assert (status, body) == (200, {"ok": True, "problems": []})
+    status, body = await fake_host.api_call(
+        "ui_settings", "POST", json_body={"action": "models", "query": "gpt-4o-mini"}
+    )
+    assert status == 200
+    assert [m["role"] for m in body["host_models"]] == [
+        "chat_model",
+        "utility_model",
+        "embedding_model",
+    ]
+    assert body["models"][0]["model"] == "openai/gpt-4o-mini"  # the host's utility model first
+    assert body["models"][0]["input_per_mtok"] == 0.15
+    status, body = await fake_host.api_call(
+        "ui_settings", "POST", json_body={"action": "describe", "models": ["gpt-4o", "nope/x"]}
+    )
+    assert [(m["model"], m["known"], m["context_window"]) for m in body["models"]] == [
+        ("gpt-4o", True, 128000),
+        ("nope/x", False, None),
+    ]
+    for handler, bad, field in (
+        ("ui_settings", {"action": "delete"}, "action"),
+        ("ui_settings", {"action": "validate", "settings": {}, "extra": 1}, "extra"),
+        ("ui_dashboard", {"section": "everything"}, "section"),
+        ("ui_dashboard", {"section": "summary", "since": "yesterday"}, "since"),
+        ("ui_dashboard", {"section": "calls", "page_size": 7}, "page_size"),
+        ("ui_chat", {}, "context"),
+    ):
+        status, body = await fake_host.api_call(handler, "POST", json_body=bad)
+        assert status == 400, (handler, bad)
+        assert [p["field"] for p in body["problems"]] == [field]
+    status, body = await fake_host.api_call("ui_dashboard", "GET", args={"section": "budgets"})
+    assert status == 200
+    assert body == {"budgets": [], "alerts": []}
+
+
+async def test_the_chat_element_reads_the_chats_calls(fake_host: FakeHost) -> None:
+    """After a routed turn, ui_chat reports that chat's calls, spend and tier."""
+    fake_host.provider.script_main(respond("4"))
+    context = fake_host.new_context()
+    assert await fake_host.send(context, "What is 2+2?") == "4"
+    ledger = await fake_host.ledger()
+    mine = [c for c in ledger.calls if c.conversation_id == context.id]
+    status, body = await fake_host.api_call("ui_chat", "POST", json_body={"context": context.id})
+    assert status == 200
+    assert body["calls"] == len(mine)
+    assert body["spent_usd"] == pytest.approx(sum(c.cost_usd or 0 for c in mine))
+    assert body["tier"] in {"utility", "chat"}
+    assert body["pinned"] is None
