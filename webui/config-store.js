@@ -18,7 +18,8 @@ const model = {
   problems: [],
   validating: false,
 
-  // give a loaded config every section the form binds to (the host's file may lack some)
+  // give the config every section the form binds to (a saved file, or the host's Default,
+  // may lack some); runs again whenever the host replaces the object
   prepare(config) {
     if (!config || typeof config !== "object") return;
     config.tiers ??= [];
@@ -34,12 +35,12 @@ const model = {
     config.compression.keep_recent_turns ??= 3;
     config.budget_in_system_prompt ??= false;
     for (const budget of config.budgets) budget.alert_thresholds ??= [0.5, 0.8, 1.0];
-    this.describe(config.tiers.map((t) => t.model));
   },
 
   // wrap the host's Save (the settings modal's context) so it validates first
   attach(element, config) {
     this.prepare(config);
+    this.describe(config.tiers.map((t) => t.model));
     this.searchModels("");
     const context = element.closest(".modal")?.__pluginSettingsContext || globalThis.__pluginSettingsContext;
     if (!context || context.__agentRoutingGuard) return;

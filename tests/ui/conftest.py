@@ -53,9 +53,10 @@ def _missing() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def chromium() -> Iterator[Any]:
-    """Playwright's Chromium driver, pointed at the system browser."""
+    """Playwright's Chromium driver, pointed at the system browser. Per test: the sync API
+    runs an event loop in this thread while it is open, which async tests must not meet."""
     problem = _missing()
     if problem:
         if os.environ.get("AGENT_ROUTING_UI_TESTS") == "required":

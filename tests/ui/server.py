@@ -69,6 +69,12 @@ class UiServer:
         if action == "get_config":
             data = plugins.get_plugin_config(PLUGIN) or {}
             return 200, "application/json", json.dumps({"ok": True, "data": data})
+        if action == "get_default_config":
+            import yaml
+
+            file = self.host.plugin_dir / "default_config.yaml"
+            data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+            return 200, "application/json", json.dumps({"ok": True, "data": data})
         if action == "save_config":
             settings = body.get("settings")
             if not isinstance(settings, dict):

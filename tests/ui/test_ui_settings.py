@@ -130,3 +130,19 @@ def test_the_host_save_hook_refuses_an_invalid_config_from_any_client(
     assert status == 500
     assert "budgets.0.limit_usd" in text
     assert config_file(ui_host) == before
+
+
+def test_the_hosts_default_button_gives_a_valid_form(
+    ui_host: FakeHost, ui_server: Any, page: Any
+) -> None:
+    """The host's Default replaces the settings object with the shipped defaults: the form
+    shows them (no budgets, routing on) and they save as they are."""
+    open_settings(page, ui_server)
+    page.click("#default")
+    page.wait_for_function("document.querySelectorAll('[data-testid=ar-budget-row]').length === 0")
+    assert page.get_by_test_id("ar-router-enabled").is_checked()
+    page.click("#save")
+    page.wait_for_function("document.querySelector('[data-testid=saves]').textContent === '1'")
+    assert config_file(ui_host)["budgets"] == []
+    assert toasts(page) == []
+    assert page.errors == []
