@@ -154,3 +154,62 @@ def test_constraints_keep_the_hosts_pins(tmp_path: Path) -> None:
     assert lines[:4] == ["flask==3.0.3", "kokoro>=0.9.2", "litellm==1.79.3", "openai==1.99.5"]
     assert any(line.startswith("litellm==") for line in lines[4:])  # the installed one
     assert not any("@" in line or line.startswith("-") or line == "bare" for line in lines)
+
+
+def _hooks_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("hooks_under_test", REPO / "hooks.py")
+    hooks = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hooks)
+    return hooks
+
+
+def _recording_python(folder: Path, exit_code: int) -> tuple[Path, Path]:
+    """A stand-in interpreter that logs its arguments and exits with `exit_code`."""
+    log = folder / "calls.log"
+    script = folder / "python"
+    script.write_text(f'#!/bin/sh\necho "$@" >> {log}\necho "pip said no" >&2\nexit {exit_code}\n')
+    script.chmod(0o755)
+    return script, log
+
+
+def test_uninstall_removes_the_package_and_keeps_the_ledger(
+    tmp_path: Path, isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """uninstall() asks the host's pip to remove agent-routing; the ledger file stays. A
+    folder written by `agent-routing install` (no pyproject.toml) keeps the pip package."""
+    hooks = _hooks_module()
+    monkeypatch.setattr(hooks.shutil, "which", lambda name: None)  # pip, not uv
+    ledger = isolated_home / "ledger.db"
+    ledger.write_bytes(b"SQLite format 3\0")
+    python, log = _recording_python(tmp_path, 0)
+    folder = tmp_path / "plugin"
+    folder.mkdir()
+    (folder / "pyproject.toml").write_text('[project]\nname = "agent-routing"\n')
+    monkeypatch.setattr(hooks, "PLUGIN_DIR", folder)
+    assert hooks.uninstall(python=str(python)) == "removed"
+    assert "-m pip uninstall -y agent-routing" in log.read_text()
+    assert ledger.read_bytes() == b"SQLite format 3\0"
+    (folder / "pyproject.toml").unlink()
+    log.unlink()
+    assert hooks.uninstall(python=str(python)) == "kept"
+    assert not log.exists()
+
+
+def test_a_failed_install_says_why_and_how_to_run_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pip failing: InstallError carries pip's last lines and the command to run by hand."""
+    hooks = _hooks_module()
+    monkeypatch.setattr(hooks.shutil, "which", lambda name: None)  # pip, not uv
+    python, _ = _recording_python(tmp_path, 1)
+    folder = tmp_path / "plugin"
+    folder.mkdir()
+    (folder / "pyproject.toml").write_text('[project]\nname = "agent-routing"\n')
+    with pytest.raises(hooks.InstallError) as raised:
+        hooks.install(folder, python=str(python))
+    message = str(raised.value)
+    assert "failed (exit 1)" in message
+    assert "pip said no" in message
+    assert f"run by hand: {python} -m pip install" in message
