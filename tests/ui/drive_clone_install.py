@@ -1,7 +1,8 @@
 """Run inside a fresh "Agent Zero Python" (see test_hooks_install.py): what the host does
 after cloning the plugin, then one chat turn. Prints one JSON line with what it saw.
 
-argv: <fake Agent Zero root>
+argv: <fake Agent Zero root> [hook|startup]: `hook` calls hooks.install() as the host's
+installer does, then starts; `startup` only starts (a plugin copied by hand).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(sys.argv[1])
+MODE = sys.argv[2] if len(sys.argv) > 2 else "hook"
 sys.path.insert(0, str(ROOT))
 
 
@@ -22,9 +24,12 @@ async def main() -> dict:
     before = importlib.util.find_spec("agent_routing") is not None
     from helpers import migration, plugins
 
-    installed = plugins.call_plugin_hook("agent_routing", "install")  # as the installer does
+    installed = None
+    if MODE == "hook":
+        installed = plugins.call_plugin_hook("agent_routing", "install")  # as the installer does
+        importlib.invalidate_caches()
+    migration.startup_migration()  # start-up: installs a hand copy once; else finds it there
     importlib.invalidate_caches()
-    migration.startup_migration()  # the start-up check now finds the package
     import agent
     import initialize
     import models

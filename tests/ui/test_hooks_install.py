@@ -54,12 +54,15 @@ def host_python(folder: Path) -> Path:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("mode", ["hook", "startup"])
 def test_cloned_plugin_installs_with_hooks_and_the_next_turn_is_routed(
-    tmp_path: Path, isolated_home: Path
+    tmp_path: Path, isolated_home: Path, mode: str
 ) -> None:
-    """install() pip-installs the package from the clone into the host's Python (offline:
-    no index, no build isolation), keeping the host's pinned litellm; then a turn routes its
-    main call and the ledger holds the turn's calls and decisions."""
+    """hook: install(), called as the host's installer calls it, pip-installs the package
+    from the clone into the host's Python (offline: no index, no build isolation), keeping
+    the host's pinned litellm; then a turn routes its main call and the ledger holds the
+    turn's calls and decisions. startup: the same folder copied by hand gets the package
+    from the start-up check, once, with its log line."""
     root = copy_fake_root(tmp_path / "a0")
     (root / "requirements2.txt").write_text("litellm==1.79.3\n")  # the host's pins
     plugin_dir = root / "usr" / "plugins" / "agent_routing"
@@ -77,15 +80,17 @@ def test_cloned_plugin_installs_with_hooks_and_the_next_turn_is_routed(
         "LITELLM_LOCAL_MODEL_COST_MAP": "True",
     }
     done = subprocess.run(
-        [python, str(HERE / "drive_clone_install.py"), str(root)],
+        [python, str(HERE / "drive_clone_install.py"), str(root), mode],
         cwd=tmp_path, capture_output=True, text=True, env=env, timeout=600, check=False,
     )  # fmt: skip
     lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
     assert lines, done.stdout[-3000:] + done.stderr[-3000:]
     seen = json.loads(lines[-1].removeprefix("RESULT "))
     assert seen["before"] is False
-    assert seen["installed"] == "installed"
+    assert seen["installed"] == ("installed" if mode == "hook" else None)
     assert "[agent-routing] installing the agent-routing package from" in done.stdout
+    once = "[agent-routing] package not installed in Agent Zero's Python; installing it once now"
+    assert done.stdout.count(once) == (1 if mode == "startup" else 0)
     assert seen["package_file"].startswith(str(tmp_path / "venv-a0"))  # from the clone
     assert seen["reply"] == "4"
     chat = [c for c in seen["chat_calls"] if c[0] == "chat"]
