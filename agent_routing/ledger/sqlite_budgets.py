@@ -9,6 +9,7 @@ see the room that only one of them may take.
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from collections.abc import Sequence
 
@@ -52,37 +53,41 @@ class SQLiteBudgets(SQLiteConnection):
         self, reservation: Reservation, limits: Sequence[SpendLimit]
     ) -> ReserveResult:
         """Measure spend under every limit and store the reservation unless a hard limit
-        would be exceeded, all inside one `BEGIN IMMEDIATE` transaction."""
+        would be exceeded, all inside one `BEGIN IMMEDIATE` transaction run in one go on
+        the connection's thread (the lock is never held across this event loop)."""
         now = reservation.created_at
         spent: dict[str, float] = {}
-        refused_by: str | None = None
-        async with self._write() as db:
+        row = (
+            reservation.id,
+            reservation.created_at,
+            reservation.expires_at,
+            reservation.model,
+            reservation.amount_usd,
+            reservation.conversation_id,
+            reservation.call_kind,
+            reservation.input_tokens,
+            reservation.output_tokens,
+            "open",
+            None,
+            None,
+        )
+
+        def work(db: sqlite3.Connection) -> str | None:
             for limit in limits:
-                spent[limit.key] = await self._spent_in(db, limit.window, now)
+                sql, params = spend_query(limit.window, now)
+                spent[limit.key] = float(db.execute(sql, params).fetchone()[0])
             for limit in limits:
                 over = spent[limit.key] + reservation.amount_usd > limit.limit_usd + _USD_EPSILON
                 if limit.hard and over:
-                    refused_by = limit.key
-                    break
-            if refused_by is None:
-                await db.execute(
-                    f"INSERT INTO reservations ({', '.join(RESERVATION_COLUMNS)}) "
-                    f"VALUES ({', '.join('?' for _ in RESERVATION_COLUMNS)})",
-                    (
-                        reservation.id,
-                        reservation.created_at,
-                        reservation.expires_at,
-                        reservation.model,
-                        reservation.amount_usd,
-                        reservation.conversation_id,
-                        reservation.call_kind,
-                        reservation.input_tokens,
-                        reservation.output_tokens,
-                        "open",
-                        None,
-                        None,
-                    ),
-                )
+                    return limit.key
+            db.execute(
+                f"INSERT INTO reservations ({', '.join(RESERVATION_COLUMNS)}) "
+                f"VALUES ({', '.join('?' for _ in RESERVATION_COLUMNS)})",
+                row,
+            )
+            return None
+
+        refused_by = await self._transaction(work)
         return ReserveResult(
             reservation_id=None if refused_by else reservation.id,
             spent_usd=spent,
