@@ -131,6 +131,13 @@ class SQLiteConnection:
         if db is not None:
             await db.close()
 
+    def close_nowait(self) -> None:
+        """Close without an event loop, for a connection whose loop has closed (it could
+        never be awaited again): stop its worker thread, which closes the file."""
+        db, self._db = self._db, None
+        if db is not None:
+            db.stop()
+
     def is_transient_error(self, error: BaseException) -> bool:
         """Locked, busy, I/O and disk-full errors are worth retrying; the rest are not."""
         return isinstance(error, sqlite3.OperationalError | OSError)

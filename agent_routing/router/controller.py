@@ -15,7 +15,8 @@ ConfigError naming the field; after that, routing never raises into the caller e
   configured model: only the ledger changes.
 - With the router off, in shadow mode, or failing open, the call's own budget check still
   runs on the model actually used: `block` refuses; `downgrade`, which would need a model
-  switch, is noted in the reason and acts like `warn`.
+  switch, is noted in the reason and acts like `warn`. A budget check that raises refuses
+  the call too (routing fails open, money fails closed).
 - :meth:`Router.run_decision` / :meth:`Router.acompletion` make the call through the
   fallback chain, re-checking the budget at every hop (:mod:`~agent_routing.router.execution`).
 - :meth:`Router.record_signal` stores an outcome signal and escalates the cascade.
@@ -313,9 +314,14 @@ class Router:
                 call_kind=request.call_kind.value,
                 alerts=alerts,  # a dry run fires none
             )
-        except Exception as error:
-            logger.warning("budget check for %s failed, not enforced: %r", model, error)
-            return None
+        except Exception as error:  # a budget that cannot be checked refuses (money)
+            logger.exception("budget check for %s failed, the call is refused", model)
+            raise BudgetBlockedError(
+                f"the budget check for {model} failed ({error}), so the call is refused "
+                "(fail closed for money)",
+                budget="",
+                remaining_usd=0.0,
+            ) from error
         if verdict.action == "block":
             raise refusal(verdict, model)
         return verdict
