@@ -20,6 +20,7 @@ from agent_routing.config import BudgetConfig
 from agent_routing.ledger.base import (
     BudgetAlert,
     LedgerError,
+    QuotaHold,
     Reservation,
     ReserveResult,
     SpendLimit,
@@ -38,6 +39,27 @@ from agent_routing.ledger.sqlite_base import SQLiteConnection
 
 # Spend comparisons tolerate float rounding of sums of many small costs.
 _USD_EPSILON = 1e-9
+
+
+_HOLD_KEEP_S = 2 * 86400.0  # longer than any quota window (a local day is <= 25 h)
+
+
+def _usage_sql(hold: QuotaHold) -> tuple[str, list[object]]:
+    """Requests and tokens of committed calls (blocked ones excluded) in a hold's window."""
+    condition, params = where(
+        [
+            ("started_at >= ?", hold.since),
+            ("started_at < ?", hold.until),
+            (MODEL_IN, model_names(hold.model, hold.model_aliases)),
+            ("provider = ?", hold.provider),
+        ],
+        fixed=["outcome != 'blocked'"],
+    )
+    sql = (
+        "SELECT COUNT(*), COALESCE(SUM(COALESCE(input_tokens, 0) "
+        f"+ COALESCE(output_tokens, 0)), 0) FROM calls{condition}"
+    )
+    return sql, params
 
 
 class SQLiteBudgets(SQLiteConnection):
@@ -143,6 +165,37 @@ class SQLiteBudgets(SQLiteConnection):
             params,
         )
         return UsageTotals(requests=int(row[0]), tokens=int(row[1]))
+
+    async def hold_quotas(self, holds: Sequence[QuotaHold], *, now: float) -> str | None:
+        """Check every quota and hold room in each, atomically (see
+        :class:`~agent_routing.ledger.base.QuotaHolder`)."""
+        if not holds:
+            return None
+        counted = [(hold, *_usage_sql(hold)) for hold in holds]
+
+        def work(db: sqlite3.Connection) -> str | None:
+            for hold, sql, params in counted:
+                requests, tokens = db.execute(sql, params).fetchone()
+                held_requests, held_tokens = db.execute(
+                    "SELECT COUNT(*), COALESCE(SUM(tokens), 0) FROM quota_holds "
+                    "WHERE quota_key = ? AND created_at >= ? AND created_at < ?",
+                    (hold.key, hold.since, hold.until),
+                ).fetchone()
+                if hold.unit == "requests":
+                    used = max(int(requests), int(held_requests))
+                else:
+                    used = max(int(tokens), int(held_tokens))
+                if used + hold.needed > hold.limit:
+                    return hold.key
+            db.execute("DELETE FROM quota_holds WHERE created_at < ?", (now - _HOLD_KEEP_S,))
+            db.executemany(
+                "INSERT INTO quota_holds (quota_key, created_at, requests, tokens) "
+                "VALUES (?, ?, 1, ?)",
+                [(hold.key, now, hold.needed if hold.unit == "tokens" else 0) for hold in holds],
+            )
+            return None
+
+        return await self._transaction(work)
 
     async def insert_alert(self, alert: BudgetAlert) -> bool:
         """Store an alert unless one with the same budget, period and threshold exists."""
