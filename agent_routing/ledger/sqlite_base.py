@@ -46,6 +46,23 @@ _WAL_ATTEMPTS = 50
 T = TypeVar("T")
 
 
+def storable(value: Any) -> Any:
+    """`value`, with a string SQLite cannot take (a lone surrogate, which is not UTF-8)
+    replaced by the same text with that code point written as `\\udcff`: deterministic, so
+    the same host string always finds the same rows. Every other value is unchanged."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    return value
+
+
+def storable_row(values: Sequence[Any]) -> tuple[Any, ...]:
+    """:func:`storable` applied to each value of one row of parameters."""
+    return tuple(storable(value) for value in values)
+
+
 def is_lock_error(error: BaseException) -> bool:
     """SQLite's "database is locked" / "busy": another connection holds the lock, so
     waiting helps. Anything else (read-only file, I/O error, not a database) will not
@@ -195,7 +212,7 @@ class SQLiteConnection:
 
     async def _fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         async with self._lock:
-            return list(await self._conn().execute_fetchall(sql, params))
+            return list(await self._conn().execute_fetchall(sql, storable_row(params)))
 
     async def _fetchone(self, sql: str, params: Sequence[Any] = ()) -> Any:
         rows = await self._fetchall(sql, params)
@@ -203,5 +220,5 @@ class SQLiteConnection:
 
     async def _execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run one autocommitted statement; return the number of rows it changed."""
-        async with self._lock, self._conn().execute(sql, params) as cursor:
+        async with self._lock, self._conn().execute(sql, storable_row(params)) as cursor:
             return int(cursor.rowcount)

@@ -35,7 +35,7 @@ from agent_routing.ledger.queries import (
     spend_query,
     where,
 )
-from agent_routing.ledger.sqlite_base import SQLiteConnection
+from agent_routing.ledger.sqlite_base import SQLiteConnection, storable_row
 
 # Spend comparisons tolerate float rounding of sums of many small costs.
 _USD_EPSILON = 1e-9
@@ -68,7 +68,7 @@ class SQLiteBudgets(SQLiteConnection):
     @staticmethod
     async def _spent_in(db: aiosqlite.Connection, window: SpendWindow, now: float) -> float:
         sql, params = spend_query(window, now)
-        rows = list(await db.execute_fetchall(sql, params))
+        rows = list(await db.execute_fetchall(sql, storable_row(params)))
         return float(rows[0][0])
 
     async def reserve(
@@ -79,25 +79,27 @@ class SQLiteBudgets(SQLiteConnection):
         the connection's thread (the lock is never held across this event loop)."""
         now = reservation.created_at
         spent: dict[str, float] = {}
-        row = (
-            reservation.id,
-            reservation.created_at,
-            reservation.expires_at,
-            reservation.model,
-            reservation.amount_usd,
-            reservation.conversation_id,
-            reservation.call_kind,
-            reservation.input_tokens,
-            reservation.output_tokens,
-            "open",
-            None,
-            None,
+        row = storable_row(
+            (
+                reservation.id,
+                reservation.created_at,
+                reservation.expires_at,
+                reservation.model,
+                reservation.amount_usd,
+                reservation.conversation_id,
+                reservation.call_kind,
+                reservation.input_tokens,
+                reservation.output_tokens,
+                "open",
+                None,
+                None,
+            )
         )
+        queries = [(limit.key, *spend_query(limit.window, now)) for limit in limits]
 
         def work(db: sqlite3.Connection) -> str | None:
-            for limit in limits:
-                sql, params = spend_query(limit.window, now)
-                spent[limit.key] = float(db.execute(sql, params).fetchone()[0])
+            for key, sql, params in queries:
+                spent[key] = float(db.execute(sql, storable_row(params)).fetchone()[0])
             for limit in limits:
                 over = spent[limit.key] + reservation.amount_usd > limit.limit_usd + _USD_EPSILON
                 if limit.hard and over:
@@ -175,7 +177,7 @@ class SQLiteBudgets(SQLiteConnection):
 
         def work(db: sqlite3.Connection) -> str | None:
             for hold, sql, params in counted:
-                requests, tokens = db.execute(sql, params).fetchone()
+                requests, tokens = db.execute(sql, storable_row(params)).fetchone()
                 held_requests, held_tokens = db.execute(
                     "SELECT COUNT(*), COALESCE(SUM(tokens), 0) FROM quota_holds "
                     "WHERE quota_key = ? AND created_at >= ? AND created_at < ?",

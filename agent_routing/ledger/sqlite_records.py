@@ -26,7 +26,7 @@ from agent_routing.ledger.rows import (
     signal_from_row,
     signal_to_row,
 )
-from agent_routing.ledger.sqlite_base import SQLiteConnection
+from agent_routing.ledger.sqlite_base import SQLiteConnection, storable_row
 from agent_routing.records import CallRecord, DecisionRecord, OutcomeSignal
 
 
@@ -38,8 +38,11 @@ def _upsert(
 ) -> None:
     """Merge call rows by id and settle the reservation of each call now final, inside the
     caller's transaction (the triggers of `m006` keep the spend buckets in step)."""
-    db.executemany(UPSERT_CALL_SQL, rows)
-    db.executemany(SETTLE_RESERVATION_SQL, [(now, record.id, record.id) for record in calls])
+    db.executemany(UPSERT_CALL_SQL, [storable_row(row) for row in rows])
+    db.executemany(
+        SETTLE_RESERVATION_SQL,
+        [storable_row((now, record.id, record.id)) for record in calls],
+    )
 
 
 class SQLiteRecords(SQLiteConnection):
@@ -56,8 +59,10 @@ class SQLiteRecords(SQLiteConnection):
             return
         now = time.time()
         call_rows = [call_to_row(record, now=now) for record in calls]
-        decision_rows = [decision_to_row(decision) for decision in decisions]
-        signal_rows = [signal_to_row(signal) for signal in signals]
+        # Host strings are stored whatever they hold (a lone surrogate is escaped, not
+        # refused: refusing would drop the call's row).
+        decision_rows = [storable_row(decision_to_row(decision)) for decision in decisions]
+        signal_rows = [storable_row(signal_to_row(signal)) for signal in signals]
 
         def work(db: sqlite3.Connection) -> None:
             if decision_rows:
