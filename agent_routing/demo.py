@@ -206,8 +206,9 @@ ever deleted to start the demo afresh."""
 
 
 def is_demo_ledger(path: Path) -> bool:
-    """Whether `path` is a ledger the demo created (read-only look; False for anything
-    else: another ledger, a text file, a file that cannot be read)."""
+    """Whether `path` is a ledger the demo created (read-only look): it carries the mark,
+    or (made before the mark existed) holds only the demo's calls and no stored budget.
+    False for anything else: another ledger, a text file, a file that cannot be read."""
     try:
         uri = f"file:{quote(str(path.resolve()))}?mode=ro"
         db = sqlite3.connect(uri, uri=True, timeout=1.0)
@@ -215,6 +216,13 @@ def is_demo_ledger(path: Path) -> bool:
             row = db.execute(
                 "SELECT value FROM kv_cache WHERE namespace = ? AND key = ?", DEMO_MARK
             ).fetchone()
+            if row is None:  # made by a demo before the mark existed: only demo calls
+                row = db.execute(
+                    "SELECT 1 FROM calls WHERE conversation_id LIKE 'demo-%' "
+                    "AND NOT EXISTS (SELECT 1 FROM calls WHERE conversation_id IS NULL "
+                    "OR conversation_id NOT LIKE 'demo-%') "
+                    "AND NOT EXISTS (SELECT 1 FROM budget_overrides) LIMIT 1"
+                ).fetchone()
         finally:
             db.close()
     except (sqlite3.Error, OSError):

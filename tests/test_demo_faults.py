@@ -95,3 +95,35 @@ def test_the_demo_replaces_its_own_ledger(tmp_path: Path) -> None:
             return len(await ledger.stored_budgets())
 
     assert run_sync(stored()) == 0
+
+
+def test_a_demo_ledger_from_before_the_mark_is_still_replaced(tmp_path: Path) -> None:
+    """A ledger holding only demo calls (an older demo's file, unmarked) is the demo's;
+    one more call from a real chat makes it a ledger the demo must not touch."""
+    import time
+
+    from agent_routing.ids import new_id
+    from agent_routing.ledger import LedgerWriter
+    from agent_routing.records import CallRecord, Outcome
+
+    db = tmp_path / "demo.db"
+
+    def write(conversation_id: str) -> None:
+        writer = LedgerWriter(db)
+        writer.submit(
+            CallRecord(
+                id=new_id(),
+                started_at=time.time(),
+                model="gpt-4o-mini",
+                outcome=Outcome.OK,
+                conversation_id=conversation_id,
+            )
+        )
+        assert writer.close(10)
+
+    write("demo-1a2b3c4d")
+    assert is_demo_ledger(db)
+    write("my-chat")
+    assert not is_demo_ledger(db)
+    with pytest.raises(ConfigError):
+        fresh_demo_ledger(db)
