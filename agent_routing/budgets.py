@@ -25,6 +25,10 @@ Fail closed for money:
   message says the price is unknown and how to add one;
 * budgets stored in the ledger that cannot be read refuse every call.
 
+Under a `block` budget the verdict also carries `max_output_tokens`, the output tokens
+the reservation covers; the router caps the call's `max_tokens` to it, so a block budget
+holds even when a provider writes more than the estimate.
+
 Counting is exact and current: before measuring, a check waits for the records this
 process has already handed to its ledger writer (`pending_writes`), so spend committed
 milliseconds earlier is seen. Alerts fire at each budget's `alert_thresholds` (fractions
@@ -46,6 +50,7 @@ callers import (`QuotaStatus`, `budget_from_mapping`, ...) are re-exported here.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -291,7 +296,11 @@ class Budgets:
             fired = await self._fire_alerts(
                 periodic, result.spent_usd, reserved, now, conversation_id
             )
-        return verdict(findings, estimate, result.reservation_id, remaining, fired)
+        answer = verdict(findings, estimate, result.reservation_id, remaining, fired)
+        if answer.action != "block" and any(b.enforcement == "block" for b in applicable):
+            # the money held covers `output_tokens`: the call must not write more
+            answer = dataclasses.replace(answer, max_output_tokens=output_tokens)
+        return answer
 
     async def fire_alerts(self, *, model: str, conversation_id: str | None) -> tuple[str, ...]:
         """Fire the alerts a call to `model` now reaches: settled spend plus live

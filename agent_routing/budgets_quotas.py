@@ -6,6 +6,13 @@ from what the ledger has committed (blocked calls excluded). A model at its quot
 unavailable, so the router moves on before the provider refuses. A quota check that cannot
 read the ledger answers "unavailable".
 
+Atomic like budgets: on SQLite a check that finds room also *holds* it (a row in
+`quota_holds`) in the same `BEGIN IMMEDIATE` transaction, and usage is the larger of the
+committed calls and the holds in the window. So concurrent calls cannot all see the same
+room: 40 concurrent calls against 10 requests/minute admit exactly 10. A hold taken for a
+model the router then does not use (a budget downgrade moves on) counts until its window
+ends; that errs on the side of the provider's limit.
+
 :class:`agent_routing.budgets.Budgets` exposes this as `quota_available` / `quota_status`.
 """
 
@@ -18,7 +25,7 @@ from datetime import tzinfo
 
 from agent_routing.budgets_rules import check_tokens
 from agent_routing.config import QuotaConfig, Settings
-from agent_routing.ledger.base import Ledger
+from agent_routing.ledger.base import Ledger, QuotaHold, QuotaHolder
 from agent_routing.ledger.periods import day_bounds
 from agent_routing.pricing import model_aliases, same_model
 
@@ -70,8 +77,21 @@ class Quotas:
         self._clock = clock
 
     async def available(self, model: str, *, input_tokens: int = 0) -> bool:
-        """False when a quota for this model or its provider has no room for this call."""
+        """False when a quota for this model or its provider has no room for this call.
+
+        On a ledger that can hold quotas (:class:`~agent_routing.ledger.base.QuotaHolder`,
+        SQLite), True also holds the room, atomically with the check, so concurrent calls
+        cannot all pass: each admitted call counts at once, before its record is written.
+        """
         check_tokens(input_tokens, None)
+        if isinstance(self.ledger, QuotaHolder):
+            try:
+                return await self._hold(self.ledger, model, input_tokens)
+            except Exception:
+                logger.exception(
+                    "quota check for %r failed; treating the model as unavailable", model
+                )
+                return False
         try:
             for quota, status in await self.statuses_for(model):
                 needed = 1 if quota.unit == "requests" else input_tokens
@@ -82,9 +102,29 @@ class Quotas:
             return False
         return True
 
-    async def statuses_for(self, model: str | None) -> list[tuple[QuotaConfig, QuotaStatus]]:
-        """Quotas that apply to `model` (all of them when None) with their usage."""
+    async def _hold(self, ledger: QuotaHolder, model: str, input_tokens: int) -> bool:
         now = self._clock()
+        holds = [
+            QuotaHold(
+                key=quota.key,
+                since=since,
+                until=until,
+                unit=quota.unit,
+                limit=quota.limit,
+                needed=1 if quota.unit == "requests" else input_tokens,
+                model=quota.model,
+                provider=quota.provider,
+                model_aliases=model_aliases(quota.model) if quota.model is not None else (),
+            )
+            for quota, since, until in self._applicable(model, now)
+        ]
+        refused = await ledger.hold_quotas(holds, now=now)
+        if refused is not None:
+            logger.info("quota %s has no room for a call to %r", refused, model)
+        return refused is None
+
+    def _applicable(self, model: str | None, now: float) -> list[tuple[QuotaConfig, float, float]]:
+        """The quotas that apply to `model` (all when None) with their current window."""
         provider = self._provider(model) if model is not None else None
         out = []
         for quota in self.settings.quotas:
@@ -96,6 +136,14 @@ class Quotas:
                 since, until = now - _MINUTE_S, now + _MINUTE_S
             else:
                 since, until = day_bounds(now, self.zone)
+            out.append((quota, since, until))
+        return out
+
+    async def statuses_for(self, model: str | None) -> list[tuple[QuotaConfig, QuotaStatus]]:
+        """Quotas that apply to `model` (all of them when None) with their usage."""
+        now = self._clock()
+        out = []
+        for quota, since, until in self._applicable(model, now):
             totals = await self.ledger.usage_totals(
                 since=since,
                 until=until,

@@ -32,6 +32,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -185,16 +186,39 @@ class RouterSettings(_Strict):
         return value
 
 
+# --- limits a person could mean (issue #10: money under bad input) ---------------------
+MAX_LIMIT_USD = 1_000_000_000.0
+"""The largest budget limit accepted: beyond it a limit is a typo (or `inf`), not a plan."""
+MAX_QUOTA_LIMIT = 10**12
+"""The largest quota limit (requests or tokens) accepted."""
+
+
+def _no_bool(value: Any, info: ValidationInfo) -> Any:
+    """`true` is not a number: refuse booleans where a number is expected (pydantic's lax
+    mode would read `true` as 1)."""
+    items = value if isinstance(value, list) else [value]
+    if any(isinstance(item, bool) for item in items):
+        raise ValueError(f"{info.field_name} must be a number, not a boolean")
+    return value
+
+
+# --------------------------------------------------------------------------------------
+
+
 class BudgetConfig(_Strict):
     """A spending limit in US dollars."""
 
     scope: Literal["call", "conversation", "daily", "monthly"]
-    limit_usd: float = Field(ge=0)
+    limit_usd: float = Field(ge=0, le=MAX_LIMIT_USD, allow_inf_nan=False)
     model: str | None = Field(
         default=None, min_length=1, description="limit only this model's spend"
     )
     enforcement: Enforcement = "block"
     alert_thresholds: list[float] = Field(default_factory=lambda: [0.5, 0.8, 1.0])
+
+    _numbers_not_booleans = field_validator("limit_usd", "alert_thresholds", mode="before")(
+        _no_bool
+    )
 
     @field_validator("alert_thresholds")
     @classmethod
@@ -217,7 +241,9 @@ class QuotaConfig(_Strict):
     provider: str | None = Field(default=None, min_length=1)
     unit: Literal["tokens", "requests"]
     period: Literal["minute", "day"]
-    limit: int = Field(gt=0)
+    limit: int = Field(gt=0, le=MAX_QUOTA_LIMIT)
+
+    _limit_not_boolean = field_validator("limit", mode="before")(_no_bool)
 
     @model_validator(mode="after")
     def _one_target(self) -> QuotaConfig:
@@ -494,6 +520,10 @@ def read_config_file(path: Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise ConfigError.single("config", f"cannot read {str(path)!r}: {error.strerror}") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError.single(
+            "config", f"{str(path)!r} is not UTF-8 text (byte {error.start}): save it as UTF-8"
+        ) from None
     try:
         data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as error:
@@ -581,5 +611,33 @@ def check_models_known(settings: Settings) -> None:
                     "under 'prices:' to use a custom or local model",
                 )
             )
+    problems.extend(unknown_budget_models(settings))
     if problems:
         raise ConfigError(problems)
+
+
+def unknown_budget_models(
+    settings: Settings, budgets: list[BudgetConfig] | None = None
+) -> list[tuple[str, str]]:
+    """(field, message) for each budget on a model that no price map, price override or
+    tier knows: such a budget would limit nothing (a typo such as `gpt4o`)."""
+    from agent_routing.pricing import is_known_model, same_model
+
+    tier_models = [tier.model for tier in settings.tiers]
+    problems = []
+    for index, budget in enumerate(settings.budgets if budgets is None else budgets):
+        model = budget.model
+        if model is None or is_known_model(model, settings.prices):
+            continue
+        if any(same_model(model, tier) for tier in tier_models):
+            continue
+        field = "model" if budgets is not None else f"budgets.{index}.model"
+        problems.append(
+            (
+                field,
+                f"unknown model {model!r}: no price map, price override or tier knows it, so "
+                "the budget would limit nothing; use the model's litellm name or add it "
+                "under 'prices:'",
+            )
+        )
+    return problems

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from agent_routing.config import BudgetConfig, CallKind, Settings
+from agent_routing.errors import ConfigError
 from agent_routing.ids import new_id
 
 SYSTEM_PROMPT = (
@@ -197,6 +200,69 @@ def _scripted_attempt(
     return attempt
 
 
+DEMO_MARK = ("agent_routing", "demo_ledger")
+"""The `kv_cache` (namespace, key) a ledger made by the demo carries: only such a file is
+ever deleted to start the demo afresh."""
+
+
+def is_demo_ledger(path: Path) -> bool:
+    """Whether `path` is a ledger the demo created (read-only look): it carries the mark,
+    or (made before the mark existed) holds only the demo's calls and no stored budget.
+    False for anything else: another ledger, a text file, a file that cannot be read."""
+    try:
+        uri = f"file:{quote(str(path.resolve()))}?mode=ro"
+        db = sqlite3.connect(uri, uri=True, timeout=1.0)
+        try:
+            row = db.execute(
+                "SELECT value FROM kv_cache WHERE namespace = ? AND key = ?", DEMO_MARK
+            ).fetchone()
+            if row is None:  # made by a demo before the mark existed: only demo calls
+                row = db.execute(
+                    "SELECT 1 FROM calls WHERE conversation_id LIKE 'demo-%' "
+                    "AND NOT EXISTS (SELECT 1 FROM calls WHERE conversation_id IS NULL "
+                    "OR conversation_id NOT LIKE 'demo-%') "
+                    "AND NOT EXISTS (SELECT 1 FROM budget_overrides) LIMIT 1"
+                ).fetchone()
+        finally:
+            db.close()
+    except (sqlite3.Error, OSError):
+        return False
+    return row is not None
+
+
+def fresh_demo_ledger(path: Path) -> None:
+    """Make `path` a new, empty, marked demo ledger. An existing file there is deleted
+    (with its -wal/-shm) only when an earlier demo made it; otherwise ConfigError names
+    it and nothing is changed."""
+    companions = [Path(f"{path}{suffix}") for suffix in ("-wal", "-shm")]
+    if path.exists() or path.is_symlink():
+        if not path.is_file() or not is_demo_ledger(path):
+            raise ConfigError.single(
+                "db",
+                f"{str(path)!r} exists and is not a ledger made by the demo; the demo "
+                "replaces only its own file, so pick another --db path (or remove it "
+                "yourself)",
+            )
+    else:
+        stray = [companion for companion in companions if companion.exists()]
+        if stray:
+            raise ConfigError.single(
+                "db",
+                f"{str(stray[0])!r} exists without its ledger; the demo does not delete "
+                "files it did not create, so pick another --db path",
+            )
+    for file in (path, *companions):
+        file.unlink(missing_ok=True)
+
+    async def mark() -> None:
+        from agent_routing.ledger import SQLiteLedger
+
+        async with SQLiteLedger(path) as ledger:
+            await ledger.cache_put(*DEMO_MARK, "1")
+
+    asyncio.run(mark())
+
+
 async def run_demo(db_path: Path, settings: Settings | None = None) -> DemoResult:
     """Play the scripted session into the ledger at `db_path` and return its narrative."""
     from agent_routing._litellm import litellm_module
@@ -276,7 +342,7 @@ async def run_demo(db_path: Path, settings: Settings | None = None) -> DemoResul
         )
         result.embedding_calls = 1
     finally:
-        capture.flush(30)
+        await capture.aflush(30)  # waits for litellm's callbacks too (same loop)
         writer.flush(30)
         await ledger.close()
     return result

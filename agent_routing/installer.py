@@ -13,19 +13,28 @@ The manifest is what makes the installer safe to run again:
 
 `uninstall` removes exactly the files whose hash still matches the manifest, then the
 manifest, the bytecode caches next to them and the folders left empty.
+
+The manifest is read as untrusted: an entry that does not resolve inside the plugin folder
+(`../`, an absolute path, a symbolic link leading out) is ignored with a warning, so
+neither command ever touches a file outside it. File-system errors (permissions, a file
+where a folder belongs) are reported as a ConfigError naming the path (CLI exit 2).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
-from agent_routing.errors import AgentRoutingError
+from agent_routing.errors import AgentRoutingError, ConfigError
 from agent_routing.host.layout import PLUGIN_NAME, Layout, detect_layout, plugin_dir
+
+logger = logging.getLogger("agent_routing.installer")
 
 MANIFEST_NAME = ".agent_routing_manifest.json"
 # What belongs to the plugin, relative to the plugin source folder.
@@ -123,7 +132,27 @@ def _read_manifest(target: Path) -> dict[str, str]:
     files = data.get("files") if isinstance(data, dict) else None
     if not isinstance(files, dict):
         raise AgentRoutingError(f"the install manifest {str(path)!r} has no 'files' mapping")
-    return {str(key): str(value) for key, value in files.items()}
+    entries = {}
+    for key, value in files.items():
+        if inside(target, str(key)):
+            entries[str(key)] = str(value)
+        else:  # never touch a path outside the plugin folder, whatever the manifest says
+            logger.warning(
+                "install manifest %s: ignoring %r, which is not inside %s", path, key, target
+            )
+    return entries
+
+
+def inside(target: Path, relative: str) -> bool:
+    """Whether `relative` names a path inside `target`: relative, no `..`, and still inside
+    once symbolic links are resolved (a manifest is a file anyone could have edited)."""
+    candidate = Path(relative)
+    if not relative or candidate.is_absolute() or candidate.drive or ".." in candidate.parts:
+        return False
+    try:
+        return (target / candidate).resolve().is_relative_to(target.resolve())
+    except (OSError, RuntimeError, ValueError):  # a symlink loop, an invalid name
+        return False
 
 
 def _write_manifest(target: Path, files: dict[str, str]) -> None:
@@ -160,8 +189,31 @@ def _install_action(relative: str, wanted: str, destination: Path, old: dict[str
     return Action.KEEP_EDITED if relative in old else Action.KEEP_USER
 
 
+def _file_errors(work: Callable[[], InstallReport], root: Path) -> InstallReport:
+    """An error of the file system (permissions, a file where a folder belongs) becomes a
+    ConfigError naming the Agent Zero folder and the path, not a traceback."""
+    try:
+        return work()
+    except OSError as error:
+        where = error.filename or root
+        raise ConfigError.single(
+            "agent_zero_root",
+            f"cannot change {str(where)!r}: {error.strerror or error} (check the folder's "
+            "owner and permissions; run as the user who owns the Agent Zero files)",
+        ) from None
+
+
 def install(root: Path, *, dry_run: bool = False, source: Path | None = None) -> InstallReport:
     """Install or update the plugin in the Agent Zero at `root` (idempotent)."""
+    return _file_errors(lambda: _install(root, dry_run=dry_run, source=source), root)
+
+
+def uninstall(root: Path, *, dry_run: bool = False) -> InstallReport:
+    """Remove exactly the plugin files `install` wrote and the user has not edited."""
+    return _file_errors(lambda: _uninstall(root, dry_run=dry_run), root)
+
+
+def _install(root: Path, *, dry_run: bool, source: Path | None) -> InstallReport:
     layout, target = _resolve_target(root)
     source = source or find_plugin_source()
     report = InstallReport(root=root, layout=layout, plugin_dir=target, dry_run=dry_run)
@@ -195,8 +247,7 @@ def install(root: Path, *, dry_run: bool = False, source: Path | None = None) ->
     return report
 
 
-def uninstall(root: Path, *, dry_run: bool = False) -> InstallReport:
-    """Remove exactly the plugin files `install` wrote and the user has not edited."""
+def _uninstall(root: Path, *, dry_run: bool) -> InstallReport:
     layout, target = _resolve_target(root)
     report = InstallReport(root=root, layout=layout, plugin_dir=target, dry_run=dry_run)
     manifest = _read_manifest(target)
@@ -236,7 +287,7 @@ def _remove_caches_and_empty_dirs(target: Path, manifest: dict[str, str]) -> Non
         folder = (target / relative).parent
         while True:
             owned.add(folder)
-            if folder == target:
+            if folder in (target, folder.parent):  # the plugin folder; never past the root
                 break
             folder = folder.parent
     for folder in owned:

@@ -54,6 +54,10 @@ class BudgetVerdict:
     remaining_usd: float | None = None
     alerts: tuple[str, ...] = ()
     unpriced_model: str | None = None  # set when the model has no known price
+    # Set when a `block` budget applies: the output tokens the reservation covers. The
+    # caller caps the call's `max_tokens` to it, so a provider that writes more than
+    # estimated cannot take the budget over its limit (issue #10).
+    max_output_tokens: int | None = None
 
 
 class BudgetGuard(Protocol):

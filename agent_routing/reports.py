@@ -148,13 +148,17 @@ def parse_bound(value: str | None, field: str, zone: tzinfo, *, end: bool = Fals
             day = date.fromisoformat(text)
             return local_midnight(day + timedelta(days=1) if end else day, zone)
         moment = datetime.fromisoformat(text)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=zone)
+        return moment.timestamp()
     except ValueError:
         raise ConfigError.single(
-            field, f"not a date or datetime {value!r} (use YYYY-MM-DD or ISO 8601)"
+            field, f"not a date or datetime {value[:40]!r} (use YYYY-MM-DD or ISO 8601)"
         ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=zone)
-    return moment.timestamp()
+    except OverflowError:  # e.g. the day after 9999-12-31
+        raise ConfigError.single(
+            field, f"out of range {value[:40]!r} (use a date between 0001-01-02 and 9999-12-30)"
+        ) from None
 
 
 def prepare_query(

@@ -100,6 +100,7 @@ EXPECTED_COLUMNS = {
     "budget_overrides": ["key", "config", "updated_at"],
     "kv_cache": ["namespace", "key", "value", "created_at"],
     "spend_buckets": ["bucket", "model", "cost_usd"],
+    "quota_holds": ["id", "quota_key", "created_at", "requests", "tokens"],
     "_routing_migrations": ["name", "applied_at"],
 }
 

@@ -43,13 +43,14 @@ async def test_foreground_utility_calls_get_provider_usage_on_the_same_row(
 
 
 async def test_background_memorisation_is_recorded_with_its_chat(fake_host: FakeHost) -> None:
-    """The utility call made in a background task after the turn still lands, attributed."""
+    """The utility call made in a background task after the turn still lands, attributed,
+    with the provider's usage: the flush waits for litellm's queued callbacks (#10)."""
     fake_host.provider.script_main(respond("ok"))
     context = fake_host.new_context()
     await fake_host.send(context, "Remember that my cat is called Miso.")
     [row] = (await fake_host.ledger()).calls_of("memory")
     assert (row.conversation_id, row.agent_no, row.outcome) == (context.id, 0, Outcome.OK)
-    assert row.usage_source is UsageSource.ESTIMATED
+    assert row.usage_source is UsageSource.PROVIDER
     assert row.usage is not None
     assert row.usage.input_tokens > 0
 

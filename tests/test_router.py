@@ -258,14 +258,15 @@ async def test_dry_run_records_nothing_and_holds_nothing() -> None:
     assert budgets.open == set()
 
 
-async def test_broken_budget_guard_fails_open_but_logs(caplog: pytest.LogCaptureFixture) -> None:
-    """A guard that raises (not a deliberate block) keeps the configured model and logs it."""
+async def test_broken_budget_guard_refuses_the_call(caplog: pytest.LogCaptureFixture) -> None:
+    """A guard that raises (not a deliberate block) cannot vouch for the money: routing
+    fails open to the configured model, whose budget check then refuses it (logged)."""
 
     class BrokenBudgets(ScriptedBudgets):
         async def check(self, **kwargs: object) -> object:  # type: ignore[override]
             raise OSError("disk full")
 
     router = Router(settings_with(), analyzer=FixedAnalyzer(HIGH), budgets=BrokenBudgets())
-    decision = await router.route(RouteRequest("q", input_tokens=10, configured_model="gpt-4o"))
-    assert decision.reason.startswith("fail open: OSError: disk full")
+    with pytest.raises(BudgetBlockedError, match=r"disk full\), so the call is refused"):
+        await router.route(RouteRequest("q", input_tokens=10, configured_model="gpt-4o"))
     assert "budget check for gpt-4o failed" in caplog.text

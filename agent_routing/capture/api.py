@@ -8,6 +8,7 @@ litellm's callback lists - never through a module global that a reload would res
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import logging
 import math
@@ -60,8 +61,38 @@ class CaptureHandle:
         return self.recorder.stats if self.recorder is not None else CaptureStats()
 
     def flush(self, timeout: float | None = None) -> bool:
-        """Wait until everything captured so far is committed; False on timeout."""
-        return self.recorder.flush(timeout) if self.recorder is not None else True
+        """Wait until every call captured so far is committed, including the litellm
+        callbacks already queued when flush was called; False on timeout, or when called
+        on the very loop that runs those callbacks (use :meth:`aflush` there). See
+        :mod:`agent_routing.capture.drain` and the README's "Guarantees"."""
+        if self.recorder is None:
+            return True
+        from agent_routing.capture.drain import drain_litellm_callbacks
+
+        deadline = None if timeout is None else time.monotonic() + timeout
+        drained = drain_litellm_callbacks(timeout)
+        remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+        return self.recorder.flush(remaining) and drained
+
+    async def aflush(self, timeout_s: float | None = None) -> bool:
+        """:meth:`flush` for a coroutine: never blocks the event loop, and on the loop
+        that runs litellm's callbacks it waits for them too."""
+        if self.recorder is None:
+            return True
+        from agent_routing.capture.drain import adrain_litellm_callbacks
+
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        drained = await adrain_litellm_callbacks(timeout_s)
+        remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+        flushed = await asyncio.to_thread(self.recorder.flush, remaining)
+        return flushed and drained
+
+    def pending_callbacks(self) -> int:
+        """litellm callbacks queued or running now: rows they will complete are not yet
+        acknowledged by a flush that returned before they were queued."""
+        from agent_routing.capture.drain import pending_litellm_callbacks
+
+        return pending_litellm_callbacks()
 
     def sweep(self, now: float | None = None) -> int:
         """Close calls PENDING longer than `capture.abandoned_after_s` (before `now`)."""

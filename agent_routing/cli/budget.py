@@ -99,6 +99,16 @@ def _period(status: BudgetStatus, zone: Any) -> str:
     return f"{_when(status.period_start, zone)} to {_when(status.period_end, zone)}"
 
 
+def _refuse_unknown_model(settings: Settings, budget: Any) -> None:
+    """A budget on a model nothing knows would limit nothing: ConfigError naming `model`."""
+    from agent_routing.config import unknown_budget_models
+    from agent_routing.errors import ConfigError
+
+    problems = unknown_budget_models(settings, [budget])
+    if problems:
+        raise ConfigError(problems)
+
+
 @click.group("budget")
 def command() -> None:
     """Show, set and remove spending limits (daily, monthly, per conversation, per call)."""
@@ -188,7 +198,8 @@ def set_(
     if alerts:
         data["alert_thresholds"] = list(alerts)
     budget = budget_from_mapping(data)
-    _, budgets = _budgets(config_path, db_path)
+    settings, budgets = _budgets(config_path, db_path)
+    _refuse_unknown_model(settings, budget)
     _run(budgets, lambda: budgets.set_budget(budget))
     if as_json:
         emit_json({"stored": budget.key, "budget": budget.model_dump()})

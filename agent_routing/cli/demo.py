@@ -29,15 +29,16 @@ def command(db_path: Path | None, config_path: Path | None, as_json: bool) -> No
     no API key), capture and the SQLite ledger; the report is read back from the ledger.
     The ledger is a fresh demo file (default: demo.db in the data directory) so your real
     ledger is never touched; inspect it afterwards with `agent-routing costs --db PATH`.
+    A file at --db is replaced only if an earlier demo created it (the demo marks its
+    ledger); any other file is refused with exit code 2 and left as it is.
     """
-    from agent_routing.demo import run_demo
+    from agent_routing.demo import fresh_demo_ledger, run_demo
     from agent_routing.demo_report import build_demo_report, render_demo_report
 
     settings = load_settings(config_path)
     path = db_path or data_home() / "demo.db"
     path.parent.mkdir(parents=True, exist_ok=True)
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    fresh_demo_ledger(path)  # refuses (exit 2) a file the demo did not create
     result = asyncio.run(run_demo(path, settings))
     report = asyncio.run(build_demo_report(result, settings))
     if as_json:

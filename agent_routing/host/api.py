@@ -18,6 +18,7 @@ short-lived event loops, and a connection must not outlive its loop.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -28,6 +29,8 @@ from agent_routing.host.runtime import PluginRuntime, get_runtime
 
 if TYPE_CHECKING:
     from agent_routing.ledger import Ledger
+
+logger = logging.getLogger("agent_routing.host")
 
 COSTS_PARAMS = frozenset({"by", "since", "until", "tz", "top"})
 CHAT_PARAMS = frozenset({"context", "by", "limit"})
@@ -100,6 +103,9 @@ async def _guarded(work: Any) -> ApiResult:
         return bad_request(error)
     except AgentRoutingError as error:
         return ApiResult(500, {"error": str(error)})
+    except Exception as error:  # a bug: logged here, never a traceback to the client
+        logger.exception("agent-routing API: unexpected error")
+        return ApiResult(500, {"error": f"internal error ({type(error).__name__}); see the log"})
 
 
 async def costs(params: Mapping[str, Any]) -> ApiResult:
@@ -189,6 +195,12 @@ async def _set_budget(body: Mapping[str, Any]) -> dict[str, Any]:
             raise ConfigError.single("remove", "give the budget key, e.g. 'daily:*'")
     budget = None if remove is not None else budget_from_mapping(body)  # before any write
     runtime = get_runtime(None)
+    if budget is not None:
+        from agent_routing.config import unknown_budget_models
+
+        problems = unknown_budget_models(runtime.settings, [budget])
+        if problems:
+            raise ConfigError(problems)
     async with _ledger(runtime) as ledger:
         budgets = Budgets(ledger, runtime.settings)
         if budget is None:

@@ -12,6 +12,7 @@ import json
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from agent_routing.errors import ConfigError
 from agent_routing.host import api
 
 # endpoint -> (GET operation, POST operation or None, whether a GET body adds parameters)
@@ -41,6 +42,16 @@ async def serve(endpoint: str, body: Mapping[str, Any], request: Any, response: 
     `Response` class (used for every non-200 answer, so the status code reaches the client).
     """
     get, post, body_adds_params = _ENDPOINTS[endpoint]
+    if body is None:
+        body = {}
+    if not isinstance(body, Mapping):  # e.g. a JSON list: 400 naming the body
+        error = ConfigError.single(
+            "body", f"must be a JSON object (got a JSON {type(body).__name__})"
+        )
+        result = api.bad_request(error)
+        return response(
+            json.dumps(result.payload), status=result.status, mimetype="application/json"
+        )
     if getattr(request, "method", "GET") == "POST" and post is not None:
         result = await post(body)
     else:

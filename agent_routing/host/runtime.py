@@ -14,24 +14,22 @@ belongs to one loop, so budgets get one ledger connection per event loop
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import logging
 import threading
-import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from agent_routing.budgets_guard import PerLoopBudgets
 from agent_routing.config import Settings, TierConfig, apply_env_overrides, settings_from_mapping
 from agent_routing.errors import ConfigError
 from agent_routing.host.failures import CONFIGURATION_BLOCK
 from agent_routing.host.layout import PLUGIN_NAME, host_module
-from agent_routing.protocols import BudgetVerdict, CallSink
+from agent_routing.protocols import CallSink
 
 if TYPE_CHECKING:
-    from agent_routing.budgets import Budgets, BudgetStatus
     from agent_routing.capture import CaptureHandle
     from agent_routing.router import CooldownRegistry, Router
 
@@ -40,8 +38,10 @@ logger = logging.getLogger("agent_routing.host")
 _lock = threading.Lock()
 
 
-class LoopLocalBudgets:
-    """A BudgetGuard that keeps one ledger connection and `Budgets` per event loop."""
+class LoopLocalBudgets(PerLoopBudgets):
+    """A BudgetGuard that keeps one ledger connection and `Budgets` per event loop; a
+    ledger that cannot be opened refuses calls under a block budget (see
+    :mod:`agent_routing.budgets_guard`)."""
 
     def __init__(
         self,
@@ -50,75 +50,13 @@ class LoopLocalBudgets:
         refusal: str | None = None,
         sink: CallSink | None = None,
     ) -> None:
-        self.settings = settings
-        self.refusal = refusal  # set: every check blocks with this reason (fail closed)
         # The capture's ledger writer: a check first waits for the records it holds.
-        self._pending_writes = getattr(sink, "aflush", None)
-        self._per_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Budgets] = (
-            weakref.WeakKeyDictionary()
+        super().__init__(
+            settings,
+            refusal=refusal,
+            refusal_key=CONFIGURATION_BLOCK,
+            pending_writes=getattr(sink, "aflush", None),
         )
-        self._lock = threading.Lock()
-
-    async def instance(self) -> Budgets:
-        """This event loop's `Budgets` (and ledger connection), opened on first use."""
-        loop = asyncio.get_running_loop()
-        with self._lock:
-            found = self._per_loop.get(loop)
-        if found is not None:
-            return found
-        from agent_routing.budgets import Budgets
-        from agent_routing.ledger import ledger_for
-
-        ledger = ledger_for(self.settings.ledger)
-        await ledger.open()
-        budgets = Budgets(ledger, self.settings, pending_writes=self._pending_writes)
-        with self._lock:
-            self._per_loop[loop] = budgets
-        return budgets
-
-    async def check(
-        self,
-        *,
-        model: str,
-        conversation_id: str | None,
-        input_tokens: int,
-        max_output_tokens: int | None = None,
-        call_kind: str = "chat",
-        alerts: bool = True,
-    ) -> BudgetVerdict:
-        """See :meth:`agent_routing.budgets.Budgets.check`."""
-        if self.refusal is not None:
-            return BudgetVerdict(
-                action="block", reason=self.refusal, budget_key=CONFIGURATION_BLOCK
-            )
-        budgets = await self.instance()
-        return await budgets.check(
-            model=model,
-            conversation_id=conversation_id,
-            input_tokens=input_tokens,
-            max_output_tokens=max_output_tokens,
-            call_kind=call_kind,
-            alerts=alerts,
-        )
-
-    async def fire_alerts(self, *, model: str, conversation_id: str | None) -> tuple[str, ...]:
-        """See :meth:`agent_routing.budgets.Budgets.fire_alerts`."""
-        if self.refusal is not None:
-            return ()
-        budgets = await self.instance()
-        return await budgets.fire_alerts(model=model, conversation_id=conversation_id)
-
-    async def release(self, reservation_id: str) -> None:
-        """Drop a reservation whose call never happened."""
-        await (await self.instance()).release(reservation_id)
-
-    async def quota_available(self, model: str, *, input_tokens: int = 0) -> bool:
-        """False when the model is at a configured quota."""
-        return await (await self.instance()).quota_available(model, input_tokens=input_tokens)
-
-    async def status(self, conversation_id: str | None = None) -> list[BudgetStatus]:
-        """Every effective budget and its spend in the current period."""
-        return await (await self.instance()).status(conversation_id)
 
 
 @dataclass

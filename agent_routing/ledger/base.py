@@ -287,3 +287,33 @@ class Ledger(Protocol):
     async def cache_put(self, namespace: str, key: str, value: str) -> None:
         """Store (or replace) a cached value."""
         ...
+
+
+# --- atomic quota holds (issue #10) ----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaHold:
+    """One quota a call needs room in: its window, what it counts, and what the call needs
+    (1 request, or its input tokens)."""
+
+    key: str
+    since: float
+    until: float
+    unit: Literal["requests", "tokens"]
+    limit: int
+    needed: int
+    model: str | None = None
+    provider: str | None = None
+    model_aliases: tuple[str, ...] = ()
+
+
+@runtime_checkable
+class QuotaHolder(Protocol):
+    """A ledger that can check quotas and hold room in them atomically (SQLite does)."""
+
+    async def hold_quotas(self, holds: Sequence[QuotaHold], *, now: float) -> str | None:
+        """In one transaction: for each hold, usage = the larger of committed calls and
+        holds in its window; if usage + needed exceeds a limit, take nothing and return
+        that quota's key; otherwise store one hold per quota and return None."""
+        ...

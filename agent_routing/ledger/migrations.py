@@ -282,6 +282,29 @@ async def m008_price_version(db: aiosqlite.Connection) -> None:
     await db.execute("ALTER TABLE calls ADD COLUMN price_version TEXT")
 
 
+@migration
+async def m009_quota_holds(db: aiosqlite.Connection) -> None:
+    """One row per call a quota admitted, taken atomically with the check (issue #10).
+
+    Quotas used to count committed calls only, so a burst of concurrent calls all saw the
+    same room: a 10 requests/minute quota let 40 of 40 through. A check now counts the
+    larger of the committed calls and these holds in the window, and adds its own hold in
+    the same `BEGIN IMMEDIATE` transaction. Old holds are deleted as new ones are taken.
+    """
+    await db.execute(
+        """
+        CREATE TABLE quota_holds (
+            id INTEGER PRIMARY KEY,
+            quota_key TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            requests INTEGER NOT NULL,
+            tokens INTEGER NOT NULL
+        )
+        """
+    )
+    await db.execute("CREATE INDEX idx_quota_holds ON quota_holds (quota_key, created_at)")
+
+
 async def applied_migrations(db: aiosqlite.Connection) -> set[str]:
     """Names of the migrations already applied (empty for a blank database)."""
     async with db.execute(

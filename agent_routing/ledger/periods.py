@@ -14,12 +14,16 @@ from agent_routing.errors import ConfigError
 
 def resolve_timezone(name: str, field: str = "tz") -> ZoneInfo:
     """The IANA zone `name`; ConfigError naming `field` when it is unknown."""
+    shown = name if len(name) <= 60 else name[:60] + "..."
+    problem = ConfigError.single(
+        field, f"unknown time zone {shown!r} (use an IANA name such as 'UTC' or 'Europe/Paris')"
+    )
+    if len(name) > 255:  # no zone name is this long (and the file name would be refused)
+        raise problem
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError.single(
-            field, f"unknown time zone {name!r} (use an IANA name such as 'UTC' or 'Europe/Paris')"
-        ) from None
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise problem from None
 
 
 def local_midnight(day: date, zone: tzinfo) -> float:

@@ -11,6 +11,11 @@ Settings and why:
   a measured cost (see `bench/bench_ledger.py`).
 * Every write that must be atomic across processes runs in `BEGIN IMMEDIATE`, which takes
   the write lock up front, so a check-then-insert can never interleave with another one.
+* The whole transaction (BEGIN, the statements, COMMIT) runs as one call on the
+  connection's own thread (:meth:`SQLiteConnection._transaction`): the write lock is held
+  only while SQL runs. Before, each statement was awaited separately, so a busy event loop
+  (Agent Zero's, doing its own slow work between two awaits) kept the lock and made other
+  processes' budget checks wait out `busy_timeout` and refuse legitimate calls.
 
 The connection runs in autocommit mode (`isolation_level=None`); transactions are explicit.
 One ledger serialises its own operations with an asyncio lock, so concurrent coroutines
@@ -24,10 +29,10 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import aiosqlite
 
@@ -37,6 +42,33 @@ from agent_routing.ledger.migrations import migrate
 Synchronous = Literal["NORMAL", "FULL"]
 
 _WAL_ATTEMPTS = 50
+
+T = TypeVar("T")
+
+
+def storable(value: Any) -> Any:
+    """`value`, with a string SQLite cannot take (a lone surrogate, which is not UTF-8)
+    replaced by the same text with that code point written as `\\udcff`: deterministic, so
+    the same host string always finds the same rows. Every other value is unchanged."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    return value
+
+
+def storable_row(values: Sequence[Any]) -> tuple[Any, ...]:
+    """:func:`storable` applied to each value of one row of parameters."""
+    return tuple(storable(value) for value in values)
+
+
+def is_lock_error(error: BaseException) -> bool:
+    """SQLite's "database is locked" / "busy": another connection holds the lock, so
+    waiting helps. Anything else (read-only file, I/O error, not a database) will not
+    change by retrying a moment later."""
+    text = str(error).lower()
+    return isinstance(error, sqlite3.OperationalError) and ("locked" in text or "busy" in text)
 
 
 class SQLiteConnection:
@@ -103,8 +135,10 @@ class SQLiteConnection:
             try:
                 await db.execute("PRAGMA journal_mode = WAL")
                 return
-            except sqlite3.OperationalError:
-                if attempt == _WAL_ATTEMPTS - 1:
+            except sqlite3.OperationalError as error:
+                # Only a lock is worth waiting for: a read-only or unwritable location
+                # fails the same way every time (retrying it stalled each open 25 s).
+                if attempt == _WAL_ATTEMPTS - 1 or not is_lock_error(error):
                     raise
                 await asyncio.sleep(0.02 * (attempt + 1))
 
@@ -113,6 +147,13 @@ class SQLiteConnection:
         db, self._db = self._db, None
         if db is not None:
             await db.close()
+
+    def close_nowait(self) -> None:
+        """Close without an event loop, for a connection whose loop has closed (it could
+        never be awaited again): stop its worker thread, which closes the file."""
+        db, self._db = self._db, None
+        if db is not None:
+            db.stop()
 
     def is_transient_error(self, error: BaseException) -> bool:
         """Locked, busy, I/O and disk-full errors are worth retrying; the rest are not."""
@@ -123,9 +164,41 @@ class SQLiteConnection:
             raise LedgerError(f"the ledger at {str(self.path)!r} is not open; call open() first")
         return self._db
 
+    async def _transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `work` inside one `BEGIN IMMEDIATE` transaction, committed on success and
+        rolled back on error, as ONE call on the connection's thread: the write lock is
+        taken and released there, whatever this event loop is doing meanwhile.
+
+        `work` gets the plain `sqlite3.Connection` and must not await anything.
+        """
+        async with self._lock:
+            db = self._conn()
+
+            def run() -> T:
+                # aiosqlite runs this on its worker thread, the only thread using the
+                # sqlite3 connection (`_conn`), exactly as it runs its own statements.
+                conn: sqlite3.Connection = db._conn
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    result = work(conn)
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+                return result
+
+            result: T = await db._execute(run)  # type: ignore[no-untyped-call]
+            return result
+
     @asynccontextmanager
     async def _write(self) -> AsyncIterator[aiosqlite.Connection]:
-        """One `BEGIN IMMEDIATE` transaction: committed on success, rolled back on error."""
+        """One `BEGIN IMMEDIATE` transaction: committed on success, rolled back on error.
+
+        Each statement inside is a separate await, so the write lock is held while this
+        event loop runs other tasks: prefer :meth:`_transaction` for anything on a
+        loop that also does other work.
+        """
         async with self._lock:
             db = self._conn()
             await db.execute("BEGIN IMMEDIATE")
@@ -139,7 +212,7 @@ class SQLiteConnection:
 
     async def _fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         async with self._lock:
-            return list(await self._conn().execute_fetchall(sql, params))
+            return list(await self._conn().execute_fetchall(sql, storable_row(params)))
 
     async def _fetchone(self, sql: str, params: Sequence[Any] = ()) -> Any:
         rows = await self._fetchall(sql, params)
@@ -147,5 +220,5 @@ class SQLiteConnection:
 
     async def _execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run one autocommitted statement; return the number of rows it changed."""
-        async with self._lock, self._conn().execute(sql, params) as cursor:
+        async with self._lock, self._conn().execute(sql, storable_row(params)) as cursor:
             return int(cursor.rowcount)

@@ -9,6 +9,7 @@ see the room that only one of them may take.
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from collections.abc import Sequence
 
@@ -19,6 +20,7 @@ from agent_routing.config import BudgetConfig
 from agent_routing.ledger.base import (
     BudgetAlert,
     LedgerError,
+    QuotaHold,
     Reservation,
     ReserveResult,
     SpendLimit,
@@ -33,10 +35,31 @@ from agent_routing.ledger.queries import (
     spend_query,
     where,
 )
-from agent_routing.ledger.sqlite_base import SQLiteConnection
+from agent_routing.ledger.sqlite_base import SQLiteConnection, storable_row
 
 # Spend comparisons tolerate float rounding of sums of many small costs.
 _USD_EPSILON = 1e-9
+
+
+_HOLD_KEEP_S = 2 * 86400.0  # longer than any quota window (a local day is <= 25 h)
+
+
+def _usage_sql(hold: QuotaHold) -> tuple[str, list[object]]:
+    """Requests and tokens of committed calls (blocked ones excluded) in a hold's window."""
+    condition, params = where(
+        [
+            ("started_at >= ?", hold.since),
+            ("started_at < ?", hold.until),
+            (MODEL_IN, model_names(hold.model, hold.model_aliases)),
+            ("provider = ?", hold.provider),
+        ],
+        fixed=["outcome != 'blocked'"],
+    )
+    sql = (
+        "SELECT COUNT(*), COALESCE(SUM(COALESCE(input_tokens, 0) "
+        f"+ COALESCE(output_tokens, 0)), 0) FROM calls{condition}"
+    )
+    return sql, params
 
 
 class SQLiteBudgets(SQLiteConnection):
@@ -45,44 +68,50 @@ class SQLiteBudgets(SQLiteConnection):
     @staticmethod
     async def _spent_in(db: aiosqlite.Connection, window: SpendWindow, now: float) -> float:
         sql, params = spend_query(window, now)
-        rows = list(await db.execute_fetchall(sql, params))
+        rows = list(await db.execute_fetchall(sql, storable_row(params)))
         return float(rows[0][0])
 
     async def reserve(
         self, reservation: Reservation, limits: Sequence[SpendLimit]
     ) -> ReserveResult:
         """Measure spend under every limit and store the reservation unless a hard limit
-        would be exceeded, all inside one `BEGIN IMMEDIATE` transaction."""
+        would be exceeded, all inside one `BEGIN IMMEDIATE` transaction run in one go on
+        the connection's thread (the lock is never held across this event loop)."""
         now = reservation.created_at
         spent: dict[str, float] = {}
-        refused_by: str | None = None
-        async with self._write() as db:
-            for limit in limits:
-                spent[limit.key] = await self._spent_in(db, limit.window, now)
+        row = storable_row(
+            (
+                reservation.id,
+                reservation.created_at,
+                reservation.expires_at,
+                reservation.model,
+                reservation.amount_usd,
+                reservation.conversation_id,
+                reservation.call_kind,
+                reservation.input_tokens,
+                reservation.output_tokens,
+                "open",
+                None,
+                None,
+            )
+        )
+        queries = [(limit.key, *spend_query(limit.window, now)) for limit in limits]
+
+        def work(db: sqlite3.Connection) -> str | None:
+            for key, sql, params in queries:
+                spent[key] = float(db.execute(sql, storable_row(params)).fetchone()[0])
             for limit in limits:
                 over = spent[limit.key] + reservation.amount_usd > limit.limit_usd + _USD_EPSILON
                 if limit.hard and over:
-                    refused_by = limit.key
-                    break
-            if refused_by is None:
-                await db.execute(
-                    f"INSERT INTO reservations ({', '.join(RESERVATION_COLUMNS)}) "
-                    f"VALUES ({', '.join('?' for _ in RESERVATION_COLUMNS)})",
-                    (
-                        reservation.id,
-                        reservation.created_at,
-                        reservation.expires_at,
-                        reservation.model,
-                        reservation.amount_usd,
-                        reservation.conversation_id,
-                        reservation.call_kind,
-                        reservation.input_tokens,
-                        reservation.output_tokens,
-                        "open",
-                        None,
-                        None,
-                    ),
-                )
+                    return limit.key
+            db.execute(
+                f"INSERT INTO reservations ({', '.join(RESERVATION_COLUMNS)}) "
+                f"VALUES ({', '.join('?' for _ in RESERVATION_COLUMNS)})",
+                row,
+            )
+            return None
+
+        refused_by = await self._transaction(work)
         return ReserveResult(
             reservation_id=None if refused_by else reservation.id,
             spent_usd=spent,
@@ -138,6 +167,37 @@ class SQLiteBudgets(SQLiteConnection):
             params,
         )
         return UsageTotals(requests=int(row[0]), tokens=int(row[1]))
+
+    async def hold_quotas(self, holds: Sequence[QuotaHold], *, now: float) -> str | None:
+        """Check every quota and hold room in each, atomically (see
+        :class:`~agent_routing.ledger.base.QuotaHolder`)."""
+        if not holds:
+            return None
+        counted = [(hold, *_usage_sql(hold)) for hold in holds]
+
+        def work(db: sqlite3.Connection) -> str | None:
+            for hold, sql, params in counted:
+                requests, tokens = db.execute(sql, storable_row(params)).fetchone()
+                held_requests, held_tokens = db.execute(
+                    "SELECT COUNT(*), COALESCE(SUM(tokens), 0) FROM quota_holds "
+                    "WHERE quota_key = ? AND created_at >= ? AND created_at < ?",
+                    (hold.key, hold.since, hold.until),
+                ).fetchone()
+                if hold.unit == "requests":
+                    used = max(int(requests), int(held_requests))
+                else:
+                    used = max(int(tokens), int(held_tokens))
+                if used + hold.needed > hold.limit:
+                    return hold.key
+            db.execute("DELETE FROM quota_holds WHERE created_at < ?", (now - _HOLD_KEEP_S,))
+            db.executemany(
+                "INSERT INTO quota_holds (quota_key, created_at, requests, tokens) "
+                "VALUES (?, ?, 1, ?)",
+                [(hold.key, now, hold.needed if hold.unit == "tokens" else 0) for hold in holds],
+            )
+            return None
+
+        return await self._transaction(work)
 
     async def insert_alert(self, alert: BudgetAlert) -> bool:
         """Store an alert unless one with the same budget, period and threshold exists."""

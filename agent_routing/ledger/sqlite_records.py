@@ -6,11 +6,10 @@ reservation of a call written with a final outcome is settled in the same transa
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Sequence
 from typing import Any
-
-import aiosqlite
 
 from agent_routing.ledger.base import OrphanSweep
 from agent_routing.ledger.merge import SETTLE_RESERVATION_SQL, UPSERT_CALL_SQL
@@ -27,20 +26,23 @@ from agent_routing.ledger.rows import (
     signal_from_row,
     signal_to_row,
 )
-from agent_routing.ledger.sqlite_base import SQLiteConnection
+from agent_routing.ledger.sqlite_base import SQLiteConnection, storable_row
 from agent_routing.records import CallRecord, DecisionRecord, OutcomeSignal
 
 
-async def _upsert(
-    db: aiosqlite.Connection,
+def _upsert(
+    db: sqlite3.Connection,
     calls: Sequence[CallRecord],
     rows: Sequence[tuple[Any, ...]],
     now: float,
 ) -> None:
     """Merge call rows by id and settle the reservation of each call now final, inside the
     caller's transaction (the triggers of `m006` keep the spend buckets in step)."""
-    await db.executemany(UPSERT_CALL_SQL, rows)
-    await db.executemany(SETTLE_RESERVATION_SQL, [(now, record.id, record.id) for record in calls])
+    db.executemany(UPSERT_CALL_SQL, [storable_row(row) for row in rows])
+    db.executemany(
+        SETTLE_RESERVATION_SQL,
+        [storable_row((now, record.id, record.id)) for record in calls],
+    )
 
 
 class SQLiteRecords(SQLiteConnection):
@@ -57,24 +59,29 @@ class SQLiteRecords(SQLiteConnection):
             return
         now = time.time()
         call_rows = [call_to_row(record, now=now) for record in calls]
-        decision_rows = [decision_to_row(decision) for decision in decisions]
-        signal_rows = [signal_to_row(signal) for signal in signals]
-        async with self._write() as db:
+        # Host strings are stored whatever they hold (a lone surrogate is escaped, not
+        # refused: refusing would drop the call's row).
+        decision_rows = [storable_row(decision_to_row(decision)) for decision in decisions]
+        signal_rows = [storable_row(signal_to_row(signal)) for signal in signals]
+
+        def work(db: sqlite3.Connection) -> None:
             if decision_rows:
-                await db.executemany(
+                db.executemany(
                     f"INSERT INTO decisions ({', '.join(DECISION_COLUMNS)}) "
                     f"VALUES ({', '.join('?' for _ in DECISION_COLUMNS)}) "
                     "ON CONFLICT(id) DO NOTHING",
                     decision_rows,
                 )
             if signal_rows:
-                await db.executemany(
+                db.executemany(
                     f"INSERT INTO signals ({', '.join(SIGNAL_COLUMNS)}) VALUES (?, ?, ?, ?) "
                     "ON CONFLICT DO NOTHING",
                     signal_rows,
                 )
             if call_rows:
-                await _upsert(db, calls, call_rows, now)
+                _upsert(db, calls, call_rows, now)
+
+        await self._transaction(work)
 
     async def upsert_calls(self, calls: Sequence[CallRecord]) -> None:
         """Insert or merge call rows by id, settling reservations of final calls."""
@@ -102,16 +109,20 @@ class SQLiteRecords(SQLiteConnection):
         abandoned, in one `BEGIN IMMEDIATE` transaction (see the protocol's doc). The
         partial index `idx_calls_pending` keeps this a read of the pending rows only."""
         closed_at = time.time() if now is None else now
-        async with self._write() as db:
-            rows = await db.execute_fetchall(
+
+        def work(db: sqlite3.Connection) -> list[CallRecord]:
+            rows = db.execute(
                 f"SELECT {', '.join(CALL_COLUMNS)} FROM calls "
                 "WHERE outcome = 'pending' AND started_at < ? ORDER BY started_at, id",
                 (started_before,),
-            )
+            ).fetchall()
             closed = [close_as_abandoned(call_from_row(row), now=closed_at) for row in rows]
             if closed:
                 rows_out = [call_to_row(record, now=closed_at) for record in closed]
-                await _upsert(db, closed, rows_out, closed_at)
+                _upsert(db, closed, rows_out, closed_at)
+            return closed
+
+        closed = await self._transaction(work)
         return sweep_summary(closed)
 
     async def _select_range(

@@ -71,6 +71,7 @@ class WriterStats:
     rejected: int
     last_error: str | None
     orphans_closed: int = 0
+    reopened: int = 0  # times the ledger file was found deleted or replaced, and reopened
 
 
 class LedgerWriter:
@@ -124,6 +125,9 @@ class LedgerWriter:
         self._retries = 0
         self._rejected = 0
         self._last_error: str | None = None
+        self._identity: tuple[int, int] | None = None
+        self._reopened = 0
+        self._ledger: Ledger
 
     # --- the hot path ------------------------------------------------------------------
 
@@ -215,6 +219,7 @@ class LedgerWriter:
             rejected=self._rejected,
             last_error=self._last_error,
             orphans_closed=self._orphans_closed,
+            reopened=self._reopened,
         )
 
     # --- the background thread ---------------------------------------------------------
@@ -228,27 +233,55 @@ class LedgerWriter:
                 if self._thread is threading.current_thread():
                     self._thread = None
 
-    async def _serve(self) -> None:
+    async def _open(self) -> Ledger:
+        """A new ledger, opened; its file's identity is remembered (see `_commit`)."""
         ledger = self._factory()
         # Opening is retried whatever the error (unwritable directory, locked migration):
         # records wait in the queue meanwhile, and nothing else could store them.
         await self._retry("open the ledger", ledger.open, ledger, any_error=True)
+        self._identity = _file_identity(self.path)
+        return ledger
+
+    async def _serve(self) -> None:
+        self._ledger = await self._open()
         try:
-            await self._close_orphans(ledger)
+            await self._close_orphans(self._ledger)
             stopping = False
             while not stopping:
                 items, stopping = self._collect()
                 if items:
-                    await self._commit(ledger, items)
+                    await self._commit(self._ledger, items)
             while True:  # final drain; hand over to a new thread only when truly empty
                 with self._lock:
                     items = self._drain_nowait()
                     if not items:
                         self._thread = None
                         break
-                await self._commit(ledger, items)
+                await self._commit(self._ledger, items)
         finally:
-            await ledger.close()
+            await self._ledger.close()
+
+    async def _same_file(self) -> bool:
+        """False (after reopening, which recreates the file) when the ledger file was
+        deleted or replaced since it was opened: the connection would keep writing into
+        the unlinked file, and every later record would be lost without a word."""
+        identity = _file_identity(self.path)
+        if self._identity is None or identity == self._identity:
+            return True
+        logger.error(
+            "ledger writer for %s: the ledger file was %s while in use; reopening it "
+            "(a new ledger is created if it is gone) and writing the records there. "
+            "Calls written before this are in the old file only.",
+            self.path,
+            "deleted" if identity is None else "replaced",
+        )
+        self._reopened += 1
+        try:
+            await self._ledger.close()
+        except Exception as error:
+            logger.warning("ledger writer for %s: closing the old file: %r", self.path, error)
+        self._ledger = await self._open()
+        return False
 
     async def _close_orphans(self, ledger: Ledger) -> None:
         """Close the calls dead processes left pending (once per writer). A failure is
@@ -313,7 +346,14 @@ class LedgerWriter:
                 items.append(item)
 
     async def _commit(self, ledger: Ledger, items: list[_Item]) -> None:
-        await self._write(ledger, items)
+        # The file's identity is checked before and after the batch: a batch that went
+        # into a deleted (unlinked) file is written again into the new one. Rewriting is
+        # safe: calls merge by id, decisions and signals are inserted once.
+        await self._same_file()
+        while True:
+            await self._write(self._ledger, items)
+            if await self._same_file():
+                break
         with self._committed_changed:
             self._committed = items[-1][0]
             self._batches += 1
@@ -376,6 +416,15 @@ class LedgerWriter:
                 if failures:
                     logger.info("ledger writer for %s: %s succeeded after retries", self.path, what)
                 return
+
+
+def _file_identity(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of the file at `path`, or None when there is none."""
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino
 
 
 # --- the process-wide registry ----------------------------------------------------------

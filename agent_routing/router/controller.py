@@ -15,7 +15,8 @@ ConfigError naming the field; after that, routing never raises into the caller e
   configured model: only the ledger changes.
 - With the router off, in shadow mode, or failing open, the call's own budget check still
   runs on the model actually used: `block` refuses; `downgrade`, which would need a model
-  switch, is noted in the reason and acts like `warn`.
+  switch, is noted in the reason and acts like `warn`. A budget check that raises refuses
+  the call too (routing fails open, money fails closed).
 - :meth:`Router.run_decision` / :meth:`Router.acompletion` make the call through the
   fallback chain, re-checking the budget at every hop (:mod:`~agent_routing.router.execution`).
 - :meth:`Router.record_signal` stores an outcome signal and escalates the cascade.
@@ -228,7 +229,10 @@ class Router:
             agent_no=request.agent_no,
             score=score,
             input_tokens=input_tokens,
-            max_tokens=_smallest(kind_cap, tier.max_output_tokens),
+            max_tokens=_smallest(
+                _smallest(kind_cap, tier.max_output_tokens),
+                verdict.max_output_tokens if verdict is not None else None,
+            ),
             compress_to_tokens=chosen.compress_to_tokens,
             reservation_id=verdict.reservation_id if verdict is not None and hold else None,
             estimated_cost_usd=chosen.estimated_cost_usd,
@@ -305,7 +309,7 @@ class Router:
             conversation_id=request.conversation_id,
             agent_no=request.agent_no,
             input_tokens=input_tokens,
-            max_tokens=kind_cap,
+            max_tokens=_smallest(kind_cap, verdict.max_output_tokens if verdict else None),
             reservation_id=verdict.reservation_id if verdict and not dry_run else None,
             estimated_cost_usd=verdict.estimated_cost_usd if verdict else None,
             budget_alerts=verdict.alerts if verdict else (),
@@ -332,9 +336,14 @@ class Router:
                 call_kind=request.call_kind.value,
                 alerts=alerts,  # a dry run fires none
             )
-        except Exception as error:
-            logger.warning("budget check for %s failed, not enforced: %r", model, error)
-            return None
+        except Exception as error:  # a budget that cannot be checked refuses (money)
+            logger.exception("budget check for %s failed, the call is refused", model)
+            raise BudgetBlockedError(
+                f"the budget check for {model} failed ({error}), so the call is refused "
+                "(fail closed for money)",
+                budget="",
+                remaining_usd=0.0,
+            ) from error
         if verdict.action == "block":
             raise refusal(verdict, model)
         return verdict

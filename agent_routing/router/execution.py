@@ -76,6 +76,7 @@ async def run_decision(
     start_rank = _rank(router, decision.tier)
     next_reservation: list[str | None] = [decision.reservation_id]
     used: dict[int, str | None] = {}
+    next_cap: list[int | None] = [None]  # the output cap the next hop's block budget sets
     attempts = 0
 
     async def admit(hop: Hop) -> bool:
@@ -108,6 +109,7 @@ async def run_decision(
             logger.info("fallback: budget refuses the dearer %s", model)
             return False
         next_reservation[0] = verdict.reservation_id
+        next_cap[0] = verdict.max_output_tokens
         await fire_alerts(budgets, model, decision.conversation_id)
         return True
 
@@ -124,7 +126,9 @@ async def run_decision(
         reservation_id = next_reservation[0]
         next_reservation[0] = None
         used[number] = reservation_id
-        call = _hop_call(router, decision, tier, number, reservation_id)
+        budget_cap = next_cap[0]
+        next_cap[0] = None
+        call = _hop_call(router, decision, tier, number, reservation_id, budget_cap=budget_cap)
         return await attempt(call)
 
     return await run_with_fallback(
@@ -144,10 +148,13 @@ def _hop_call(
     tier: TierConfig,
     number: int,
     reservation_id: str | None,
+    *,
+    budget_cap: int | None = None,
 ) -> HopCall:
     from agent_routing.capture import capture_metadata
 
-    kwargs = tier_call_kwargs(tier, _hop_max_tokens(router, decision, tier))
+    caps = [cap for cap in (_hop_max_tokens(router, decision, tier), budget_cap) if cap]
+    kwargs = tier_call_kwargs(tier, min(caps) if caps else None)
     call_id = new_id()
     ours = functools.partial(
         capture_metadata,
