@@ -612,8 +612,29 @@ def check_models_known(settings: Settings) -> None:
                 )
             )
     problems.extend(unknown_budget_models(settings))
+    problems.extend(unknown_quota_models(settings))
     if problems:
         raise ConfigError(problems)
+
+
+def unknown_quota_models(settings: Settings) -> list[tuple[str, str]]:
+    """(field, message) for each quota on a model that no price map, price override or tier
+    knows (a typo would make the quota count nothing)."""
+    from agent_routing.pricing import is_known_model, same_model
+
+    tier_models = [tier.model for tier in settings.tiers]
+    return [
+        (
+            f"quotas.{index}.model",
+            f"unknown model {quota.model!r}: no price map, price override or tier knows it, so "
+            "the quota would limit nothing; use the model's litellm name or add it under "
+            "'prices:'",
+        )
+        for index, quota in enumerate(settings.quotas)
+        if quota.model is not None
+        and not is_known_model(quota.model, settings.prices)
+        and not any(same_model(quota.model, tier) for tier in tier_models)
+    ]
 
 
 def unknown_budget_models(

@@ -64,25 +64,8 @@ def validate_settings(data: Any) -> list[dict[str, str]]:
         check_models_known(settings)
     except ConfigError as error:
         problems.extend(error.problems)
-    problems.extend(_unknown_limit_models(settings))
     problems.extend(_thresholds_out_of_order(data))
     return [{"field": f, "message": m} for f, m in problems]
-
-
-def _unknown_limit_models(settings: Settings) -> list[tuple[str, str]]:
-    from agent_routing.pricing import is_known_model
-
-    named = [("budgets", i, b.model) for i, b in enumerate(settings.budgets)]
-    named += [("quotas", i, q.model) for i, q in enumerate(settings.quotas)]
-    return [
-        (
-            f"{section}.{index}.model",
-            f"unknown model {model!r}: not in litellm's price map; use a priced model id or "
-            "add the model under 'prices'",
-        )
-        for section, index, model in named
-        if model is not None and not is_known_model(model, settings.prices)
-    ]
 
 
 def _thresholds_out_of_order(data: Mapping[str, Any]) -> list[tuple[str, str]]:
