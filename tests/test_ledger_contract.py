@@ -83,9 +83,7 @@ def test_eight_processes_write_exactly_once_at_litellms_cost(ledger_url: str) ->
     )
     per_process = 2000
     processes = [
-        run_child(
-            WRITER, ledger_url, f"p{n}", str(per_process), prices_json, json.dumps(USAGES)
-        )
+        run_child(WRITER, ledger_url, f"p{n}", str(per_process), prices_json, json.dumps(USAGES))
         for n in range(8)
     ]
     for process in processes:
@@ -256,9 +254,7 @@ asyncio.run(main())
 """
 
 
-def test_quota_bursts_count_every_request_across_processes(
-    ledger_url: str, tmp_path: Path
-) -> None:
+def test_quota_bursts_count_every_request_across_processes(ledger_url: str, tmp_path: Path) -> None:
     """A burst of 4 x 50 concurrent calls from 4 processes: the quota counters (requests and
     tokens of the last minute) see every one of them, once, on every backend."""
     create(ledger_url)

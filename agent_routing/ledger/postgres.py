@@ -156,6 +156,12 @@ class PostgresLedger:
         """Where the ledger is, for messages (the URL without its password)."""
         return self.target.redacted()
 
+    sql_dialect = "postgresql"
+
+    async def report_rows(self, sql: str, params: Sequence[object]) -> list[Sequence[object]]:
+        """Rows of one read-only report statement (:class:`~agent_routing.ledger.base.SQLReportSource`)."""
+        return list(await self._fetchall(sql, params))
+
     async def __aenter__(self) -> PostgresLedger:
         await self.open()
         return self
