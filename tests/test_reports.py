@@ -6,7 +6,6 @@ import json
 import math
 import random
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -16,8 +15,8 @@ from agent_routing.ledger.base import SQLReportSource
 from agent_routing.records import CallRecord, DecisionRecord, Outcome, OutcomeSignal, Usage
 from agent_routing.reports import (
     GROUP_BY,
-    ReportQuery,
     CostReport,
+    ReportQuery,
     build_report,
     build_report_in_python,
     prepare_query,

@@ -159,7 +159,7 @@ class PostgresLedger:
     sql_dialect = "postgresql"
 
     async def report_rows(self, sql: str, params: Sequence[object]) -> list[Sequence[object]]:
-        """Rows of one read-only report statement (:class:`~agent_routing.ledger.base.SQLReportSource`)."""
+        """Rows of one read-only report statement (`SQLReportSource`)."""
         return list(await self._fetchall(sql, params))
 
     async def __aenter__(self) -> PostgresLedger:
