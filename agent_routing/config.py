@@ -380,6 +380,15 @@ class CaptureSettings(_Strict):
     )
 
 
+class OTelSettings(_Strict):
+    """OpenTelemetry export of every recorded call (#14; extra `otel`; docs/ledger.md)."""
+
+    enabled: bool = Field(
+        default=False,
+        description="emit each call as an OTLP span (OTEL_EXPORTER_OTLP_* configure the exporter)",
+    )
+
+
 # --- compression settings (issue #11: cost-aware trigger; docs/compression.md) ---
 _COMPRESSION_LOG = logging.getLogger("agent_routing.config")
 
@@ -506,6 +515,7 @@ class Settings(_Strict):
     reservation: ReservationSettings = Field(default_factory=ReservationSettings)
     capture: CaptureSettings = Field(default_factory=CaptureSettings)
     compression: CompressionSettings = Field(default_factory=CompressionSettings)
+    otel: OTelSettings = Field(default_factory=OTelSettings)  # fleets (#14)
     budget_in_system_prompt: bool = Field(
         default=False, description="tell the agent its remaining budget (one line)"
     )

@@ -148,6 +148,10 @@ def enable_capture(
             target = _ledger_path(db_path, settings)
             path = target.path  # None for a server (postgresql://): no file
             sink = _ledger_writer(target, settings)
+            if settings.otel.enabled:  # spans built and exported off the agent's thread
+                from agent_routing.otel import wrap_sink
+
+                sink = wrap_sink(sink, enabled=True)
         elif db_path is not None:
             raise ConfigError.single("db_path", "give either db_path or sink, not both")
         recorder = CaptureRecorder(sink, settings)
