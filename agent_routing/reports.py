@@ -484,6 +484,33 @@ async def _group_rows(
     return [_stats_from_row(row, found.get(row[0], (None, None))) for row in rows]
 
 
+async def _totals(
+    ledger: SQLReportSource, sql: ReportSQL, groups: Sequence[GroupStats]
+) -> GroupStats:
+    """The totals: every call is in exactly one group, so the sums are the groups' sums;
+    only the percentiles need the database again."""
+    if ledger.sql_dialect == "postgresql":
+        statement, params = sql.total_percentiles()
+        p50, p95 = (await ledger.report_rows(statement, params))[0]
+        percentiles = (
+            None if p50 is None else float(p50),  # type: ignore[arg-type]
+            None if p95 is None else float(p95),  # type: ignore[arg-type]
+        )
+    else:
+        percentiles = (await _percentiles(ledger, sql, None)).get("total", (None, None))
+    sums: list[Any] = ["total"]
+    for field in SUM_FIELDS:
+        values = [getattr(group, field) for group in groups]
+        if field == "cost_usd":
+            known = [value for value in values if value is not None]
+            sums.append(math.fsum(known) if known else None)
+        elif field == "usd_saved":
+            sums.append(math.fsum(values))
+        else:
+            sums.append(sum(values))
+    return _stats_from_row(sums, percentiles)
+
+
 async def _sql_report(ledger: SQLReportSource, query: ReportQuery) -> CostReport:
     zone = resolve_timezone(query.timezone, "tz")
     sql = ReportSQL(ledger.sql_dialect, query.since, query.until)
@@ -493,9 +520,8 @@ async def _sql_report(ledger: SQLReportSource, query: ReportQuery) -> CostReport
         if first is not None and last is not None:
             days = _local_days(float(first), float(last), zone)  # type: ignore[arg-type]
             sql = ReportSQL(ledger.sql_dialect, query.since, query.until, days)
-    totals = (await _group_rows(ledger, sql, None))[0]
-    totals = dataclasses.replace(totals, key="total")
     groups = await _group_rows(ledger, sql, query.by)
+    totals = await _totals(ledger, sql, groups)
     groups.sort(key=(lambda s: s.key) if query.by == "day" else _by_cost)
     top: list[GroupStats] = []
     if query.top:

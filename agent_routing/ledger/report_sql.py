@@ -22,14 +22,18 @@ ERROR_OUTCOMES_SQL = "('error', 'rate_limited', 'timeout', 'context_overflow', '
 BILLED_OUTCOMES_SQL = "('ok', 'abandoned')"
 
 KEY_COLUMNS: dict[str, str] = {
-    "model": "model",
-    "conversation": "conversation_id",
-    "tool": "tool",
-    "kind": "call_kind",
-    "tier": "tier",
+    "model": "(model || '')",
+    "conversation": "(conversation_id || '')",
+    "tool": "(tool || '')",
+    "kind": "(call_kind || '')",
+    "tier": "(tier || '')",
     "day": "days.day",
 }
-"""Report `by` -> the expression its groups are keyed on (`day` joins the local days)."""
+"""Report `by` -> the expression its groups are keyed on (`day` joins the local days).
+
+`column || ''` is the column itself (NULL stays NULL) but keeps SQLite from walking the
+column's index to group, which reads the table row by row in index order: a sequential
+scan and a sort are 2-3x faster at 200,000 calls (measured with bench/bench_fleet.py)."""
 
 FRACTIONS = (0.5, 0.95)
 
@@ -127,6 +131,15 @@ class ReportSQL:
         sql = f"{prefix}SELECT {', '.join(columns)}{source}{group}{order}"
         return sql, params + extra_params + limit_params
 
+    def total_percentiles(self) -> tuple[str, list[Any]]:
+        """PostgreSQL: p50 and p95 of every call of the range, one row."""
+        _, source, params = self._source("model")
+        columns = ", ".join(
+            f"percentile_cont({fraction}) WITHIN GROUP (ORDER BY latency_ms)"
+            for fraction in FRACTIONS
+        )
+        return f"SELECT {columns}{source}", params
+
     def percentile_ranks(
         self, by: str | None, *, only_keys: Sequence[str] = ()
     ) -> tuple[str, list[Any]]:
@@ -184,14 +197,14 @@ class ReportSQL:
         )
         sql = (
             "WITH per_task AS ("
-            "SELECT conversation_id AS c, SUM(cost_usd) AS cost, COUNT(cost_usd) AS priced, "
+            "SELECT (conversation_id || '') AS c, SUM(cost_usd) AS cost, "
+            "COUNT(cost_usd) AS priced, "
             "SUM(COALESCE(input_tokens, 0) + COALESCE(output_tokens, 0)) AS tokens, "
             f"SUM(CASE WHEN cost_usd IS NULL AND outcome IN {BILLED_OUTCOMES_SQL} "
-            f"THEN 1 ELSE 0 END) AS unpriced{source} GROUP BY conversation_id), "
-            "last_finished AS (SELECT c, outcome FROM ("
-            "SELECT conversation_id AS c, outcome, ROW_NUMBER() OVER ("
-            "PARTITION BY conversation_id ORDER BY started_at DESC, id DESC) AS r"
-            f"{finished_source}) AS ordered WHERE r = 1), "
+            f"THEN 1 ELSE 0 END) AS unpriced{source} GROUP BY (conversation_id || '')), "
+            "last_finished AS (SELECT p0.c AS c, (SELECT outcome"
+            f"{finished_source.replace('conversation_id IS NOT NULL', 'conversation_id = p0.c')}"
+            " ORDER BY started_at DESC, id DESC LIMIT 1) AS outcome FROM per_task p0), "
             "failed AS (SELECT DISTINCT d.conversation_id AS c FROM signals s "
             f"JOIN decisions d ON d.id = s.decision_id{signal_where}) "
             "SELECT COUNT(*), "
