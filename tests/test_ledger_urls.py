@@ -250,3 +250,27 @@ def test_capture_records_into_a_server_named_by_agent_routing_db(
     assert recorded.outcome is Outcome.OK
     assert recorded.cost_usd is not None
     assert recorded.cost_usd > 0
+
+
+async def test_postgresql_keeps_records_with_text_it_cannot_store(
+    pg_server: PostgresServer,
+) -> None:
+    """PostgreSQL text holds no NUL and no lone surrogate: such a record is stored with
+    those characters escaped, never rejected (no record lost)."""
+    ledger = PostgresLedger(pg_server.create_database())
+    await ledger.open()
+    try:
+        record = CallRecord(
+            id="odd",
+            started_at=time.time(),
+            model="m",
+            conversation_id="ctx-\udcff",
+            error_message="bad\x00byte",
+            outcome=Outcome.ERROR,
+        )
+        await ledger.upsert_calls([record])
+        (stored,) = await ledger.query_calls()
+    finally:
+        await ledger.close()
+    assert stored.conversation_id == "ctx-\\udcff"
+    assert stored.error_message == "bad\\x00byte"
