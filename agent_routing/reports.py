@@ -465,10 +465,16 @@ async def _group_rows(
     only_keys: Sequence[str] = (),
     order_limit: int | None = None,
 ) -> list[GroupStats]:
+    postgresql = ledger.sql_dialect == "postgresql"
+    if postgresql and order_limit is not None:
+        # the costliest N first (no percentile work for every group), then those N in full
+        statement, params = sql.groups(by, order_limit=order_limit, percentiles=False)
+        top_keys = [str(row[0]) for row in await ledger.report_rows(statement, params)]
+        return await _group_rows(ledger, sql, by, only_keys=top_keys) if top_keys else []
     statement, params = sql.groups(by, only_keys=only_keys, order_limit=order_limit)
     rows = await ledger.report_rows(statement, params)
     width = 1 + len(SUM_FIELDS)
-    if ledger.sql_dialect == "postgresql":
+    if postgresql:
         return [
             _stats_from_row(
                 row,
