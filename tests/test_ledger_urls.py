@@ -218,23 +218,20 @@ def test_cli_and_doctor_use_a_server_url(pg_server: PostgresServer) -> None:
 def test_capture_records_into_a_server_named_by_agent_routing_db(
     pg_server: PostgresServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A litellm call (mock response) with AGENT_ROUTING_DB=postgresql://... is recorded in
-    that database, priced, through the capture writer."""
-    import litellm
-
-    from agent_routing.capture.api import enable_capture
+    """With AGENT_ROUTING_DB=postgresql://..., capture's writer records a call in that
+    database, priced (no file is involved: the handle has no db_path)."""
+    from agent_routing.capture.api import begin_call, enable_capture, end_call
 
     url = pg_server.create_database()
     monkeypatch.setenv("AGENT_ROUTING_DB", url)
     handle = enable_capture(settings=load_settings())
     try:
-        litellm.completion(
-            model="gpt-4o-mini",
-            messages=[{"role": "user", "content": "hi"}],
-            mock_response="hello",
+        assert handle.db_path is None
+        call_id = begin_call(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}], kind="chat"
         )
-        assert handle.sink is not None
-        assert handle.sink.flush(30)
+        end_call(call_id, response_text="hello")
+        assert handle.flush(30)
     finally:
         handle.close()
 
@@ -247,6 +244,7 @@ def test_capture_records_into_a_server_named_by_agent_routing_db(
             await ledger.close()
 
     (recorded,) = asyncio.run(calls())
+    assert recorded.id == call_id
     assert recorded.outcome is Outcome.OK
     assert recorded.cost_usd is not None
     assert recorded.cost_usd > 0
