@@ -76,6 +76,7 @@ from agent_routing.ledger.rows import (
 from agent_routing.ledger.urls import LedgerURL, parse_ledger_url
 from agent_routing.records import CallRecord, DecisionRecord, OutcomeSignal
 
+REPORT_WORK_MEM = "64MB"  # a fixed constant, never input
 RESERVE_LOCK_KEY = 0x41_52_5F_52_45_53  # "AR_RES": serialises check-and-reserve fleet-wide
 _USD_EPSILON = 1e-9
 _PG_MODEL_IN = "model IN (SELECT jsonb_array_elements_text(?::jsonb))"
@@ -159,8 +160,12 @@ class PostgresLedger:
     sql_dialect = "postgresql"
 
     async def report_rows(self, sql: str, params: Sequence[object]) -> list[Sequence[object]]:
-        """Rows of one read-only report statement (`SQLReportSource`)."""
-        return list(await self._fetchall(sql, params))
+        """Rows of one read-only report statement (`SQLReportSource`), with room to sort
+        and hash in memory for this transaction only (`SET LOCAL work_mem`)."""
+        async with self._tx() as conn:
+            await conn.execute(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'")
+            cursor = await conn.execute(pg_sql(sql), [_clean(value) for value in params])
+            return list(await cursor.fetchall())
 
     async def __aenter__(self) -> PostgresLedger:
         await self.open()
