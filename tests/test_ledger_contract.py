@@ -315,3 +315,50 @@ def test_processes_migrating_a_fresh_ledger_at_once_are_safe(
     names = [row[0] for row in fetch(ledger_url, "SELECT name FROM _routing_migrations")]
     assert len(names) == len(set(names))
     assert {"m001_calls", "m006_spend_buckets", "m007_pending_index"} <= set(names)
+
+
+QUOTA_CHECKER = """
+import asyncio, json, sys
+from pathlib import Path
+from agent_routing.budgets import Budgets
+from agent_routing.config import QuotaConfig, Settings
+from agent_routing.ledger import ledger_for
+
+async def main():
+    url, go = sys.argv[1], Path(sys.argv[2])
+    settings = Settings(quotas=[QuotaConfig(model="gpt-4o-mini", unit="requests",
+                                            period="minute", limit=10)])
+    ledger = ledger_for(path=url)
+    await ledger.open()
+    try:
+        budgets = Budgets(ledger, settings, provider_of=lambda _: "openai")
+        while not go.exists():
+            await asyncio.sleep(0.005)
+        answers = await asyncio.gather(
+            *(budgets.quota_available("gpt-4o-mini") for _ in range(10))
+        )
+    finally:
+        await ledger.close()
+    print(json.dumps(answers))
+
+asyncio.run(main())
+"""
+
+
+def test_quota_burst_from_several_processes_admits_exactly_the_limit(
+    ledger_url: str, tmp_path: Path
+) -> None:
+    """10 requests/minute, 40 concurrent checks from 4 processes: exactly 10 admitted, on
+    each backend (the check and its hold are one atomic step)."""
+    create(ledger_url)
+    go = tmp_path / "go"
+    processes = [run_child(QUOTA_CHECKER, ledger_url, str(go)) for _ in range(4)]
+    time.sleep(1.0)
+    go.touch()
+    answers: list[bool] = []
+    for process in processes:
+        out, err = process.communicate(timeout=180)
+        assert process.returncode == 0, err
+        answers.extend(json.loads(out))
+    assert len(answers) == 40
+    assert answers.count(True) == 10

@@ -43,6 +43,7 @@ from agent_routing.ledger.base import (
     BudgetAlert,
     LedgerError,
     OrphanSweep,
+    QuotaHold,
     Reservation,
     ReserveResult,
     SpendLimit,
@@ -77,6 +78,8 @@ from agent_routing.ledger.urls import LedgerURL, parse_ledger_url
 from agent_routing.records import CallRecord, DecisionRecord, OutcomeSignal
 
 REPORT_WORK_MEM = "64MB"  # a fixed constant, never input
+QUOTA_LOCK_KEY = 0x41_52_5F_51_55_4F  # "AR_QUO": serialises quota check-and-hold fleet-wide
+_HOLD_KEEP_S = 2 * 86400.0  # longer than any quota window (a local day is <= 25 h)
 RESERVE_LOCK_KEY = 0x41_52_5F_52_45_53  # "AR_RES": serialises check-and-reserve fleet-wide
 _USD_EPSILON = 1e-9
 _PG_MODEL_IN = "model IN (SELECT jsonb_array_elements_text(?::jsonb))"
@@ -555,6 +558,60 @@ class PostgresLedger:
             [_clean(value) for value in params],
         )
         return UsageTotals(requests=int(row[0]), tokens=int(row[1]))
+
+    async def hold_quotas(self, holds: Sequence[QuotaHold], *, now: float) -> str | None:
+        """Check every quota and hold room in each, atomically across machines: under a
+        fleet-wide transaction-scoped advisory lock, usage = the larger of the committed
+        calls and the holds in each window; refuse (nothing held) naming the first quota
+        without room, else store one hold per quota (see
+        :class:`~agent_routing.ledger.base.QuotaHolder`)."""
+        if not holds:
+            return None
+        async with self._tx() as conn:
+            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (QUOTA_LOCK_KEY,))
+            for hold in holds:
+                condition, params = where(
+                    [
+                        ("started_at >= ?", hold.since),
+                        ("started_at < ?", hold.until),
+                        (MODEL_IN, model_names(hold.model, hold.model_aliases)),
+                        ("provider = ?", hold.provider),
+                    ],
+                    fixed=["outcome != 'blocked'"],
+                )
+                cursor = await conn.execute(
+                    pg_sql(
+                        "SELECT COUNT(*), COALESCE(SUM(COALESCE(input_tokens, 0) "
+                        f"+ COALESCE(output_tokens, 0)), 0) FROM calls{condition}"
+                    ),
+                    [_clean(value) for value in params],
+                )
+                requests, tokens = await cursor.fetchone() or (0, 0)
+                cursor = await conn.execute(
+                    "SELECT COUNT(*), COALESCE(SUM(tokens), 0) FROM quota_holds "
+                    "WHERE quota_key = %s AND created_at >= %s AND created_at < %s",
+                    (_clean(hold.key), hold.since, hold.until),
+                )
+                held_requests, held_tokens = await cursor.fetchone() or (0, 0)
+                if hold.unit == "requests":
+                    used = max(int(requests), int(held_requests))
+                else:
+                    used = max(int(tokens), int(held_tokens))
+                if used + hold.needed > hold.limit:
+                    return hold.key
+            await conn.execute(
+                "DELETE FROM quota_holds WHERE created_at < %s", (now - _HOLD_KEEP_S,)
+            )
+            async with conn.cursor() as cursor:
+                await cursor.executemany(
+                    "INSERT INTO quota_holds (quota_key, created_at, requests, tokens) "
+                    "VALUES (%s, %s, 1, %s)",
+                    [
+                        (_clean(hold.key), now, hold.needed if hold.unit == "tokens" else 0)
+                        for hold in holds
+                    ],
+                )
+        return None
 
     async def insert_alert(self, alert: BudgetAlert) -> bool:
         """Store an alert unless one with the same budget, period and threshold exists."""

@@ -223,7 +223,26 @@ PG_MIGRATIONS: list[tuple[str, tuple[str, ...]]] = [
         ("CREATE INDEX idx_calls_pending ON calls (started_at) WHERE outcome = 'pending'",),
     ),
     (
-        "m008_report_indexes",
+        "m008_price_version",
+        ("ALTER TABLE calls ADD COLUMN price_version TEXT",),
+    ),
+    (
+        "m009_quota_holds",
+        (
+            """
+            CREATE TABLE quota_holds (
+                id BIGSERIAL PRIMARY KEY,
+                quota_key TEXT NOT NULL,
+                created_at DOUBLE PRECISION NOT NULL,
+                requests INTEGER NOT NULL,
+                tokens BIGINT NOT NULL
+            )
+            """,
+            "CREATE INDEX idx_quota_holds ON quota_holds (quota_key, created_at)",
+        ),
+    ),
+    (
+        "m010_report_indexes",
         (
             # the report reads every column it aggregates from this index (index-only scans
             # once the table is vacuumed), ordered by time for ranges
