@@ -272,3 +272,22 @@ async def test_postgresql_keeps_records_with_text_it_cannot_store(
         await ledger.close()
     assert stored.conversation_id == "ctx-\\udcff"
     assert stored.error_message == "bad\\x00byte"
+
+
+async def test_plugin_budget_guard_fails_closed_on_an_unusable_server(
+    pg_server: PostgresServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The plugin's per-loop budgets on a server it cannot log into: a block budget refuses
+    the call, and the log names the URL without its password."""
+    from agent_routing.budgets_guard import PerLoopBudgets
+
+    settings = Settings(
+        ledger={"url": pg_server.url("postgres", password="wrong-pw")},
+        budgets=[BudgetConfig(scope="daily", limit_usd=5, enforcement="block")],
+    )
+    guard = PerLoopBudgets(settings)
+    with caplog.at_level(logging.ERROR):
+        verdict = await guard.check(model="gpt-4o-mini", conversation_id="c", input_tokens=100)
+    assert verdict.action == "block"
+    assert "routing:***@" in caplog.text
+    assert "wrong-pw" not in caplog.text
