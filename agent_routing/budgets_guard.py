@@ -172,8 +172,9 @@ class PerLoopBudgets:
         return found
 
     def _remember_failure(self, error: Exception) -> None:
-        path = self.settings.ledger.resolved_path()
-        known = stored_budgets_readonly(path)
+        target = self.settings.ledger.resolved_url()  # a file or a server (#14)
+        path = target.redacted()  # for the log: never the password
+        known = None if target.path is None else stored_budgets_readonly(target.path)
         if known is not None:
             stored = {budget.key: budget for budget in known}
             configured = {budget.key: budget for budget in self.settings.budgets}

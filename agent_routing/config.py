@@ -8,7 +8,7 @@ value)`, all at once, and nothing is changed when loading fails.
 Environment overrides (applied on top of the file):
 
 - `AGENT_ROUTING_CONFIG`: path of the configuration file (YAML or JSON);
-- `AGENT_ROUTING_DB`: the ledger path (`ledger.path`);
+- `AGENT_ROUTING_DB`: the ledger location, a path or URL (`ledger.url`);
 - `AGENT_ROUTING_HOME`: the data directory used when no ledger path is set;
 - `AGENT_ROUTING__<SECTION>__<KEY>=value`: any nested field, e.g.
   `AGENT_ROUTING__ROUTER__STRATEGY=quality_first`; the value is parsed as JSON when it is
@@ -23,7 +23,7 @@ import logging
 import os
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -38,6 +38,9 @@ from pydantic import (
 )
 
 from agent_routing.errors import ConfigError
+
+if TYPE_CHECKING:
+    from agent_routing.ledger.urls import LedgerURL
 
 ENV_PREFIX = "AGENT_ROUTING__"
 
@@ -282,6 +285,56 @@ class LedgerSettings(_Strict):
     busy_timeout_ms: int = Field(default=5000, ge=0)
     flush_interval_ms: int = Field(default=200, ge=1)
     batch_size: int = Field(default=500, ge=1)
+    # --- ledger backends by URL (#14) ---
+    url: str | None = Field(
+        default=None,
+        description="where the ledger lives: a file path or sqlite:///PATH (SQLite), or "
+        "postgresql://USER:PASSWORD@HOST:PORT/DBNAME (one ledger for a fleet); wins over "
+        "`path`; $AGENT_ROUTING_DB sets it",
+    )
+    pool_size: int = Field(
+        default=4, ge=1, le=64, description="PostgreSQL: most connections per ledger object"
+    )
+    connect_timeout_s: float = Field(
+        default=5.0, gt=0, le=300, description="PostgreSQL: how long to wait for a connection"
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _known_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            from agent_routing.ledger.urls import parse_ledger_url
+
+            try:
+                parse_ledger_url(value, "ledger.url")
+            except ConfigError as error:
+                raise ValueError(error.problems[0][1]) from None
+        return value
+
+    @field_validator("path", mode="before")
+    @classmethod
+    def _path_not_url(cls, value: Any) -> Any:
+        from agent_routing.ledger.urls import is_url
+
+        if isinstance(value, str) and is_url(value):
+            raise ValueError("a URL goes in ledger.url; ledger.path is a SQLite file path")
+        return value
+
+    def resolved_url(self) -> LedgerURL:
+        """The ledger location to use: `url`, else `path`, else $AGENT_ROUTING_DB, else
+        the default file (ConfigError naming the field when it cannot be opened)."""
+        from agent_routing.ledger.urls import parse_ledger_url, sqlite_url
+
+        if self.url is not None:
+            return parse_ledger_url(self.url, "ledger.url")
+        if self.path is not None:
+            return sqlite_url(self.path)
+        env_db = os.environ.get("AGENT_ROUTING_DB")
+        if env_db:
+            return parse_ledger_url(env_db, "AGENT_ROUTING_DB")
+        return sqlite_url(data_home() / "ledger.db")
+
+    # --- end ledger backends by URL ---
 
     @field_validator("timezone")
     @classmethod
@@ -295,13 +348,14 @@ class LedgerSettings(_Strict):
         return value
 
     def resolved_path(self) -> Path:
-        """The ledger file to use, after environment defaults."""
-        if self.path is not None:
-            return self.path.expanduser()
-        env_db = os.environ.get("AGENT_ROUTING_DB")
-        if env_db:
-            return Path(env_db).expanduser()
-        return data_home() / "ledger.db"
+        """The ledger file to use, after environment defaults; ConfigError naming
+        `ledger.url` when the ledger is not a SQLite file (use :meth:`resolved_url`)."""
+        target = self.resolved_url()
+        if target.path is None:
+            raise ConfigError.single(
+                "ledger.url", f"{target.redacted()} is not a SQLite file (a file is needed here)"
+            )
+        return target.path
 
 
 class ReservationSettings(_Strict):
@@ -323,6 +377,15 @@ class CaptureSettings(_Strict):
         default=600.0,
         gt=0,
         description="an opened call never completed is closed as 'abandoned' after this",
+    )
+
+
+class OTelSettings(_Strict):
+    """OpenTelemetry export of every recorded call (#14; extra `otel`; docs/ledger.md)."""
+
+    enabled: bool = Field(
+        default=False,
+        description="emit each call as an OTLP span (OTEL_EXPORTER_OTLP_* configure the exporter)",
     )
 
 
@@ -452,6 +515,7 @@ class Settings(_Strict):
     reservation: ReservationSettings = Field(default_factory=ReservationSettings)
     capture: CaptureSettings = Field(default_factory=CaptureSettings)
     compression: CompressionSettings = Field(default_factory=CompressionSettings)
+    otel: OTelSettings = Field(default_factory=OTelSettings)  # fleets (#14)
     budget_in_system_prompt: bool = Field(
         default=False, description="tell the agent its remaining budget (one line)"
     )
@@ -566,7 +630,11 @@ def apply_env_overrides(
             value = raw
         _set_nested(merged, keys, value)
     if env.get("AGENT_ROUTING_DB"):
-        _set_nested(merged, ["ledger", "path"], env["AGENT_ROUTING_DB"])
+        # a path or a URL (#14): checked here so the error names the variable
+        from agent_routing.ledger.urls import parse_ledger_url
+
+        parse_ledger_url(env["AGENT_ROUTING_DB"], "AGENT_ROUTING_DB")
+        _set_nested(merged, ["ledger", "url"], env["AGENT_ROUTING_DB"])
     return merged
 
 

@@ -35,8 +35,9 @@ from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
 from agent_routing.errors import ConfigError
-from agent_routing.ledger.base import Ledger
+from agent_routing.ledger.base import Ledger, SQLReportSource
 from agent_routing.ledger.periods import local_date, local_midnight, resolve_timezone
+from agent_routing.ledger.report_sql import FRACTIONS, SUM_FIELDS, ReportSQL
 from agent_routing.records import CallRecord, DecisionRecord, Outcome, OutcomeSignal
 
 GROUP_BY: tuple[str, ...] = ("model", "conversation", "tool", "kind", "tier", "day")
@@ -358,11 +359,215 @@ def summarize(
 
 
 async def build_report(ledger: Ledger, query: ReportQuery) -> CostReport:
-    """Load the range's calls, decisions and signals from the ledger and summarise them."""
+    """The report for `query`, aggregated in the database (both built-in backends: a few
+    rows per group are read, never every call); a ledger that cannot run SQL is read call
+    by call and summarised in Python (:func:`summarize`), with the same result."""
+    if isinstance(ledger, SQLReportSource):
+        return await _sql_report(ledger, query)
+    return await build_report_in_python(ledger, query)
+
+
+async def build_report_in_python(ledger: Ledger, query: ReportQuery) -> CostReport:
+    """Load the range's calls, decisions and signals from the ledger and summarise them
+    (the reference implementation the SQL report is tested against)."""
     calls = await ledger.query_calls(since=query.since, until=query.until)
     decisions = await ledger.query_decisions(since=query.since, until=query.until)
     signals = await ledger.query_signals(since=query.since, until=query.until, kind=FAILURE_SIGNAL)
     return summarize(calls, query, decisions=decisions, signals=signals)
+
+
+# --- aggregated in the database -------------------------------------------------------------
+
+
+def _local_days(first: float, last: float, zone: tzinfo) -> list[tuple[str, float, float]]:
+    """(ISO date, start, end) of every local day from the one holding `first` to `last`."""
+    days = []
+    day = local_date(first, zone)
+    end = local_date(last, zone)
+    while day <= end:
+        following = day + timedelta(days=1)
+        days.append((day.isoformat(), local_midnight(day, zone), local_midnight(following, zone)))
+        day = following
+    return days
+
+
+def _int(value: Any) -> int:
+    return 0 if value is None else int(value)
+
+
+def _stats_from_row(
+    row: Sequence[Any], percentiles: tuple[float | None, float | None]
+) -> GroupStats:
+    key = NO_VALUE if row[0] is None else str(row[0])
+    sums = dict(zip(SUM_FIELDS, row[1 : 1 + len(SUM_FIELDS)], strict=True))
+    count = _int(sums["calls"])
+    errors = _int(sums["errors"])
+    finished = count - _int(sums["pending"]) - _int(sums["blocked"])
+    retries = _int(sums["retries"])
+    input_tokens = _int(sums["input_tokens"])
+    cached = _int(sums["cached_read_tokens"])
+    priced = _int(sums["priced_calls"])
+    unpriced = _int(sums["unpriced_calls"])
+    cost = sums["cost_usd"]
+    return GroupStats(
+        key=key,
+        calls=count,
+        pending=_int(sums["pending"]),
+        ok=_int(sums["ok"]),
+        errors=errors,
+        blocked=_int(sums["blocked"]),
+        abandoned=_int(sums["abandoned"]),
+        retries=retries,
+        input_tokens=input_tokens,
+        output_tokens=_int(sums["output_tokens"]),
+        cached_read_tokens=cached,
+        cost_usd=float(cost) if cost is not None else (0.0 if not unpriced else None),
+        priced_calls=priced,
+        unpriced_calls=unpriced,
+        tokens_saved=_int(sums["tokens_saved"]),
+        usd_saved=float(sums["usd_saved"] or 0.0),
+        latency_p50_ms=percentiles[0],
+        latency_p95_ms=percentiles[1],
+        error_rate=errors / finished if finished else None,
+        retry_rate=retries / count if count else None,
+        cached_share=cached / input_tokens if input_tokens else None,
+    )
+
+
+async def _percentiles(
+    ledger: SQLReportSource, sql: ReportSQL, by: str | None, only_keys: Sequence[str] = ()
+) -> dict[Any, tuple[float | None, float | None]]:
+    """SQLite: interpolate p50/p95 per group from the ranks the database picked out."""
+    statement, params = sql.percentile_ranks(by, only_keys=only_keys)
+    ranks: dict[Any, dict[int, float]] = {}
+    counts: dict[Any, int] = {}
+    for key, rank, count, latency in await ledger.report_rows(statement, params):
+        ranks.setdefault(key, {})[int(rank)] = float(latency)  # type: ignore[arg-type, call-overload]
+        counts[key] = int(count)  # type: ignore[call-overload]
+    result: dict[Any, tuple[float | None, float | None]] = {}
+    for key, values in ranks.items():
+        n = counts[key]
+        pair: list[float | None] = []
+        for fraction in FRACTIONS:
+            position = (n - 1) * fraction
+            low = math.floor(position)
+            high = min(low + 1, n - 1)
+            pair.append(values[low] + (values[high] - values[low]) * (position - low))
+        result[key] = (pair[0], pair[1])
+    return result
+
+
+async def _group_rows(
+    ledger: SQLReportSource,
+    sql: ReportSQL,
+    by: str | None,
+    *,
+    only_keys: Sequence[str] = (),
+    order_limit: int | None = None,
+) -> list[GroupStats]:
+    postgresql = ledger.sql_dialect == "postgresql"
+    if postgresql and order_limit is not None:
+        # the costliest N first (no percentile work for every group), then those N in full
+        statement, params = sql.groups(by, order_limit=order_limit, percentiles=False)
+        top_keys = [str(row[0]) for row in await ledger.report_rows(statement, params)]
+        return await _group_rows(ledger, sql, by, only_keys=top_keys) if top_keys else []
+    statement, params = sql.groups(by, only_keys=only_keys, order_limit=order_limit)
+    rows = await ledger.report_rows(statement, params)
+    width = 1 + len(SUM_FIELDS)
+    if postgresql:
+        return [
+            _stats_from_row(
+                row,
+                (
+                    None if row[width] is None else float(row[width]),  # type: ignore[arg-type]
+                    None if row[width + 1] is None else float(row[width + 1]),  # type: ignore[arg-type]
+                ),
+            )
+            for row in rows
+        ]
+    keys = [str(row[0]) for row in rows if row[0] is not None] if order_limit else only_keys
+    found = await _percentiles(ledger, sql, by, keys)
+    return [_stats_from_row(row, found.get(row[0], (None, None))) for row in rows]
+
+
+async def _totals(
+    ledger: SQLReportSource, sql: ReportSQL, groups: Sequence[GroupStats]
+) -> GroupStats:
+    """The totals: every call is in exactly one group, so the sums are the groups' sums;
+    only the percentiles need the database again."""
+    if ledger.sql_dialect == "postgresql":
+        statement, params = sql.total_percentiles()
+        p50, p95 = (await ledger.report_rows(statement, params))[0]
+        percentiles = (
+            None if p50 is None else float(p50),  # type: ignore[arg-type]
+            None if p95 is None else float(p95),  # type: ignore[arg-type]
+        )
+    else:
+        percentiles = (await _percentiles(ledger, sql, None)).get("total", (None, None))
+    sums: list[Any] = ["total"]
+    for field in SUM_FIELDS:
+        values = [getattr(group, field) for group in groups]
+        if field == "cost_usd":
+            known = [value for value in values if value is not None]
+            sums.append(math.fsum(known) if known else None)
+        elif field == "usd_saved":
+            sums.append(math.fsum(values))
+        else:
+            sums.append(sum(values))
+    return _stats_from_row(sums, percentiles)
+
+
+async def _sql_report(ledger: SQLReportSource, query: ReportQuery) -> CostReport:
+    zone = resolve_timezone(query.timezone, "tz")
+    sql = ReportSQL(ledger.sql_dialect, query.since, query.until)
+    if query.by == "day":
+        statement, params = sql.time_span()
+        first, last = (await ledger.report_rows(statement, params))[0]
+        if first is not None and last is not None:
+            days = _local_days(float(first), float(last), zone)  # type: ignore[arg-type]
+            sql = ReportSQL(ledger.sql_dialect, query.since, query.until, days)
+    groups = await _group_rows(ledger, sql, query.by)
+    totals = await _totals(ledger, sql, groups)
+    groups.sort(key=(lambda s: s.key) if query.by == "day" else _by_cost)
+    top: list[GroupStats] = []
+    if query.top:
+        top = await _group_rows(ledger, sql, "conversation", order_limit=query.top)
+    statement, params = sql.unpriced_models()
+    unpriced_models = {
+        str(model): int(count)  # type: ignore[call-overload]
+        for model, count in await ledger.report_rows(statement, params)
+    }
+    statement, params = sql.tasks(FAILURE_SIGNAL)
+    tasks_row = (await ledger.report_rows(statement, params))[0]
+    task_count, successful = _int(tasks_row[0]), _int(tasks_row[1])
+    task_cost = float(tasks_row[2]) if tasks_row[2] is not None else None  # type: ignore[arg-type]
+    tokens = _int(tasks_row[4])
+    return CostReport(
+        by=query.by,
+        timezone=query.timezone,
+        since=None
+        if query.since is None
+        else datetime.fromtimestamp(query.since, zone).isoformat(),
+        until=None
+        if query.until is None
+        else datetime.fromtimestamp(query.until, zone).isoformat(),
+        totals=totals,
+        groups=tuple(groups),
+        top_conversations=tuple(sorted(top, key=_by_cost)),
+        tasks=TaskStats(
+            tasks=task_count,
+            successful=successful,
+            cost_usd=task_cost,
+            cost_per_successful_task_usd=task_cost / successful
+            if successful and task_cost is not None
+            else None,
+            tokens_per_task=tokens / task_count if task_count else None,
+            tasks_with_unpriced_calls=_int(tasks_row[5]),
+        ),
+        unpriced=UnpricedSummary(
+            calls=sum(unpriced_models.values()), models=dict(sorted(unpriced_models.items()))
+        ),
+    )
 
 
 # --- output -------------------------------------------------------------------------------

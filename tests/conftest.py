@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
+from typing import Any
 
 # Before anything imports litellm: use the price map shipped in the wheel, never the network.
 os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
@@ -12,6 +14,8 @@ os.environ["LITELLM_TELEMETRY"] = "False"
 from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))  # tests/pgserver.py for the fixtures below
 
 
 @pytest.fixture(autouse=True)
@@ -41,3 +45,45 @@ def fresh_litellm_logging_worker() -> None:
     if worker_module is not None:
         worker_module.GLOBAL_LOGGING_WORKER._queue = None
         worker_module.GLOBAL_LOGGING_WORKER._worker_task = None
+
+
+# --- ledger backends (#14): every ledger contract test runs on SQLite and PostgreSQL ---
+
+BACKENDS = ("sqlite", "postgresql")
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Any:
+    """A real PostgreSQL server for the whole session (tests/pgserver.py), stopped at the
+    end. When it cannot start, PostgreSQL tests fail under CI=true and skip elsewhere."""
+    from pgserver import PostgresServer, PostgresUnavailable
+
+    try:
+        server = PostgresServer().start()
+    except (PostgresUnavailable, OSError, subprocess.SubprocessError) as error:
+        message = f"PostgreSQL server unavailable: {error}"
+        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+            pytest.fail(message)
+        pytest.skip(message)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=BACKENDS)
+def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The location of a fresh, empty ledger: a SQLite file, or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        return str(tmp_path / "ledger.db")
+    server = request.getfixturevalue("pg_server")
+    return str(server.create_database())
+
+
+@pytest.fixture
+async def backend_ledger(ledger_url: str) -> Any:
+    """An opened ledger of each backend (through the registry), closed after the test."""
+    from agent_routing.ledger import ledger_for
+
+    ledger = ledger_for(path=ledger_url)
+    await ledger.open()
+    yield ledger
+    await ledger.close()

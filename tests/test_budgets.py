@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -42,9 +41,9 @@ class Clock:
 
 
 @pytest.fixture
-async def ledger(tmp_path: Path) -> AsyncIterator[SQLiteLedger]:
-    async with SQLiteLedger(tmp_path / "ledger.db") as opened:
-        yield opened
+def ledger(backend_ledger: SQLiteLedger) -> SQLiteLedger:
+    """The ledger under test, on each backend (SQLite file, PostgreSQL database)."""
+    return backend_ledger
 
 
 def make(

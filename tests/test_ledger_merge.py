@@ -6,7 +6,6 @@ import dataclasses
 import itertools
 import json
 import sqlite3
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -114,9 +113,9 @@ EXPECTED = CallRecord(
 
 
 @pytest.fixture
-async def ledger(tmp_path: Path) -> AsyncIterator[SQLiteLedger]:
-    async with SQLiteLedger(tmp_path / "ledger.db") as opened:
-        yield opened
+def ledger(backend_ledger: SQLiteLedger) -> SQLiteLedger:
+    """The ledger under test, on each backend (SQLite file, PostgreSQL database)."""
+    return backend_ledger
 
 
 def _raw_row(path: Path, call_id: str) -> dict[str, object]:

@@ -13,10 +13,10 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from backend_sql import fetch, scalar
 from click.testing import CliRunner
 
 from agent_routing.budgets import Budgets
@@ -41,9 +41,9 @@ MESSAGES = [
 
 
 @pytest.fixture
-async def ledger(tmp_path: Path) -> AsyncIterator[SQLiteLedger]:
-    async with SQLiteLedger(tmp_path / "ledger.db") as opened:
-        yield opened
+def ledger(backend_ledger: SQLiteLedger) -> SQLiteLedger:
+    """The ledger under test, on each backend (SQLite file, PostgreSQL database)."""
+    return backend_ledger
 
 
 def pending(call_id: str, started_at: float, **fields: object) -> CallRecord:
@@ -60,19 +60,19 @@ def pending(call_id: str, started_at: float, **fields: object) -> CallRecord:
     return CallRecord(id=call_id, started_at=started_at, **values)
 
 
-def bucket_total(path: Path) -> tuple[float, float]:
+def bucket_total(url: str | Path) -> tuple[float, float]:
     """(sum of the spend buckets, sum of counted call costs): equal when triggers kept up."""
-    with sqlite3.connect(path) as db:
-        buckets = db.execute("SELECT COALESCE(SUM(cost_usd), 0) FROM spend_buckets").fetchone()
-        calls = db.execute(
-            "SELECT COALESCE(SUM(cost_usd), 0) FROM calls "
-            "WHERE outcome != 'pending' AND cost_usd IS NOT NULL"
-        ).fetchone()
-    return float(buckets[0]), float(calls[0])
+    buckets = scalar(str(url), "SELECT COALESCE(SUM(cost_usd), 0) FROM spend_buckets")
+    calls = scalar(
+        str(url),
+        "SELECT COALESCE(SUM(cost_usd), 0) FROM calls "
+        "WHERE outcome != 'pending' AND cost_usd IS NOT NULL",
+    )
+    return float(buckets), float(calls)
 
 
 async def test_old_pending_rows_close_priced_young_and_final_ones_stay(
-    ledger: SQLiteLedger, tmp_path: Path
+    ledger: SQLiteLedger, ledger_url: str
 ) -> None:
     """Only pending rows older than the cutoff close: abandoned, ended_at set, cost = stored
     usage at stored prices (input, and output as known); no prices -> unpriced, not $0."""
@@ -112,12 +112,12 @@ async def test_old_pending_rows_close_priced_young_and_final_ones_stay(
 
     again = await ledger.close_orphaned_calls(started_before=T0 + 300, now=T0 + 901)
     assert again == OrphanSweep(closed=0, cost_usd=0.0, unpriced=0)
-    buckets, calls = bucket_total(tmp_path / "ledger.db")
+    buckets, calls = bucket_total(ledger_url)
     assert buckets == pytest.approx(calls) == pytest.approx(expected + 0.001)
 
 
 async def test_a_late_real_end_or_provider_usage_wins_over_the_orphan_close(
-    ledger: SQLiteLedger, tmp_path: Path
+    ledger: SQLiteLedger, ledger_url: str
 ) -> None:
     """The close is an ordinary merged event: the caller's end report (state final) and the
     provider's usage (rank 2) replace it, and the spend buckets follow every change."""
@@ -145,7 +145,7 @@ async def test_a_late_real_end_or_provider_usage_wins_over_the_orphan_close(
         UsageSource.PROVIDER,
     )
     assert b.cost_usd == 0.00355
-    buckets, calls = bucket_total(tmp_path / "ledger.db")
+    buckets, calls = bucket_total(ledger_url)
     assert buckets == pytest.approx(calls) == pytest.approx(0.003 + 0.00355)
 
 
@@ -175,13 +175,17 @@ async def test_closing_settles_the_calls_reservation(ledger: SQLiteLedger) -> No
     assert (await budgets.status("conv"))[0].spent_usd == pytest.approx(1000 * PRICES.input)
 
 
-async def test_the_sweep_reads_only_pending_rows_through_their_index(ledger: SQLiteLedger) -> None:
+async def test_the_sweep_reads_only_pending_rows_through_their_index(
+    ledger: SQLiteLedger, ledger_url: str
+) -> None:
     """Run at every process start, the sweep must not scan the whole call history."""
-    db = ledger._conn()
-    plan = await db.execute_fetchall(
-        "EXPLAIN QUERY PLAN SELECT id FROM calls "
+    explain = "EXPLAIN QUERY PLAN" if ledger_url.endswith(".db") else "EXPLAIN"
+    plan = fetch(
+        ledger_url,
+        f"{explain} SELECT id FROM calls "
         "WHERE outcome = 'pending' AND started_at < ? ORDER BY started_at, id",
         (T0,),
+        pg_setup=["SET enable_seqscan = off"],  # a tiny table: show the index it would use
     )
     assert any("idx_calls_pending" in str(row) for row in plan), plan
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from agent_routing.config import BudgetConfig
@@ -19,6 +19,7 @@ from agent_routing.ledger import (
     SQLiteLedger,
     ledger_for,
 )
+from agent_routing.ledger.postgres import PostgresLedger
 from agent_routing.records import (
     CallRecord,
     DecisionRecord,
@@ -30,12 +31,13 @@ from agent_routing.records import (
 )
 
 T0 = 1_780_000_000.0
+INTEGRITY_ERRORS = (sqlite3.IntegrityError, psycopg.IntegrityError)
 
 
 @pytest.fixture
-async def ledger(tmp_path: Path) -> AsyncIterator[SQLiteLedger]:
-    async with SQLiteLedger(tmp_path / "ledger.db") as opened:
-        yield opened
+def ledger(backend_ledger: SQLiteLedger) -> SQLiteLedger:
+    """The ledger under test, on each backend (SQLite file, PostgreSQL database)."""
+    return backend_ledger
 
 
 def call(call_id: str, started_at: float = T0, **fields: object) -> CallRecord:
@@ -149,7 +151,7 @@ async def test_decisions_and_signals_round_trip_once(ledger: SQLiteLedger) -> No
 async def test_a_batch_is_all_or_nothing(ledger: SQLiteLedger, tmp_path: Path) -> None:
     """A batch with one record the schema rejects writes none of its records."""
     bad = call("bad", model=None)  # calls.model is NOT NULL
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(INTEGRITY_ERRORS) as raised:
         await ledger.write_batch(
             calls=[call("good"), bad],
             decisions=[
@@ -158,8 +160,12 @@ async def test_a_batch_is_all_or_nothing(ledger: SQLiteLedger, tmp_path: Path) -
         )
     assert await ledger.query_calls() == []
     assert await ledger.query_decisions() == []
-    assert not ledger.is_transient_error(sqlite3.IntegrityError("x"))
-    assert ledger.is_transient_error(sqlite3.OperationalError("database is locked"))
+    assert not ledger.is_transient_error(raised.value)
+    assert ledger.is_transient_error(
+        psycopg.OperationalError("server closed the connection")
+        if isinstance(ledger, PostgresLedger)
+        else sqlite3.OperationalError("database is locked")
+    )
     await ledger.upsert_calls([call("after")])  # the connection is usable again
     assert [c.id for c in await ledger.query_calls()] == ["after"]
 

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import json
 import math
+import random
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
 from agent_routing.errors import ConfigError
-from agent_routing.ledger import SQLiteLedger
+from agent_routing.ledger import Ledger
+from agent_routing.ledger.base import SQLReportSource
 from agent_routing.records import CallRecord, DecisionRecord, Outcome, OutcomeSignal, Usage
 from agent_routing.reports import (
     GROUP_BY,
+    CostReport,
     ReportQuery,
     build_report,
+    build_report_in_python,
     prepare_query,
     summarize,
     to_jsonable,
@@ -179,14 +182,14 @@ def test_empty_report_has_no_rates() -> None:
     assert report.tasks.cost_per_successful_task_usd is None
 
 
-async def test_build_report_reads_the_range_from_the_ledger(tmp_path: Path) -> None:
+async def test_build_report_reads_the_range_from_the_ledger(backend_ledger: Ledger) -> None:
     """build_report keeps calls that started in [since, until) and sees decisions and signals."""
-    async with SQLiteLedger(tmp_path / "ledger.db") as ledger:
-        await ledger.write_batch(calls=CALLS, decisions=DECISIONS, signals=SIGNALS)
-        whole = await build_report(ledger, query())
-        first_day = await build_report(ledger, query(since="2026-03-10", until="2026-03-10"))
-        second_day = await build_report(ledger, query(since="2026-03-11"))
-    assert whole == summarize(CALLS, query(), decisions=DECISIONS, signals=SIGNALS)
+    ledger = backend_ledger
+    await ledger.write_batch(calls=CALLS, decisions=DECISIONS, signals=SIGNALS)
+    whole = await build_report(ledger, query())
+    first_day = await build_report(ledger, query(since="2026-03-10", until="2026-03-10"))
+    second_day = await build_report(ledger, query(since="2026-03-11"))
+    assert same_report(whole, summarize(CALLS, query(), decisions=DECISIONS, signals=SIGNALS))
     assert first_day.totals.calls == 3
     assert first_day.since == "2026-03-10T00:00:00+00:00"
     assert first_day.until == "2026-03-11T00:00:00+00:00"
@@ -229,3 +232,76 @@ def test_reports_serialise_to_json() -> None:
         "fraction": "inf",
         "kind": "ok",
     }
+
+
+def same_report(first: CostReport, second: CostReport) -> bool:
+    """Equal reports, floats compared to 1e-9 relative (sums in another order)."""
+
+    def close(a: object, b: object) -> bool:
+        if isinstance(a, float) and isinstance(b, float):
+            return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+        if isinstance(a, dict) and isinstance(b, dict):
+            return a.keys() == b.keys() and all(close(a[k], b[k]) for k in a)
+        if isinstance(a, list) and isinstance(b, list):
+            return len(a) == len(b) and all(close(x, y) for x, y in zip(a, b, strict=True))
+        return a == b
+
+    return close(to_jsonable(first), to_jsonable(second))
+
+
+def random_calls(seed: int, count: int) -> tuple[list[CallRecord], list[DecisionRecord]]:
+    """Calls over ten days with every outcome, unpriced models, ties and missing fields."""
+    rng = random.Random(seed)
+    outcomes = list(Outcome)
+    calls, decisions = [], []
+    for index in range(count):
+        conversation = rng.choice([None, "c1", "c2", "c3", "c4", "c5", "c6"])
+        at = DAY1 + rng.randrange(0, 10 * 86_400, 600)  # ties on started_at happen
+        if rng.random() < 0.2 and conversation:
+            decisions.append(
+                DecisionRecord(
+                    f"d{index}", at, conversation, 0, "chat", "balanced", None, "m", None, None
+                )
+            )
+        unpriced = rng.random() < 0.1
+        calls.append(
+            call(
+                f"r{index:04d}",
+                at,
+                model="local-llm" if unpriced else rng.choice(["gpt-4o", "gpt-4o-mini"]),
+                conversation_id=conversation,
+                tool=rng.choice([None, "search", "code"]),
+                tier=rng.choice([None, "cheap", "strong"]),
+                call_kind=rng.choice(["chat", "utility", "embedding"]),
+                outcome=rng.choice(outcomes),
+                attempt=rng.choice([0, 0, 1]),
+                usage=None
+                if rng.random() < 0.1
+                else Usage(rng.randrange(1, 5000), rng.randrange(0, 500), cached_read_tokens=0),
+                cost_usd=None if unpriced or rng.random() < 0.05 else rng.random() / 100,
+                latency_ms=None if rng.random() < 0.2 else rng.random() * 5000,
+                tokens_saved=rng.choice([None, 0, 120]),
+                usd_saved=rng.choice([None, 0.0, 0.0004]),
+            )
+        )
+    return calls, decisions
+
+
+@pytest.mark.parametrize("by", GROUP_BY)
+async def test_sql_report_equals_the_python_report(backend_ledger: Ledger, by: str) -> None:
+    """Aggregated in the database (each backend), a report equals the one summarised in
+    Python from every call: every group, percentile, task figure and unpriced count, for
+    every breakdown, in two zones and for a range cut inside a day."""
+    assert isinstance(backend_ledger, SQLReportSource)
+    calls, decisions = random_calls(7, 600)
+    signals = [
+        OutcomeSignal(d.id, "explicit_failure", d.created_at + 1, "") for d in decisions[::3]
+    ]
+    await backend_ledger.write_batch(calls=calls, decisions=decisions, signals=signals)
+    for tz in ("UTC", "Asia/Kolkata"):
+        for since, until in ((None, None), ("2026-03-12T07:30:00", "2026-03-17")):
+            wanted = query(by=by, tz=tz, since=since, until=until, top=3)
+            assert same_report(
+                await build_report(backend_ledger, wanted),
+                await build_report_in_python(backend_ledger, wanted),
+            ), (by, tz, since)

@@ -19,7 +19,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent_routing.capture.events import Opened, Reported
 from agent_routing.capture.logger import find_logger, make_logger, unregister
@@ -30,6 +30,9 @@ from agent_routing.errors import ConfigError
 from agent_routing.ids import new_id
 from agent_routing.protocols import CallSink
 from agent_routing.records import Usage
+
+if TYPE_CHECKING:
+    from agent_routing.ledger.urls import LedgerURL
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +116,7 @@ class CaptureHandle:
 
 
 def enable_capture(
-    db_path: Path | None = None,
+    db_path: Path | str | None = None,
     *,
     settings: Settings | None = None,
     sink: CallSink | None = None,
@@ -142,8 +145,13 @@ def enable_capture(
             return CaptureHandle(None)
         path: Path | None = None
         if sink is None:
-            path = _ledger_path(db_path, settings)
-            sink = _ledger_writer(path, settings)
+            target = _ledger_path(db_path, settings)
+            path = target.path  # None for a server (postgresql://): no file
+            sink = _ledger_writer(target, settings)
+            if settings.otel.enabled:  # spans built and exported off the agent's thread
+                from agent_routing.otel import wrap_sink
+
+                sink = wrap_sink(sink, enabled=True)
         elif db_path is not None:
             raise ConfigError.single("db_path", "give either db_path or sink, not both")
         recorder = CaptureRecorder(sink, settings)
@@ -153,20 +161,24 @@ def enable_capture(
         return CaptureHandle(recorder, path)
 
 
-def _ledger_path(db_path: Path | None, settings: Settings) -> Path:
+def _ledger_path(db_path: Path | str | None, settings: Settings) -> LedgerURL:
+    """The ledger to record into, through the backend registry (a path or a URL)."""
+    from agent_routing.ledger.registry import resolve
+    from agent_routing.ledger.urls import parse_ledger_url
+
     if db_path is not None:
-        return Path(db_path).expanduser()
+        return resolve(settings.ledger, db_path, field="db_path")
     from_env = os.environ.get("AGENT_ROUTING_DB")
     if from_env:
-        return Path(from_env).expanduser()
-    return settings.ledger.resolved_path()
+        return parse_ledger_url(from_env, "AGENT_ROUTING_DB")
+    return settings.ledger.resolved_url()
 
 
-def _ledger_writer(path: Path, settings: Settings) -> CallSink:
+def _ledger_writer(target: LedgerURL, settings: Settings) -> CallSink:
     from agent_routing.ledger.writer import get_writer
 
     writer: CallSink = get_writer(
-        path, settings.ledger, abandoned_after_s=settings.capture.abandoned_after_s
+        target, settings.ledger, abandoned_after_s=settings.capture.abandoned_after_s
     )
     return writer
 

@@ -38,9 +38,10 @@ config_option = click.option(
 db_option = click.option(
     "--db",
     "db_path",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=str,  # a path or a ledger URL (sqlite:///..., postgresql://...): kept as given
     default=None,
-    help="Ledger file. Default: ledger.path from config, $AGENT_ROUTING_DB, "
+    help="Ledger: a file path, sqlite:///PATH or postgresql://USER:PASSWORD@HOST/DB. "
+    "Default: ledger.url / ledger.path from config, $AGENT_ROUTING_DB, "
     "or ~/.agent-routing/ledger.db.",
 )
 

@@ -29,7 +29,7 @@ def _when(moment: float | None, zone: Any) -> str:
     return datetime.fromtimestamp(moment, zone or UTC).strftime("%Y-%m-%d %H:%M")
 
 
-def _budgets(config_path: Path | None, db_path: Path | None) -> tuple[Settings, Budgets]:
+def _budgets(config_path: Path | None, db_path: str | None) -> tuple[Settings, Budgets]:
     from agent_routing.budgets import Budgets
     from agent_routing.config import load_settings
     from agent_routing.ledger import ledger_for
@@ -121,7 +121,7 @@ def command() -> None:
 @json_option
 @handle_errors
 def show(
-    conversation_id: str | None, db_path: Path | None, config_path: Path | None, as_json: bool
+    conversation_id: str | None, db_path: str | None, config_path: Path | None, as_json: bool
 ) -> None:
     """Show every budget (config and stored) with its spend in the current period.
 
@@ -177,7 +177,7 @@ def set_(
     model: str | None,
     enforcement: str,
     alerts: tuple[float, ...],
-    db_path: Path | None,
+    db_path: str | None,
     config_path: Path | None,
     as_json: bool,
 ) -> None:
@@ -216,7 +216,7 @@ def set_(
 @config_option
 @json_option
 @handle_errors
-def remove(key: str, db_path: Path | None, config_path: Path | None, as_json: bool) -> None:
+def remove(key: str, db_path: str | None, config_path: Path | None, as_json: bool) -> None:
     """Remove the stored budget KEY (e.g. daily:*). A configured budget with that key
     applies again. Exit code 1 if no budget with that key is stored."""
     from agent_routing.cli._common import EXIT_FAILURE, fail

@@ -154,7 +154,7 @@ def command(
     until: str | None,
     tz: str | None,
     top: int,
-    db_path: Path | None,
+    db_path: str | None,
     config_path: Path | None,
     as_json: bool,
 ) -> None:

@@ -22,7 +22,7 @@ from agent_routing.config import data_home, load_settings
 @config_option
 @json_option
 @handle_errors
-def command(db_path: Path | None, config_path: Path | None, as_json: bool) -> None:
+def command(db_path: str | None, config_path: Path | None, as_json: bool) -> None:
     """Play a scripted multi-step agent session offline and print its cost report.
 
     Every call goes through the router, the budgets, litellm (mock responses: no network,
@@ -36,7 +36,7 @@ def command(db_path: Path | None, config_path: Path | None, as_json: bool) -> No
     from agent_routing.demo_report import build_demo_report, render_demo_report
 
     settings = load_settings(config_path)
-    path = db_path or data_home() / "demo.db"
+    path = _demo_file(db_path) or data_home() / "demo.db"
     path.parent.mkdir(parents=True, exist_ok=True)
     fresh_demo_ledger(path)  # refuses (exit 2) a file the demo did not create
     result = asyncio.run(run_demo(path, settings))
@@ -45,3 +45,19 @@ def command(db_path: Path | None, config_path: Path | None, as_json: bool) -> No
         emit_json(report.as_json())
     else:
         click.echo(render_demo_report(report))
+
+
+def _demo_file(db_path: str | None) -> Path | None:
+    """The demo always writes a local SQLite file of its own; a server URL is refused."""
+    if db_path is None:
+        return None
+    from agent_routing.ledger.urls import parse_ledger_url
+
+    target = parse_ledger_url(db_path, "db")
+    if target.path is None:
+        from agent_routing.errors import ConfigError
+
+        raise ConfigError.single(
+            "db", f"the demo writes a fresh local SQLite file, not {target.redacted()}"
+        )
+    return target.path

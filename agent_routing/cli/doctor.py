@@ -69,39 +69,40 @@ def check_config(config_path: Path | None) -> tuple[Check, Settings | None]:
     return Check("config", True, f"valid: {where}"), settings
 
 
-def check_ledger(settings: Settings, db_path: Path | None) -> Check:
-    """The ledger opens and migrates, calls orphaned by dead processes are closed, and a
-    probe row is written and read back, then rolled back so nothing is left behind."""
+def check_ledger(settings: Settings, db_path: str | Path | None) -> Check:
+    """The configured backend (a SQLite file or a PostgreSQL server, named without its
+    password) is reachable, opens and migrates, calls orphaned by dead processes are
+    closed, and a probe row is written and read back, then rolled back so nothing is left
+    behind."""
+    from agent_routing.errors import ConfigError
     from agent_routing.ledger import ledger_for, opened, run_sync
-    from agent_routing.ledger.merge import UPSERT_CALL_SQL
-    from agent_routing.ledger.rows import call_to_row
-    from agent_routing.records import CallRecord
+    from agent_routing.ledger.registry import resolve
 
-    path = (db_path or settings.ledger.resolved_path()).expanduser()
+    try:
+        target = resolve(settings.ledger, db_path)
+    except ConfigError as error:
+        return Check("ledger", False, str(error).replace("\n", " "))
+    where = target.redacted()
     cutoff = time.time() - settings.capture.abandoned_after_s
     try:
 
-        async def open_migrate_and_close_orphans() -> OrphanSweep:
-            async with opened(ledger_for(settings.ledger, path)) as ledger:
-                return await ledger.close_orphaned_calls(started_before=cutoff)
+        async def open_migrate_and_close_orphans() -> tuple[OrphanSweep, tuple[bool, int]]:
+            async with opened(ledger_for(settings.ledger, target)) as ledger:
+                swept = await ledger.close_orphaned_calls(started_before=cutoff)
+                probe_write = getattr(ledger, "probe_write", None)
+                if probe_write is not None:  # a server: probe through its own connection
+                    return swept, await probe_write(PROBE_MODEL)
+            assert target.path is not None
+            return swept, _probe_sqlite(target.path)
 
-        swept = run_sync(open_migrate_and_close_orphans())
-        probe = CallRecord(id=f"doctor-{time.time_ns()}", started_at=time.time(), model=PROBE_MODEL)
-        connection = sqlite3.connect(path, isolation_level=None, timeout=5)
-        try:
-            connection.execute("BEGIN IMMEDIATE")
-            connection.execute(UPSERT_CALL_SQL, call_to_row(probe))
-            found = connection.execute("SELECT model FROM calls WHERE id = ?", (probe.id,))
-            read_back = found.fetchone()
-            calls = connection.execute("SELECT COUNT(*) FROM calls").fetchone()[0] - 1
-            connection.execute("ROLLBACK")
-        finally:
-            connection.close()
+        swept, (read_back, calls) = run_sync(open_migrate_and_close_orphans())
     except Exception as error:
-        return Check("ledger", False, f"{path}: {type(error).__name__}: {error}")
-    if read_back != (PROBE_MODEL,):
-        return Check("ledger", False, f"{path}: probe row not read back ({read_back!r})")
+        return Check("ledger", False, f"{where}: {type(error).__name__}: {error}")
+    if not read_back:
+        return Check("ledger", False, f"{where}: probe row not read back")
     facts = {
+        "backend": target.scheme,
+        "url": where,
         "calls": calls,
         "orphans_closed": swept.closed,
         "orphans_cost_usd": swept.cost_usd,
@@ -110,9 +111,30 @@ def check_ledger(settings: Settings, db_path: Path | None) -> Check:
     return Check(
         "ledger",
         True,
-        f"writable: {path} ({calls:,} calls recorded; {_orphans_text(swept, settings)})",
+        f"reachable, migrated, writable: {where} ({target.scheme}; {calls:,} calls recorded; "
+        f"{_orphans_text(swept, settings)})",
         facts,
     )
+
+
+def _probe_sqlite(path: Path) -> tuple[bool, int]:
+    """Write a probe call row into the SQLite file and read it back, then roll back."""
+    from agent_routing.ledger.merge import UPSERT_CALL_SQL
+    from agent_routing.ledger.rows import call_to_row
+    from agent_routing.records import CallRecord
+
+    probe = CallRecord(id=f"doctor-{time.time_ns()}", started_at=time.time(), model=PROBE_MODEL)
+    connection = sqlite3.connect(path, isolation_level=None, timeout=5)
+    try:
+        connection.execute("BEGIN IMMEDIATE")
+        connection.execute(UPSERT_CALL_SQL, call_to_row(probe))
+        found = connection.execute("SELECT model FROM calls WHERE id = ?", (probe.id,))
+        read_back = found.fetchone()
+        calls = connection.execute("SELECT COUNT(*) FROM calls").fetchone()[0] - 1
+        connection.execute("ROLLBACK")
+    finally:
+        connection.close()
+    return read_back == (PROBE_MODEL,), int(calls)
 
 
 def _orphans_text(swept: OrphanSweep, settings: Settings) -> str:
@@ -202,7 +224,7 @@ def check_litellm_version(version: str | None = None) -> Check:
     return Check("litellm", True, f"{version} (supported: >=1.79.3,<2)")
 
 
-def run_checks(config_path: Path | None, db_path: Path | None) -> list[Check]:
+def run_checks(config_path: Path | None, db_path: str | Path | None) -> list[Check]:
     """Every check, in order; the ledger check uses default settings if the config failed."""
     from agent_routing.config import Settings
 
@@ -221,7 +243,7 @@ def run_checks(config_path: Path | None, db_path: Path | None) -> list[Check]:
 @db_option
 @json_option
 @handle_errors
-def command(*, config_path: Path | None, db_path: Path | None, as_json: bool) -> None:
+def command(*, config_path: Path | None, db_path: str | None, as_json: bool) -> None:
     """Check the configuration, the ledger, the offline price map, the tokenizers and the
     litellm version. One line per check; exit code 1 if any fails.
 

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 @db_option
 @handle_errors
 def command(
-    prompt: str, kind: str, as_json: bool, config_path: Path | None, db_path: Path | None
+    prompt: str, kind: str, as_json: bool, config_path: Path | None, db_path: str | None
 ) -> None:
     """Show the routing decision for PROMPT: tier, model, score, features, candidates, reason.
 
@@ -57,20 +57,22 @@ def command(
 
 
 async def decide(
-    prompt: str, kind: CallKind, config_path: Path | None, db_path: Path | None
+    prompt: str, kind: CallKind, config_path: Path | None, db_path: str | None
 ) -> RoutingDecision:
     """Build the router from the configuration and route `prompt` as a dry run."""
     from agent_routing.config import load_settings
     from agent_routing.router import Router, RouteRequest
 
     settings = load_settings(config_path)
-    ledger_path = db_path or settings.ledger.resolved_path()
-    if not ledger_path.exists():
+    from agent_routing.ledger.registry import resolve
+
+    target = resolve(settings.ledger, db_path)  # a path or a URL, through the registry
+    if target.path is not None and not target.path.exists():
         return await Router(settings).route(RouteRequest(prompt, kind), dry_run=True)
     from agent_routing.budgets import Budgets
     from agent_routing.ledger import ledger_for
 
-    ledger = ledger_for(settings.ledger, ledger_path)
+    ledger = ledger_for(settings.ledger, target)
     await ledger.open()
     try:
         router = Router(settings, budgets=Budgets(ledger, settings))

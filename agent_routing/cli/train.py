@@ -65,11 +65,11 @@ def _reject_dataset_options() -> None:
             )
 
 
-def _from_ledger(db_path: Path | None, config_path: Path | None, out: Path | None) -> Any:
+def _from_ledger(db_path: str | None, config_path: Path | None, out: Path | None) -> Any:
     from agent_routing.config import load_settings
 
     trainer = _ledger_trainer()
-    return trainer(db_path, load_settings(config_path, validate_models=False), out)
+    return trainer(_file(db_path), load_settings(config_path, validate_models=False), out)
 
 
 @click.command(name="train")
@@ -101,7 +101,7 @@ def command(
     data_dir: Path,
     seed: int,
     from_ledger: bool,
-    db_path: Path | None,
+    db_path: str | None,
     as_json: bool,
     config_path: Path | None,
 ) -> None:
@@ -144,3 +144,18 @@ def command(
         return
     click.echo(f"wrote {model.model_version} to {target} ({rows} prompts, seed {seed})")
     click.echo(_metrics_table(dict(model.metrics)))
+
+
+def _file(db_path: str | None) -> Path | None:
+    """Training reads a SQLite ledger file; a server URL is refused naming `db`."""
+    if db_path is None:
+        return None
+    from agent_routing.errors import ConfigError
+    from agent_routing.ledger.urls import parse_ledger_url
+
+    target = parse_ledger_url(db_path, "db")
+    if target.path is None:
+        raise ConfigError.single(
+            "db", f"--from-ledger reads a SQLite ledger file, not {target.redacted()}"
+        )
+    return target.path

@@ -1,14 +1,16 @@
 """The ledger: every LLM call, routing decision, outcome signal and budget reservation.
 
 Callers use the :class:`Ledger` protocol (async) and, on the hot path, the background
-:class:`LedgerWriter` from :func:`get_writer`. :func:`ledger_for` is the one place that
-picks the storage backend (SQLite today), and :func:`run_sync` lets synchronous code
-(CLI, API handlers) await ledger queries.
+:class:`LedgerWriter` from :func:`get_writer`. :func:`ledger_for` picks the storage
+backend from the ledger URL through :mod:`agent_routing.ledger.registry` (a path or
+`sqlite:///...`: SQLite; `postgresql://...`: PostgreSQL), and :func:`run_sync` lets
+synchronous code (CLI, API handlers) await ledger queries.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -25,14 +27,17 @@ from agent_routing.ledger.base import (
     SpendWindow,
     UsageTotals,
 )
+from agent_routing.ledger.registry import ledger_at, resolve
 from agent_routing.ledger.sqlite import SQLiteLedger
 from agent_routing.ledger.sync import run_sync
+from agent_routing.ledger.urls import LedgerURL, parse_ledger_url
 from agent_routing.ledger.writer import LedgerWriter, WriterStats, get_writer
 
 __all__ = [
     "BudgetAlert",
     "Ledger",
     "LedgerError",
+    "LedgerURL",
     "LedgerWriter",
     "OrphanSweep",
     "Reservation",
@@ -45,14 +50,27 @@ __all__ = [
     "get_writer",
     "ledger_for",
     "opened",
+    "parse_ledger_url",
     "run_sync",
 ]
 
 
-def ledger_for(settings: LedgerSettings | None = None, path: Path | None = None) -> Ledger:
-    """An unopened ledger for these settings (`path` overrides `settings.path`)."""
+def ledger_for(
+    settings: LedgerSettings | None = None, path: Path | str | LedgerURL | None = None
+) -> Ledger:
+    """An unopened ledger for these settings; `path` (a path or URL, e.g. `--db`)
+    overrides the configured location. A bad location is a ConfigError naming the field."""
     settings = settings or LedgerSettings()
-    return SQLiteLedger.from_settings(settings, path)
+    return ledger_at(resolve(settings, path), settings)
+
+
+def _storage_errors() -> tuple[type[BaseException], ...]:
+    """The driver errors a ledger may raise (psycopg's only once it is loaded)."""
+    errors: tuple[type[BaseException], ...] = (OSError, sqlite3.Error)
+    psycopg = sys.modules.get("psycopg")
+    if psycopg is not None:
+        errors += (psycopg.Error,)
+    return errors
 
 
 @asynccontextmanager
@@ -62,7 +80,7 @@ async def opened(ledger: Ledger) -> AsyncIterator[Ledger]:
     await ledger.open()
     try:
         yield ledger
-    except (OSError, sqlite3.Error) as error:
+    except _storage_errors() as error:
         raise LedgerError(f"ledger error: {error}") from error
     finally:
         await ledger.close()

@@ -317,3 +317,20 @@ class QuotaHolder(Protocol):
         holds in its window; if usage + needed exceeds a limit, take nothing and return
         that quota's key; otherwise store one hold per quota and return None."""
         ...
+
+
+@runtime_checkable
+class SQLReportSource(Protocol):
+    """A ledger that can run the report's aggregate queries itself (both built-in backends).
+
+    `sql_dialect` is "sqlite" or "postgresql"; `report_rows` runs one read-only statement
+    built by :mod:`agent_routing.ledger.report_sql` (fixed SQL, `?` placeholders, values
+    as parameters) and returns its rows. Reports then read a few aggregate rows instead of
+    every call (see :func:`agent_routing.reports.build_report`).
+    """
+
+    sql_dialect: str
+
+    async def report_rows(self, sql: str, params: Sequence[object]) -> list[Sequence[object]]:
+        """Rows of one read-only statement."""
+        ...

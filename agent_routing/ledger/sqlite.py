@@ -15,6 +15,7 @@ The small key-value cache lives here. Callers import :class:`SQLiteLedger` (and
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from agent_routing.config import LedgerSettings
@@ -35,6 +36,12 @@ class SQLiteLedger(SQLiteRecords, SQLiteBudgets):
     def from_settings(cls, settings: LedgerSettings, path: Path | None = None) -> SQLiteLedger:
         """A ledger at `path` (default: the settings' resolved path) with their timeouts."""
         return cls(path or settings.resolved_path(), busy_timeout_ms=settings.busy_timeout_ms)
+
+    sql_dialect = "sqlite"
+
+    async def report_rows(self, sql: str, params: Sequence[object]) -> list[Sequence[object]]:
+        """Rows of one read-only report statement (`SQLReportSource`)."""
+        return list(await self._fetchall(sql, params))
 
     async def __aenter__(self) -> SQLiteLedger:
         await self.open()

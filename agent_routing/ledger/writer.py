@@ -43,6 +43,7 @@ from typing import Any
 from agent_routing.config import CaptureSettings, LedgerSettings
 from agent_routing.errors import ConfigError
 from agent_routing.ledger.base import Ledger
+from agent_routing.ledger.urls import LedgerURL
 from agent_routing.records import CallRecord, DecisionRecord, OutcomeSignal
 
 logger = logging.getLogger("agent_routing.ledger")
@@ -109,9 +110,11 @@ class LedgerWriter:
         _LIVE_WRITERS.add(self)
 
     def _sqlite_factory(self) -> Ledger:
-        from agent_routing.ledger.sqlite import SQLiteLedger
+        # every backend comes from the registry (#14); `path` here is a SQLite file
+        from agent_routing.ledger.registry import ledger_at
+        from agent_routing.ledger.urls import sqlite_url
 
-        return SQLiteLedger.from_settings(self.settings, self.path)
+        return ledger_at(sqlite_url(self.path), self.settings)
 
     def _reset(self) -> None:
         """Fresh queue, locks and counters (at creation, and in a forked child)."""
@@ -435,7 +438,7 @@ class _Registry:
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.by_path: dict[Path, LedgerWriter] = {}
+        self.by_path: dict[Path | str, LedgerWriter] = {}
 
 
 _LIVE_WRITERS: weakref.WeakSet[LedgerWriter] = weakref.WeakSet()
@@ -443,23 +446,38 @@ _REGISTRY = _Registry()
 
 
 def get_writer(
-    path: Path | None = None,
+    path: Path | str | LedgerURL | None = None,
     settings: LedgerSettings | None = None,
     *,
     abandoned_after_s: float | None = None,
 ) -> LedgerWriter:
-    """The writer for a ledger path in this process (created on first use).
+    """The writer for a ledger in this process (created on first use).
 
-    `path` defaults to the settings' resolved ledger path. One writer exists per resolved
-    path; the `settings` (and `abandoned_after_s`, see :class:`LedgerWriter`) of the first
-    call for a path are the ones used.
+    `path` (a path or a ledger URL) defaults to the settings' ledger location. One writer
+    exists per resolved path or URL; the `settings` (and `abandoned_after_s`, see
+    :class:`LedgerWriter`) of the first call for it are the ones used.
     """
+    from agent_routing.ledger.registry import ledger_at, resolve
+
     settings = settings or LedgerSettings()
-    resolved = (path or settings.resolved_path()).expanduser().resolve()
+    target = resolve(settings, path, field="db_path")
+    if target.path is not None:
+        resolved: Path | str = target.path.expanduser().resolve()
+        factory = None
+        label: Path = Path(resolved)
+    else:  # a server: the label shown in logs and thread names never holds the password
+        resolved = target.key
+        label = Path(target.redacted())
+
+        def factory() -> Ledger:
+            return ledger_at(target, settings)
+
     with _REGISTRY.lock:
         writer = _REGISTRY.by_path.get(resolved)
         if writer is None:
-            writer = LedgerWriter(resolved, settings, abandoned_after_s=abandoned_after_s)
+            writer = LedgerWriter(
+                label, settings, ledger_factory=factory, abandoned_after_s=abandoned_after_s
+            )
             _REGISTRY.by_path[resolved] = writer
         return writer
 
