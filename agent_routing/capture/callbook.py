@@ -85,6 +85,8 @@ class _Call:
     streamed: list[str] = field(default_factory=list)
     streamed_chars: int = 0
     provider_usage: bool = False
+    host_usage: bool = False  # the host handed over the provider's own counts (end_call)
+    provider_cost: float | None = None  # the host's price for the call, if it had one
     provider_outcome: bool = False
     terminal_since: float | None = None
 
@@ -226,12 +228,11 @@ class CallBook:
     def _on_succeeded(self, event: Succeeded) -> None:
         call = self._call_for(event)
         record = call.record
-        if event.call_type in {"embedding", "aembedding"}:
+        if event.call_type in {"embedding", "aembedding"}:  # whatever tool it ran in
             record.extra.setdefault("call_type", "embedding")
-            if record.call_kind == "other":
-                record.call_kind = CallKind.EMBEDDING.value
+            record.call_kind = CallKind.EMBEDDING.value
         usage = usage_from_litellm(getattr(event.response, "usage", None), record.provider)
-        if usage is not None:
+        if usage is not None and not call.host_usage:  # the host's count of it stays
             record.usage, record.usage_source = usage, UsageSource.PROVIDER
             call.provider_usage = True
         elif not call.provider_usage:
@@ -268,7 +269,10 @@ class CallBook:
         text, reasoning = event.response_text or "", event.reasoning_text or ""
         if event.usage is not None:
             record.usage, record.usage_source = event.usage, UsageSource.PROVIDER
-            call.provider_usage = True
+            call.provider_usage = call.host_usage = True
+        if event.cost is not None:
+            call.provider_cost = event.cost
+            record.extra["provider_cost_usd"] = event.cost
         if not call.provider_outcome:
             if event.error is not None:
                 record.outcome = outcome_of(event.error)
@@ -380,10 +384,16 @@ class CallBook:
             call.record.extra["input_tokens_estimate"] = call.input_estimate
         call.record.usage, call.record.usage_source = Usage(), UsageSource.ESTIMATED
 
-    def _price(self, record: CallRecord) -> None:
+    def _price(self, call: _Call) -> None:
         """Price the row's current usage at the tier its prompt size falls in (cached
         lookups: this runs at every snapshot, so a provider usage that crosses a tiered
-        threshold re-prices the row)."""
+        threshold re-prices the row). A price the host gave for the call wins."""
+        record = call.record
+        self._price_from_table(record)
+        if call.provider_cost is not None:
+            record.cost_usd = call.provider_cost
+
+    def _price_from_table(self, record: CallRecord) -> None:
         prompt = record.usage.input_tokens if record.usage is not None else None
         try:
             record.prices = unit_prices(record.model, self.settings.prices, input_tokens=prompt)
@@ -402,7 +412,7 @@ class CallBook:
             record.extra["usage_error"] = str(error)
 
     def _submit(self, call: _Call) -> None:
-        self._price(call.record)
+        self._price(call)
         snapshot = dataclasses.replace(call.record, extra=dict(call.record.extra))
         try:
             self.sink.submit(snapshot)
