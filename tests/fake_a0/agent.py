@@ -435,6 +435,7 @@ class Agent:
                                 reasoning_callback=reasoning_callback,
                             )
                             agent_response = llm_result.response
+                            self.last_llm_result = llm_result  # (tests) what the host got
                         else:
                             agent_response, _reasoning = await self.call_chat_model(
                                 messages=prompt,

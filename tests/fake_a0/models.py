@@ -360,6 +360,8 @@ class LiteLLMChatWrapper:
         import litellm
 
         scripted = call_kwargs.get("mock_response")
+        if isinstance(scripted, Exception):
+            raise scripted
         if isinstance(scripted, str) and scripted.startswith("litellm."):
             raise _mock_error(scripted, self.model_name)  # litellm mocks no Responses errors
         items = [{"role": m["role"], "content": m["content"]} for m in converted]
