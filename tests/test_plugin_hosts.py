@@ -13,7 +13,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fakehost import BOTH_VERSIONS, V2_TRANSPORTS, FakeHost, fake_host, make_host, respond, tool_call
+from fakehost import (
+    BOTH_VERSIONS,
+    V2_TRANSPORTS,
+    FakeHost,
+    fake_host,
+    make_host,
+    respond,
+    tool_call,
+)
 
 from agent_routing.records import Outcome, UsageSource
 

@@ -14,6 +14,7 @@ inside input and reasoning inside output.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -77,8 +78,8 @@ def usage_from_litellm(usage: Any, provider: str | None = None) -> Usage | None:
 def provider_cost(usage: Any) -> float | None:
     """The price the host or provider put on a call (`usage["cost"]`), or None."""
     cost = _field(usage, "cost")
-    if isinstance(cost, int | float) and not isinstance(cost, bool) and cost >= 0:
-        return float(cost) if cost == cost and cost != float("inf") else None
+    if isinstance(cost, int | float) and not isinstance(cost, bool):
+        return float(cost) if math.isfinite(cost) and cost >= 0 else None
     return None
 
 

@@ -1,19 +1,24 @@
 """The model object the plugin puts into `call_data["model"]`.
 
-It has the host model's interface (`model_name`, `provider`, `kwargs`, `a0_model_conf`,
+It has the host model's interface (`model_name`, `provider`, `kwargs`, `a0_model_conf`),
 async `unified_call(...) -> (response, reasoning)` for Agent Zero v1.7, utility calls and
-v2's `call_chat_model`, and async `unified_turn(...) -> LLMResult` for v2's main turn).
-Both run the routing decision the same way; each hop calls the *same* method on the hop's
-own host model object (so host hooks on that method still run) and the hop's result is
-returned unchanged. For `unified_turn`, the Responses-API continuation (`previous_response_id`,
-`responses_input_items`, computed by the host for the configured model) is passed only to
-a hop that is the configured model, and `LLMResult.usage` (with `usage["cost"]`) goes on
-the hop's row as the provider's count. The routing decision: the fallback chain (budget re-checked at every hop), each hop through a
-real host model object, and one ledger row per hop opened before the call with the exact
+v2's `call_chat_model`, and async `unified_turn(...) -> LLMResult` for v2's main turn.
+Both run the routing decision: the fallback chain (budget re-checked at every hop), each
+hop calling the *same* method on the hop's own host model object (so host hooks on that
+method, such as v2's usage drain on `unified_turn`, still run) and returning the hop's
+result unchanged, and one ledger row per hop opened before the call with the exact
 messages (and, on the first hop, the prompt compression's savings) and closed after it
 with the response text; each row carries its hop number as `attempt`. This is what makes
-the main call land in the ledger although litellm never reports it (the host stops
-reading the stream at the first complete tool call, so litellm fires no success callback).
+the main call land in the ledger although litellm may never report it (v1.7 and v2
+without the drain stop reading the stream at the first complete tool call, so litellm
+fires no success callback).
+
+For `unified_turn`, the Responses-API continuation (`previous_response_id`,
+`responses_input_items`, computed by the host for the configured model) reaches only a hop
+that is the configured model; the other turn kwargs always pass. `LLMResult.usage` (with
+`usage["cost"]`) closes the hop's row as the provider's own count and price. While a hop
+runs, its attribution is the calling context's scope, so litellm's own callbacks for it
+land on the same row even through a transport that drops `metadata`.
 """
 
 from __future__ import annotations

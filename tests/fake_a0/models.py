@@ -209,7 +209,11 @@ class LiteLLMChatWrapper:
             msgs.append(HumanMessage(user_message))
         if host_version.is_v2():  # v2: the same transports as unified_turn, strings back
             result = await self._turn(
-                msgs, response_callback, reasoning_callback, explicit_caching, kwargs,
+                msgs,
+                response_callback,
+                reasoning_callback,
+                explicit_caching,
+                kwargs,
                 cut_at_tool=True,
             )
             return result.response, result.reasoning
@@ -296,8 +300,13 @@ class LiteLLMChatWrapper:
                     )
                 if mode == "responses":
                     return await self._responses(
-                        converted, previous_id, input_items, local_items, call_kwargs,
-                        response_callback, stream,
+                        converted,
+                        previous_id,
+                        input_items,
+                        local_items,
+                        call_kwargs,
+                        response_callback,
+                        stream,
                     )
                 if stream and host_version.USAGE_DRAIN:
                     call_kwargs.setdefault("stream_options", {"include_usage": True})
@@ -416,14 +425,17 @@ class LiteLLMChatWrapper:
             if user_message:
                 msgs.append(HumanMessage(user_message))
             result = await self._turn(
-                msgs, response_callback, reasoning_callback, explicit_caching, kwargs,
+                msgs,
+                response_callback,
+                reasoning_callback,
+                explicit_caching,
+                kwargs,
                 cut_at_tool=True,
             )
             scripted = PROVIDER.take_usage()
             if scripted is not None:
                 result.usage = dict(scripted)
             return result
-
 
 
 class LiteLLMEmbeddingWrapper:

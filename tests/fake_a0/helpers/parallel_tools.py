@@ -41,9 +41,7 @@ async def _run_direct_tool_job(parent_context_id: str, job: dict[str, Any]) -> s
         await tool.before_execution(**args)
         await call_extensions_async("tool_execute_before", agent, tool_args=args, tool_name=name)
         response = await tool.execute(**args)
-        await call_extensions_async(
-            "tool_execute_after", agent, response=response, tool_name=name
-        )
+        await call_extensions_async("tool_execute_after", agent, response=response, tool_name=name)
         return str(response.message)
     finally:
         agent.loop_data.current_tool = None

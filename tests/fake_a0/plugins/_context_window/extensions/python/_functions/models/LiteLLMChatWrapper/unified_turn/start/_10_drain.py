@@ -16,11 +16,11 @@ class DrainStart(Extension):
 
         async def draining(chunk, full):
             if accepted:
-                return None  # keep reading, show nothing more
+                return  # keep reading, show nothing more
             replaced = await original(chunk, full)
             if replaced is not None:
                 accepted.append(replaced)
-            return None
+            return
 
         draining.accepted = accepted
         data["kwargs"]["response_callback"] = draining
