@@ -293,6 +293,8 @@ class LiteLLMChatWrapper:
         while True:
             got_chunk = False
             try:
+                if stream and mode != "responses" and host_version.USAGE_DRAIN:
+                    call_kwargs.setdefault("stream_options", {"include_usage": True})
                 if "mock_response" not in call_kwargs:
                     noted = dict(call_kwargs, previous_response_id=previous_id, api_mode=mode)
                     call_kwargs["mock_response"] = PROVIDER.next(
@@ -308,8 +310,6 @@ class LiteLLMChatWrapper:
                         response_callback,
                         stream,
                     )
-                if stream and host_version.USAGE_DRAIN:
-                    call_kwargs.setdefault("stream_options", {"include_usage": True})
                 result = await litellm.acompletion(
                     model=self.model_name, messages=converted, stream=stream, **call_kwargs
                 )
@@ -363,8 +363,10 @@ class LiteLLMChatWrapper:
     ) -> LLMResult:
         """Responses API: only new items after `previous_response_id`, stored, read to its end.
 
-        litellm's mock answers a streamed `aresponses` with the complete response (no event
-        stream), which is what reading a stream to its end yields; success callbacks fire.
+        litellm's mock cannot stream a Responses call (asked to, it returns the complete
+        response and then fires no callback at all), so the fake asks for the complete
+        response: what the host gets from a stream read to its end, with litellm's success
+        callbacks as a finished real stream fires them (`stream` is recorded, not sent).
         """
         import litellm
 
@@ -379,8 +381,8 @@ class LiteLLMChatWrapper:
         elif local_items:
             items = list(local_items)
         extra = {"previous_response_id": previous_id} if previous_id else {}
-        result = await litellm.aresponses(
-            model=self.model_name, input=items, store=True, stream=stream, **extra, **call_kwargs
+        result = await litellm.aresponses(  # stream=False: see the docstring
+            model=self.model_name, input=items, store=True, **extra, **call_kwargs
         )
         text = ""
         for item in result.output or []:
