@@ -320,3 +320,49 @@ def test_both_versions_are_what_the_fake_host_plays(host_in: Any, mode: str) -> 
     wrapper = host.models.LiteLLMChatWrapper
     assert hasattr(wrapper, "unified_turn") is host.is_v2
     assert hasattr(host.agent.Agent, "get_browser_model") is not host.is_v2
+
+
+SONNET = "anthropic/claude-sonnet-4-20250514"
+HAIKU = "anthropic/claude-3-5-haiku-20241022"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("mode", "second_model"), [("v2-responses", SONNET), ("v2-chat", HAIKU)])
+async def test_a_chat_holding_provider_state_stays_on_its_tier_unless_switching_pays(
+    host_in: Any, mode: str, second_model: str
+) -> None:
+    """Responses mode: after a step on the configured model (its conversation stored at the
+    provider), a simple follow-up stays there, because haiku's full uncached resend costs
+    more than sonnet continuing from cached context; in Chat mode it moves to haiku."""
+    host = host_in(mode)
+    host.configure_models(chat_model={"provider": "anthropic", "name": SONNET.split("/")[1]})
+    host.configure(
+        {
+            **ROUTER,
+            "tiers": [{"name": "cheap", "model": HAIKU}, {"name": "strong", "model": SONNET}],
+            "reservation": {"output_estimate_tokens": 20},
+        }
+    )
+    host.provider.script_main(respond("a proof sketch"), respond("4"))
+    context = host.new_context()
+    await host.send(context, HARD)
+    await host.send(context, SIMPLE)
+    assert main_models(host) == [SONNET, second_model]
+    decisions = [d for d in (await host.ledger()).decisions if d.call_kind == "chat"]
+    held = "provider state on strong: staying" in decisions[-1].reason
+    assert held is (mode == "v2-responses")
+
+
+@pytest.mark.slow
+async def test_a_responses_chat_moves_down_when_the_full_resend_still_pays(host_in: Any) -> None:
+    """With the host's own tiers (gpt-4o and gpt-4o-mini) the cheap model's full resend is
+    cheaper than gpt-4o's cached continuation: the simple follow-up moves down."""
+    host = host_in("v2-responses")
+    host.configure(ROUTER)
+    host.provider.script_main(respond("a proof sketch"), respond("4"))
+    context = host.new_context()
+    await host.send(context, HARD)
+    await host.send(context, SIMPLE)
+    assert main_models(host) == ["openai/gpt-4o", "openai/gpt-4o-mini"]
+    decisions = [d for d in (await host.ledger()).decisions if d.call_kind == "chat"]
+    assert "switching pays" in decisions[-1].reason
