@@ -366,3 +366,30 @@ async def test_a_responses_chat_moves_down_when_the_full_resend_still_pays(host_
     assert main_models(host) == ["openai/gpt-4o", "openai/gpt-4o-mini"]
     decisions = [d for d in (await host.ledger()).decisions if d.call_kind == "chat"]
     assert "switching pays" in decisions[-1].reason
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("mode", "compressed"), [("v2-responses", False), ("v2-chat", True)])
+async def test_a_step_continuing_a_stored_conversation_is_not_compressed(
+    host_in: Any, mode: str, compressed: bool
+) -> None:
+    """Responses mode: the provider bills its stored context, so a continued step's local
+    prompt is left alone (no savings claimed); Chat Completions compresses as usual."""
+    host = host_in(mode)
+    host.configure_models(chat_model={"provider": "openai", "name": "gpt-4"})  # 8k, no cache
+    host.configure(
+        {
+            "router": {"enabled": False},
+            "compression": {"target_fullness": 0.3, "keep_recent_turns": 1},
+        }
+    )
+    host.provider.script_main(
+        tool_call("code_execution_tool", code="dump 400"),
+        respond("the log is fine"),
+        respond("still fine"),
+    )
+    context = host.new_context()
+    await host.send(context, "Check the worker log.")
+    await host.send(context, "And now?")
+    third = (await host.ledger()).calls_of("chat")[2]
+    assert (third.tokens_saved is not None) is compressed
