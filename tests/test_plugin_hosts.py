@@ -323,7 +323,7 @@ def test_both_versions_are_what_the_fake_host_plays(host_in: Any, mode: str) -> 
 
 
 SONNET = "anthropic/claude-sonnet-4-20250514"
-HAIKU = "anthropic/claude-3-5-haiku-20241022"
+HAIKU = "anthropic/claude-haiku-4-5-20251001"
 
 
 @pytest.mark.slow
