@@ -50,17 +50,17 @@ async def test_configured_tiers_replace_the_host_models(fake_host: FakeHost) -> 
         {
             **ROUTER,
             "tiers": [
-                {"name": "cheap", "model": "anthropic/claude-3-5-haiku-20241022"},
+                {"name": "cheap", "model": "anthropic/claude-haiku-4-5-20251001"},
                 {"name": "strong", "model": "openai/gpt-4o"},
             ],
         }
     )
     fake_host.provider.script_main(respond("4"))
     await fake_host.send(fake_host.new_context(), SIMPLE)
-    assert main_models(fake_host) == ["anthropic/claude-3-5-haiku-20241022"]
+    assert main_models(fake_host) == ["anthropic/claude-haiku-4-5-20251001"]
     ledger = await fake_host.ledger()
     main = ledger.calls_of("chat")
-    assert [(c.model, c.tier) for c in main] == [("anthropic/claude-3-5-haiku-20241022", "cheap")]
+    assert [(c.model, c.tier) for c in main] == [("anthropic/claude-haiku-4-5-20251001", "cheap")]
     # utility calls follow the default rule: the cheapest configured tier
     assert {c.tier for c in ledger.calls_of("title")} == {"cheap"}
 
