@@ -126,3 +126,64 @@ async def test_the_hosts_usage_and_price_stay_over_a_later_litellm_callback(
     assert row.usage == host_usage
     assert row.usage_source is UsageSource.PROVIDER
     assert row.cost_usd == pytest.approx(0.004)
+
+
+def test_a_responses_retry_without_pre_call_hook_is_a_row_of_its_own() -> None:
+    """The Responses API has no pre-call hook: a failure under one litellm id, then a
+    success under another for the same call id, are two rows (attempts 0 and 1)."""
+    import datetime
+
+    from agent_routing.capture.callbook import CallBook, CaptureStats
+    from agent_routing.capture.events import Failed, Opened, Reported, Succeeded
+    from agent_routing.capture.metadata import checked_attribution
+
+    sink = MemorySink()
+    book = CallBook(Settings(), sink, CaptureStats())
+    call_id, fields = "01K0RESPONSESRETRY00000001", {"call_id": "01K0RESPONSESRETRY00000001"}
+    attribution = checked_attribution(
+        call_id=call_id,
+        conversation_id="chat-1",
+        agent_no=0,
+        kind="utility",
+        tool=None,
+        decision_id=None,
+        tier=None,
+        reservation_id=None,
+    )
+    messages = [{"role": "user", "content": "hi"}]
+    now = datetime.datetime.now()
+    litellm = litellm_module()
+    limited = litellm.RateLimitError(message="slow down", llm_provider="openai", model="gpt-4o")
+    response = litellm.ResponsesAPIResponse.model_validate(
+        {
+            "id": "resp_1",
+            "created_at": 0,
+            "output": [],
+            "usage": {"input_tokens": 40, "output_tokens": 5, "total_tokens": 45},
+        }
+    )
+    book.apply(Opened(call_id, None, "gpt-4o", "openai", messages, attribution, True, 0.0, False))
+    book.apply(Failed(call_id, "L1", "gpt-4o", "openai", fields, limited, now, now))
+    book.apply(Reported(call_id, "ok", "", None, None, 1.0))
+    for _ in range(2):  # litellm fires the sync and the async success callback
+        book.apply(
+            Succeeded(
+                call_id,
+                "L2",
+                "gpt-4o",
+                "openai",
+                fields,
+                response,
+                now,
+                now,
+                "aresponses",
+                True,
+                None,
+            )
+        )
+    rows = {row.id: row for row in sink.calls()}
+    first, second = sorted(rows.values(), key=lambda row: row.attempt)
+    assert (first.id, first.attempt, first.outcome) == (call_id, 0, Outcome.RATE_LIMITED)
+    assert (second.attempt, second.outcome, second.conversation_id) == (1, Outcome.OK, "chat-1")
+    assert second.usage is not None
+    assert (second.usage.input_tokens, second.extra["logical_call_id"]) == (40, call_id)

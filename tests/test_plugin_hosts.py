@@ -130,8 +130,8 @@ async def test_each_error_class_falls_back_to_the_next_tier(
     first, second = (await host.ledger()).calls_of("chat")
     assert (first.model, first.attempt) == ("openai/gpt-4o-mini", 0)
     assert first.outcome not in {Outcome.OK, Outcome.PENDING}
-    if outcome is not None:
-        assert first.outcome is outcome
+    if outcome is not None and mode != "v2-responses":  # litellm's Responses mock reports
+        assert first.outcome is outcome  # every failure as a server error (fake_a0/models.py)
     assert (second.model, second.attempt, second.outcome) == ("openai/gpt-4o", 1, Outcome.OK)
     assert first.decision_id == second.decision_id
     if host.is_v2:
@@ -304,9 +304,9 @@ async def test_a_real_style_turn_has_one_row_per_llm_call_the_host_made(
     ledger = await host.ledger()
     assert len(ledger.calls) == host_llm_calls(host)
     assert {c.conversation_id for c in ledger.calls} == {context.id}
-    assert [c.outcome for c in ledger.calls if c.outcome is not Outcome.OK] == [
-        Outcome.RATE_LIMITED
-    ]
+    # litellm's Responses mock reports every failure as a server error (fake_a0/models.py)
+    refused = Outcome.ERROR if mode == "v2-responses" else Outcome.RATE_LIMITED
+    assert [c.outcome for c in ledger.calls if c.outcome is not Outcome.OK] == [refused]
     assert all(c.usage is not None for c in ledger.calls)
     kinds = {c.call_kind for c in ledger.calls}
     assert {"chat", "title", "memory", "embedding"} <= kinds

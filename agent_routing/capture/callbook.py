@@ -20,7 +20,9 @@ Lifecycle of a row:
 A failed call bills nothing (providers do not charge refused requests): its usage is zero
 unless the caller reports text that was already streamed. A new litellm attempt under an
 injected call id that already has one (Agent Zero retries a failed request with the same
-kwargs) becomes its own row, `attempt` n, with `extra["logical_call_id"]`. A routed call's
+kwargs) becomes its own row, `attempt` n, with `extra["logical_call_id"]`: announced by
+litellm's pre-call hook, or, for calls that have none (the Responses API), by a success or
+failure callback under a new litellm call id after litellm already ended the row. A routed call's
 fallback hops are calls of their own; their hop number comes in the attribution
 (`capture_metadata(attempt=n)` / `begin_call(attempt=n)`) and a row keeps the largest
 attempt it was given.
@@ -175,6 +177,17 @@ class CallBook:
 
     def _call_for(self, event: Succeeded | Failed) -> _Call:
         call = self._find(event.litellm_call_id, event.key)
+        if (
+            call is not None
+            and event.litellm_call_id
+            and call.litellm_ids
+            and event.litellm_call_id not in call.litellm_ids
+            and call.provider_outcome
+        ):  # another attempt of a call litellm already ended, with no pre-call hook of its
+            # own (the Responses API): its own row, as a retry announced by a pre-call is
+            provider = event.provider or call.record.provider
+            model = _qualified(event.model, provider) if event.model else call.record.model
+            call = self._next_attempt(call, model, provider, _timestamp(event.start) or time.time())
         if call is None:
             provider = event.provider or None
             model = _qualified(event.model or "unknown", provider)
@@ -182,6 +195,16 @@ class CallBook:
             call = self._new_call(event.key, event.key, model, provider, start)
         self._link(call, event.litellm_call_id)
         self._attribute(call, event.fields)
+        return call
+
+    def _next_attempt(self, previous: _Call, model: str, provider: str | None, at: float) -> _Call:
+        """A new row for the next attempt of `previous`'s logical call (a litellm retry)."""
+        if previous.record.outcome is Outcome.PENDING:
+            self._abandon(previous, "retry", at)
+        call = self._new_call(new_id(), previous.logical_id, model, provider, at)
+        call.record.attempt = previous.record.attempt + 1
+        call.record.extra["logical_call_id"] = previous.logical_id
+        self._attribute(call, self._attribution_of(previous))
         return call
 
     # --- events ---------------------------------------------------------------------------
@@ -195,13 +218,7 @@ class CallBook:
         if call is None:
             call = self._new_call(event.key, event.key, model, provider, event.at)
         elif event.from_litellm and call.litellm_ids:  # a retry of the same logical call
-            previous = call
-            if previous.record.outcome is Outcome.PENDING:
-                self._abandon(previous, "retry", event.at)
-            call = self._new_call(new_id(), event.key, model, provider, event.at)
-            call.record.attempt = previous.record.attempt + 1
-            call.record.extra["logical_call_id"] = event.key
-            self._attribute(call, self._attribution_of(previous))
+            call = self._next_attempt(call, model, provider, event.at)
         elif not event.from_litellm:
             self._attribute(call, event.fields)  # begin_call after the pre-call: fill gaps
             self._note_savings(call, event)

@@ -7,6 +7,7 @@ litellm itself streams, raises and fires its callbacks exactly as with a real pr
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import threading
 from collections import deque
@@ -370,12 +371,20 @@ class LiteLLMChatWrapper:
         """
         import litellm
 
-        scripted = call_kwargs.get("mock_response")
-        if isinstance(scripted, Exception):
-            raise scripted
-        if isinstance(scripted, str) and scripted.startswith("litellm."):
-            raise _mock_error(scripted, self.model_name)  # litellm mocks no Responses errors
         items = [{"role": m["role"], "content": m["content"]} for m in converted]
+        scripted = call_kwargs.get("mock_response")
+        error = scripted if isinstance(scripted, Exception) else None
+        if isinstance(scripted, str) and scripted.startswith("litellm."):
+            error = _mock_error(scripted, self.model_name)
+        if error is not None:
+            # litellm's Responses mock fails only with an exception object, and reports it to
+            # its failure callbacks as an InternalServerError whatever it was; the host then
+            # sees the error the provider sent (the scripted one)
+            with contextlib.suppress(Exception):
+                await litellm.aresponses(
+                    model=self.model_name, input=items, **{**call_kwargs, "mock_response": error}
+                )
+            raise error
         if previous_id and input_items is not None:
             items = list(input_items)
         elif local_items:
