@@ -288,7 +288,8 @@ async def test_a_real_style_turn_has_one_row_per_llm_call_the_host_made(
     host_in: Any, mode: str
 ) -> None:
     """Memory load, switch_model, response, with one rate-limited attempt: the ledger has
-    exactly one row per request the host sent (failed attempts too), all on the chat."""
+    exactly one row per request the host sent (failed attempts too), all on the chat, the
+    memory search's embedding on its tool."""
     host = host_in(mode)
     host.configure(ROUTER)
     host.provider.script(
@@ -310,6 +311,8 @@ async def test_a_real_style_turn_has_one_row_per_llm_call_the_host_made(
     assert all(c.usage is not None for c in ledger.calls)
     kinds = {c.call_kind for c in ledger.calls}
     assert {"chat", "title", "memory", "embedding"} <= kinds
+    searches = [c for c in ledger.calls_of("embedding") if c.tool == "memory_load"]
+    assert len(searches) == 1  # the memory tool's own embedding, attributed to the tool
     assert main_models(host)[-1] == "openai/gpt-4o"  # switch_model took effect
 
 
