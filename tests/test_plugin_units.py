@@ -232,3 +232,28 @@ async def test_a_turn_hop_keeps_the_continuation_only_for_the_configured_model(
     kept = {name for name in TURN_KWARGS if name in hop.seen}
     continuation = {"previous_response_id", "responses_input_items"}
     assert kept == (set(TURN_KWARGS) if continued else set(TURN_KWARGS) - continuation)
+
+
+def test_the_routed_model_answers_for_the_configured_one_where_it_adds_nothing() -> None:
+    """Host code reading another attribute of `call_data["model"]` gets the configured
+    model's; what the configured model lacks is still an AttributeError."""
+    from agent_routing.host.routed_model import CallPlan, RoutedChatModel
+    from agent_routing.host.tiers import HopModels
+
+    configured = TurnModel("openai/gpt-4o")
+    configured.ctx_length = 128000  # type: ignore[attr-defined]
+    plan = CallPlan(
+        router=None,
+        decision=None,
+        hops=HopModels({}),
+        kind=CallKind.CHAT,
+        conversation_id=None,
+        agent_no=None,
+        tool=None,
+        on_blocked=lambda blocked: blocked,
+    )
+    routed = RoutedChatModel(configured, plan)
+    assert routed.ctx_length == 128000
+    assert routed.model_name == "openai/gpt-4o"
+    with pytest.raises(AttributeError):
+        _ = routed.no_such_thing

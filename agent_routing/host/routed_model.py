@@ -82,6 +82,13 @@ class RoutedChatModel:
         self.kwargs = getattr(configured, "kwargs", {})
         self.a0_model_conf = getattr(configured, "a0_model_conf", None)
 
+    def __getattr__(self, name: str) -> Any:
+        """Anything else the host reads from its model (`_convert_messages`, ...) is the
+        configured model's, so the stand-in never fails where the original would not."""
+        if name.startswith("__") or name == "configured":
+            raise AttributeError(name)
+        return getattr(self.configured, name)
+
     async def unified_call(self, **kwargs: Any) -> tuple[str, str]:
         """Run the call along the decision's fallback chain; returns (response, reasoning)."""
         result: tuple[str, str] = await self._run("unified_call", kwargs)
