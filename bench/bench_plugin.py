@@ -83,11 +83,13 @@ def _timed_routing_hook() -> tuple[list[float], Any]:
     return times, undo
 
 
-async def _session(mode: str, chats: int, workdir: Path, tool_lines: int = 0) -> dict[str, Any]:
+async def _session(
+    mode: str, chats: int, workdir: Path, tool_lines: int = 0, host_mode: str = "v1.7"
+) -> dict[str, Any]:
     from fakehost import make_host
 
     os.environ["AGENT_ROUTING_HOME"] = str(workdir / "home")
-    host = make_host(workdir, install=mode != "no plugin")
+    host = make_host(workdir, install=mode != "no plugin", mode=host_mode)
     hook_times, undo = _timed_routing_hook()
     try:
         if mode == "plugin, router off":
@@ -108,7 +110,7 @@ async def _session(mode: str, chats: int, workdir: Path, tool_lines: int = 0) ->
         result: dict[str, Any] = {
             "ms_per_step": statistics.median(step_times) * 1000,
             "cpu_ms_per_step": statistics.median(cpu_times) * 1000,
-            "provider_calls": len(host.provider.calls) + len(host.provider.embeddings),
+            "provider_calls": len(host.provider.calls) + len(host.provider.embedding_calls),
             "route_hook_ms": statistics.median(hook_times) * 1000 if hook_times else None,
         }
         if mode != "no plugin":
@@ -136,20 +138,27 @@ def main() -> None:
         metavar="N",
         help="each tool step prints an N-line log (long histories); default: one line",
     )
+    parser.add_argument(
+        "--host",
+        default="v1.7",
+        choices=("v1.7", "v2", "v2-chat", "v2-responses"),
+        help="which Agent Zero the fake host plays (tests/fakehost.py HOST_MODES)",
+    )
     args = parser.parse_args()
     chats = 1 if args.quick else 5
     modes = ("no plugin", "plugin, router off", "plugin, routing")
     results: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory() as scratch:
         for index, mode in enumerate(modes):  # warm-up: imports, analyzer model, first ledger
-            asyncio.run(_session(mode, 1, Path(scratch) / f"warm{index}"))
+            asyncio.run(_session(mode, 1, Path(scratch) / f"warm{index}", host_mode=args.host))
         for index, mode in enumerate(modes):
             results[mode] = asyncio.run(
-                _session(mode, chats, Path(scratch) / str(index), args.tool_lines)
+                _session(mode, chats, Path(scratch) / str(index), args.tool_lines, args.host)
             )
 
     base = results["no plugin"]["ms_per_step"]
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"fake host: Agent Zero {args.host}")
     print(
         f"{chats} chat(s) x 2 tasks x {STEPS_PER_TASK + 1} steps per mode (median per step); "
         f"load average {load:.1f} on {os.cpu_count()} CPUs"

@@ -1,9 +1,13 @@
 """The fake Agent Zero harness: a copy of `tests/fake_a0` with the plugin installed into it.
 
-`make_host(tmp_path)` copies the fake root, runs the real installer on it (so tests load the
-plugin exactly as a user gets it), puts the copy first on `sys.path` and imports the host's
-modules. `FakeHost.close()` undoes all of that, so the next test starts from a fresh host.
-Use the `fake_host` fixture (import it into a test module) or `make_host` directly.
+`make_host(tmp_path, mode=...)` copies the fake root, sets which Agent Zero it plays
+(:data:`HOST_MODES`), runs the real installer on it (so tests load the plugin exactly as a
+user gets it), puts the copy first on `sys.path` and imports the host's modules.
+`FakeHost.close()` undoes all of that, so the next test starts from a fresh host.
+
+Use the `fake_host` fixture (import it into a test module): it runs each test once per
+host version, v1.7 and v2 (the v2 run is marked `slow`, so `-m "not slow"` keeps v1.7
+only), or `make_host` directly for a given mode.
 """
 
 from __future__ import annotations
@@ -23,6 +27,23 @@ import pytest
 FAKE_A0 = Path(__file__).resolve().parent / "fake_a0"
 HOST_TOP_LEVEL = ("agent", "models", "initialize", "helpers", "tools", "api", "plugins", "usr")
 HOST_TOP_LEVEL += ("langchain_core", "extensions", "prompts")
+
+# mode -> (VERSION, API_MODE, USAGE_DRAIN) written into the copy's helpers/host_version.py
+HOST_MODES: dict[str, tuple[str, str, bool]] = {
+    "v1.7": ("1.7", "chat", False),
+    # later v2 (Oct 2026): Chat Completions, usage drain by the built-in _context_window
+    "v2": ("2", "chat", True),
+    # v2 at the July 2026 code: Chat Completions cut at the first tool JSON, no drain
+    "v2-chat": ("2", "chat", False),
+    # v2 at the July 2026 code's default: Responses API with provider state
+    "v2-responses": ("2", "responses", False),
+}
+BOTH_VERSIONS = ["v1.7", pytest.param("v2", marks=pytest.mark.slow)]
+V2_TRANSPORTS = [
+    pytest.param("v2", marks=pytest.mark.slow),
+    pytest.param("v2-chat", marks=pytest.mark.slow),
+    pytest.param("v2-responses", marks=pytest.mark.slow),
+]
 
 
 # Stopped host loops and the tasks that never finished cancelling (litellm's logging worker
@@ -92,6 +113,7 @@ class LedgerView:
 class FakeHost:
     """A running fake Agent Zero: its root folder and its imported modules."""
 
+    mode: str
     root: Path
     agent: ModuleType
     models: ModuleType
@@ -99,6 +121,10 @@ class FakeHost:
     extension: ModuleType
     api: ModuleType
     plugins: ModuleType
+
+    @property
+    def is_v2(self) -> bool:
+        return self.mode != "v1.7"
 
     @property
     def provider(self) -> Any:
@@ -192,11 +218,25 @@ class FakeHost:
             sys.path.remove(str(self.root))
 
 
-def make_host(tmp_path: Path, *, install: bool = True) -> FakeHost:
+def set_host_mode(root: Path, mode: str) -> None:
+    """Make the fake root at `root` play `mode` (one of :data:`HOST_MODES`)."""
+    version, api_mode, drain = HOST_MODES[mode]
+    (root / "helpers" / "host_version.py").write_text(
+        (FAKE_A0 / "helpers" / "host_version.py")
+        .read_text(encoding="utf-8")
+        .replace('VERSION = "1.7"', f"VERSION = {version!r}")
+        .replace('API_MODE = "chat"', f"API_MODE = {api_mode!r}")
+        .replace("USAGE_DRAIN = False", f"USAGE_DRAIN = {drain!r}"),
+        encoding="utf-8",
+    )
+
+
+def make_host(tmp_path: Path, *, install: bool = True, mode: str = "v1.7") -> FakeHost:
     """Copy the fake root into `tmp_path`, install the plugin with the real installer, import."""
     from agent_routing import installer
 
     root = copy_fake_root(tmp_path / "a0")
+    set_host_mode(root, mode)
     if install:
         installer.install(root)
     _purge_host_modules()
@@ -208,13 +248,13 @@ def make_host(tmp_path: Path, *, install: bool = True) -> FakeHost:
     from helpers import api, extension, plugins
 
     agent.ERROR_RETRY_DELAY_S = 0.0
-    return FakeHost(root, agent, models, initialize, extension, api, plugins)
+    return FakeHost(mode, root, agent, models, initialize, extension, api, plugins)
 
 
-@pytest.fixture
-def fake_host(tmp_path: Path) -> Iterator[FakeHost]:
-    """A fake Agent Zero with the plugin installed by the installer; torn down afterwards."""
-    host = make_host(tmp_path)
+@pytest.fixture(params=BOTH_VERSIONS)
+def fake_host(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[FakeHost]:
+    """A fake Agent Zero (v1.7, then v2) with the plugin installed by the installer."""
+    host = make_host(tmp_path, mode=request.param)
     try:
         yield host
     finally:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fakehost import FakeHost, bare_host
+from fakehost import FakeHost, bare_host, make_host
 
 from agent_routing._litellm import litellm_module
 
@@ -240,16 +240,18 @@ async def test_background_utility_call_gets_no_success_callback(
 async def test_embedding_fires_only_the_sync_success_callback(
     bare_host: FakeHost, litellm_events: Events
 ) -> None:
-    """Memory recall's embedding call reports through the sync success callback only (no async)."""
+    """Every embedding call (memory probe, preload, recall) reports through the sync success
+    callback only (no async, no pre-call)."""
     script_basic(bare_host, RESPOND % "ok")
     await bare_host.send(bare_host.new_context(), "remember this")
+    calls = len(bare_host.provider.embedding_calls)
     for _ in range(50):
-        if "sync_success" in litellm_events.kinds("text-embedding-3-small"):
+        if len(litellm_events.kinds("text-embedding-3-small")) >= calls:
             break
         await asyncio.sleep(0.05)
     await asyncio.sleep(0.2)
-    assert litellm_events.kinds("text-embedding-3-small") == ["sync_success"]
-    assert bare_host.provider.embeddings
+    assert litellm_events.kinds("text-embedding-3-small") == ["sync_success"] * calls
+    assert calls == 3
 
 
 async def test_call_data_is_read_back_after_the_hook(bare_host: FakeHost) -> None:
@@ -380,3 +382,134 @@ async def test_chat_persistence_drops_private_and_unserialisable_keys(bare_host:
     loaded = persist_chat.load_tmp_chat(context.id)
     assert loaded.data == {"plain": {"a": 1}}
     assert loaded.agent0.data["iteration_no"] == 1
+
+
+# --- v2 mode (agent-zero-host-v2.md §1-§3) --------------------------------------------------
+
+
+@pytest.fixture
+def v2_host(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[FakeHost]:
+    """The fake Agent Zero WITHOUT the plugin, in the v2 mode given by `request.param`."""
+    host = make_host(tmp_path, install=False, mode=request.param)
+    try:
+        yield host
+    finally:
+        host.close()
+
+
+async def _main_events(host: FakeHost, events: Events, reply: str) -> tuple[Any, list[str]]:
+    script_basic(host, reply)
+    context = host.new_context()
+    await host.send(context, "hi")
+    await asyncio.sleep(0.3)  # room for any late callback
+    return context, events.kinds("gpt-4o")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("v2_host", ["v2-chat"], indirect=True)
+async def test_v2_chat_turn_is_cut_at_the_tool_json_and_reports_no_usage(
+    v2_host: FakeHost, litellm_events: Events
+) -> None:
+    """v2 at July 2026, Chat Completions: `unified_turn` returns an LLMResult, the stream is
+    abandoned at the first tool JSON (pre-call hook only) and `usage` is empty."""
+    reply = RESPOND % "first"
+    context, kinds = await _main_events(v2_host, litellm_events, reply + " trailing text")
+    result = context.agent0.last_llm_result
+    assert (type(result).__name__, result.mode, result.response) == (
+        "LLMResult",
+        "chat_completions",
+        reply,
+    )
+    assert result.usage == {}
+    assert kinds == ["pre"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("v2_host", ["v2"], indirect=True)
+async def test_v2_usage_drain_reads_the_stream_to_its_end(
+    v2_host: FakeHost, litellm_events: Events
+) -> None:
+    """Later v2: `stream_options.include_usage` and the `_context_window` hooks on
+    `unified_turn`: usage in the LLMResult, litellm's success callback, the tool JSON kept."""
+    reply = RESPOND % "first"
+    context, kinds = await _main_events(v2_host, litellm_events, reply + " trailing text")
+    result = context.agent0.last_llm_result
+    assert result.response == reply
+    assert result.usage["prompt_tokens"] > 0
+    assert result.usage["completion_tokens"] > 0
+    assert kinds == ["pre", "async_success"]
+    [main] = v2_host.provider.main_calls()
+    assert main.kwargs["stream_options"] == {"include_usage": True}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("v2_host", ["v2-responses"], indirect=True)
+async def test_v2_responses_turns_continue_the_stored_response(
+    v2_host: FakeHost, litellm_events: Events
+) -> None:
+    """Responses mode: `aresponses` read to its end (success callbacks, no pre-call hook),
+    and the next step of the same model sends `previous_response_id`."""
+    script_basic(v2_host, RESPOND.replace("response", "code_execution_tool") % "x", RESPOND % "ok")
+    context = v2_host.new_context()
+    assert await v2_host.send(context, "hi") == "ok"
+    await asyncio.sleep(0.3)
+    result = context.agent0.last_llm_result
+    assert (result.mode, result.usage["input_tokens"] > 0) == ("responses", True)
+    first, second = v2_host.provider.main_calls()
+    assert first.kwargs["previous_response_id"] is None
+    assert second.kwargs["previous_response_id"] == result.previous_response_id != ""
+    assert "pre" not in litellm_events.kinds("gpt-4o")
+    assert "async_success" in litellm_events.kinds("gpt-4o")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("v2_host", ["v2"], indirect=True)
+async def test_v2_has_no_browser_model_and_a_parallel_worker_names_its_parent(
+    v2_host: FakeHost,
+) -> None:
+    """v2 removed `Agent.get_browser_model`; a `parallel` job runs in its own context whose
+    data holds the parent chat id."""
+    assert not hasattr(v2_host.agent.Agent, "get_browser_model")
+    seen: list[Any] = []
+    point = v2_host.root / "usr" / "extensions" / "python" / "tool_execute_before"
+    write(
+        point / "_50_seen.py",
+        extension_file(
+            "Seen",
+            "import builtins; builtins.SEEN.append((self.agent.context.id, "
+            "self.agent.context.get_data('_parallel_parent_context_id')))",
+        ),
+    )
+    import builtins
+
+    builtins.SEEN = seen  # type: ignore[attr-defined]
+    try:
+        job = {"tool_name": "code_execution_tool", "tool_args": {"code": "1"}}
+        script_basic(v2_host, json.dumps({"tool_name": "parallel", "tool_args": {"jobs": [job]}}))
+        v2_host.provider.script("gpt-4o", RESPOND % "ok")
+        context = v2_host.new_context()
+        assert await v2_host.send(context, "hi") == "ok"
+    finally:
+        del builtins.SEEN  # type: ignore[attr-defined]
+    parent, worker, _final = seen
+    assert parent == (context.id, None)
+    assert worker[0] != context.id
+    assert worker[1] == context.id
+
+
+async def test_the_memory_plugin_embeds_at_monologue_start_with_its_own_shared_embedder(
+    bare_host: FakeHost,
+) -> None:
+    """Probe and knowledge preload run once per process at the first `monologue_start`,
+    through an embedder built by `models.get_embedding_model`, shared by later chats."""
+    from plugins._memory.helpers.memory import Memory
+
+    script_basic(bare_host, RESPOND % "one")
+    await bare_host.send(bare_host.new_context(), "hi")
+    embedder = Memory.embedder
+    assert bare_host.provider.embedding_calls[:2] == [["example"], Memory.texts]
+    bare_host.provider.script("gpt-4o-mini", "Another title", "memory fragments")
+    bare_host.provider.script("gpt-4o", RESPOND % "two")
+    await bare_host.send(bare_host.new_context(), "hello")
+    assert Memory.embedder is embedder
+    assert len(bare_host.provider.embedding_calls) == 4  # probe, preload, one recall per chat

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from fakehost import FakeHost, fake_host, respond, tool_call
 
-from agent_routing.host import compress, model_tags, prompts, routing, signals, switch
+from agent_routing.host import call_scope, compress, prompts, routing, signals, switch
 
 __all__ = ["fake_host"]
 
@@ -27,7 +27,9 @@ ADAPTER_CALLS = [
     (compress, "compress_prompt"),
     (prompts, "register_tool_prompt"),
     (prompts, "add_budget_line"),
-    (model_tags, "tag_model"),
+    (call_scope, "start_capture"),
+    (call_scope, "monologue_started"),
+    (call_scope, "enter_agent"),
     (switch, "switch_model"),
 ]
 

@@ -174,3 +174,86 @@ def test_a_budget_block_outside_the_host_is_still_a_stop() -> None:
     budget_block(agent, blocked)  # a second block in the same turn is not shown again
     assert logged == [("Budget limit reached: this task was stopped", block_message(blocked))]
     assert "Raise the limit" in logged[0][1]
+
+
+class TurnModel:
+    """A host model double for v2: records the kwargs its `unified_turn` receives."""
+
+    def __init__(self, model_name: str) -> None:
+        self.model_name, self.provider, self.kwargs = model_name, "openai", {}
+        self.seen: dict[str, Any] = {}
+
+    async def unified_turn(self, **kwargs: Any) -> Any:
+        from types import SimpleNamespace
+
+        self.seen = kwargs
+        return SimpleNamespace(response="ok", reasoning="", usage={}, model=self.model_name)
+
+
+TURN_KWARGS = {
+    "messages": [],
+    "previous_response_id": "resp_1",
+    "responses_input_items": [{"role": "user", "content": "new"}],
+    "responses_local_input_items": [{"role": "user", "content": "all"}],
+    "a0_responses_function_tools": [{"type": "function", "name": "response"}],
+    "explicit_caching": True,
+}
+
+
+@pytest.mark.parametrize(
+    ("hop_model", "continued"), [("openai/gpt-4o", True), ("openai/gpt-4o-mini", False)]
+)
+async def test_a_turn_hop_keeps_the_continuation_only_for_the_configured_model(
+    hop_model: str, continued: bool
+) -> None:
+    """`previous_response_id`/`responses_input_items` reach a hop of the configured model
+    only; every other turn kwarg always passes; the hop's result object comes back as is."""
+    from agent_routing.host.routed_model import CallPlan, RoutedChatModel
+    from agent_routing.host.tiers import HopModels
+    from agent_routing.ids import new_id
+    from agent_routing.router import HopCall
+
+    configured = TurnModel("openai/gpt-4o")
+    hop = configured if hop_model == configured.model_name else TurnModel(hop_model)
+    plan = CallPlan(
+        router=None,
+        decision=None,
+        hops=HopModels({"cheap": lambda: hop}),
+        kind=CallKind.CHAT,
+        conversation_id="chat-1",
+        agent_no=0,
+        tool=None,
+        on_blocked=lambda blocked: blocked,
+    )
+    routed = RoutedChatModel(configured, plan)
+    call = HopCall(TierConfig(name="cheap", model=hop_model), 0, new_id(), None, {})
+    result = await routed._attempt(call, "unified_turn", dict(TURN_KWARGS))
+    assert result.model == hop_model
+    kept = {name for name in TURN_KWARGS if name in hop.seen}
+    continuation = {"previous_response_id", "responses_input_items"}
+    assert kept == (set(TURN_KWARGS) if continued else set(TURN_KWARGS) - continuation)
+
+
+def test_the_routed_model_answers_for_the_configured_one_where_it_adds_nothing() -> None:
+    """Host code reading another attribute of `call_data["model"]` gets the configured
+    model's; what the configured model lacks is still an AttributeError."""
+    from agent_routing.host.routed_model import CallPlan, RoutedChatModel
+    from agent_routing.host.tiers import HopModels
+
+    configured = TurnModel("openai/gpt-4o")
+    configured.ctx_length = 128000  # type: ignore[attr-defined]
+    plan = CallPlan(
+        router=None,
+        decision=None,
+        hops=HopModels({}),
+        kind=CallKind.CHAT,
+        conversation_id=None,
+        agent_no=None,
+        tool=None,
+        on_blocked=lambda blocked: blocked,
+    )
+    routed = RoutedChatModel(configured, plan)
+    assert routed.ctx_length == 128000
+    assert routed.model_name == "openai/gpt-4o"
+    with pytest.raises(AttributeError):
+        _ = routed.no_such_thing

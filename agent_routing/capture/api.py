@@ -287,11 +287,13 @@ def end_call(
     reasoning_text: str | None = None,
     error: BaseException | None = None,
     usage: Usage | None = None,
+    cost_usd: float | None = None,
 ) -> None:
     """Report how a call ended: its text (output is counted from it) or the error.
 
-    `usage`, when the caller has the provider's counts, replaces the estimate. A provider
-    success callback arriving later still fills in provider usage on the same row.
+    `usage`, when the caller has the provider's counts (Agent Zero v2's `LLMResult.usage`),
+    replaces the estimate and is kept over a litellm success callback for the same call.
+    `cost_usd`, the price the caller got for the call, replaces the price from the table.
     """
     if not isinstance(call_id, str) or not call_id:
         raise ConfigError.single("call_id", f"must be a non-empty string, not {call_id!r}")
@@ -302,6 +304,18 @@ def end_call(
         raise ConfigError.single("error", f"must be an exception or None, not {error!r}")
     if usage is not None and not isinstance(usage, Usage):
         raise ConfigError.single("usage", f"must be a records.Usage or None, not {usage!r}")
+    if cost_usd is not None and (
+        isinstance(cost_usd, bool)
+        or not isinstance(cost_usd, int | float)
+        or not math.isfinite(cost_usd)
+        or cost_usd < 0
+    ):
+        raise ConfigError.single(
+            "cost_usd", f"must be a non-negative finite number or None, not {cost_usd!r}"
+        )
     recorder = _active_recorder()
     if recorder is not None:
-        recorder.post(Reported(call_id, response_text, reasoning_text, error, usage, time.time()))
+        cost = float(cost_usd) if cost_usd is not None else None
+        recorder.post(
+            Reported(call_id, response_text, reasoning_text, error, usage, time.time(), cost)
+        )

@@ -20,7 +20,9 @@ Lifecycle of a row:
 A failed call bills nothing (providers do not charge refused requests): its usage is zero
 unless the caller reports text that was already streamed. A new litellm attempt under an
 injected call id that already has one (Agent Zero retries a failed request with the same
-kwargs) becomes its own row, `attempt` n, with `extra["logical_call_id"]`. A routed call's
+kwargs) becomes its own row, `attempt` n, with `extra["logical_call_id"]`: announced by
+litellm's pre-call hook, or, for calls that have none (the Responses API), by a success or
+failure callback under a new litellm call id after litellm already ended the row. A routed call's
 fallback hops are calls of their own; their hop number comes in the attribution
 (`capture_metadata(attempt=n)` / `begin_call(attempt=n)`) and a row keeps the largest
 attempt it was given.
@@ -85,6 +87,8 @@ class _Call:
     streamed: list[str] = field(default_factory=list)
     streamed_chars: int = 0
     provider_usage: bool = False
+    host_usage: bool = False  # the host handed over the provider's own counts (end_call)
+    provider_cost: float | None = None  # the host's price for the call, if it had one
     provider_outcome: bool = False
     terminal_since: float | None = None
 
@@ -173,6 +177,17 @@ class CallBook:
 
     def _call_for(self, event: Succeeded | Failed) -> _Call:
         call = self._find(event.litellm_call_id, event.key)
+        if (
+            call is not None
+            and event.litellm_call_id
+            and call.litellm_ids
+            and event.litellm_call_id not in call.litellm_ids
+            and call.provider_outcome
+        ):  # another attempt of a call litellm already ended, with no pre-call hook of its
+            # own (the Responses API): its own row, as a retry announced by a pre-call is
+            provider = event.provider or call.record.provider
+            model = _qualified(event.model, provider) if event.model else call.record.model
+            call = self._next_attempt(call, model, provider, _timestamp(event.start) or time.time())
         if call is None:
             provider = event.provider or None
             model = _qualified(event.model or "unknown", provider)
@@ -180,6 +195,16 @@ class CallBook:
             call = self._new_call(event.key, event.key, model, provider, start)
         self._link(call, event.litellm_call_id)
         self._attribute(call, event.fields)
+        return call
+
+    def _next_attempt(self, previous: _Call, model: str, provider: str | None, at: float) -> _Call:
+        """A new row for the next attempt of `previous`'s logical call (a litellm retry)."""
+        if previous.record.outcome is Outcome.PENDING:
+            self._abandon(previous, "retry", at)
+        call = self._new_call(new_id(), previous.logical_id, model, provider, at)
+        call.record.attempt = previous.record.attempt + 1
+        call.record.extra["logical_call_id"] = previous.logical_id
+        self._attribute(call, self._attribution_of(previous))
         return call
 
     # --- events ---------------------------------------------------------------------------
@@ -193,13 +218,7 @@ class CallBook:
         if call is None:
             call = self._new_call(event.key, event.key, model, provider, event.at)
         elif event.from_litellm and call.litellm_ids:  # a retry of the same logical call
-            previous = call
-            if previous.record.outcome is Outcome.PENDING:
-                self._abandon(previous, "retry", event.at)
-            call = self._new_call(new_id(), event.key, model, provider, event.at)
-            call.record.attempt = previous.record.attempt + 1
-            call.record.extra["logical_call_id"] = event.key
-            self._attribute(call, self._attribution_of(previous))
+            call = self._next_attempt(call, model, provider, event.at)
         elif not event.from_litellm:
             self._attribute(call, event.fields)  # begin_call after the pre-call: fill gaps
             self._note_savings(call, event)
@@ -226,12 +245,11 @@ class CallBook:
     def _on_succeeded(self, event: Succeeded) -> None:
         call = self._call_for(event)
         record = call.record
-        if event.call_type in {"embedding", "aembedding"}:
+        if event.call_type in {"embedding", "aembedding"}:  # whatever tool it ran in
             record.extra.setdefault("call_type", "embedding")
-            if record.call_kind == "other":
-                record.call_kind = CallKind.EMBEDDING.value
+            record.call_kind = CallKind.EMBEDDING.value
         usage = usage_from_litellm(getattr(event.response, "usage", None), record.provider)
-        if usage is not None:
+        if usage is not None and not call.host_usage:  # the host's count of it stays
             record.usage, record.usage_source = usage, UsageSource.PROVIDER
             call.provider_usage = True
         elif not call.provider_usage:
@@ -268,7 +286,10 @@ class CallBook:
         text, reasoning = event.response_text or "", event.reasoning_text or ""
         if event.usage is not None:
             record.usage, record.usage_source = event.usage, UsageSource.PROVIDER
-            call.provider_usage = True
+            call.provider_usage = call.host_usage = True
+        if event.cost is not None:
+            call.provider_cost = event.cost
+            record.extra["provider_cost_usd"] = event.cost
         if not call.provider_outcome:
             if event.error is not None:
                 record.outcome = outcome_of(event.error)
@@ -380,10 +401,16 @@ class CallBook:
             call.record.extra["input_tokens_estimate"] = call.input_estimate
         call.record.usage, call.record.usage_source = Usage(), UsageSource.ESTIMATED
 
-    def _price(self, record: CallRecord) -> None:
+    def _price(self, call: _Call) -> None:
         """Price the row's current usage at the tier its prompt size falls in (cached
         lookups: this runs at every snapshot, so a provider usage that crosses a tiered
-        threshold re-prices the row)."""
+        threshold re-prices the row). A price the host gave for the call wins."""
+        record = call.record
+        self._price_from_table(record)
+        if call.provider_cost is not None:
+            record.cost_usd = call.provider_cost
+
+    def _price_from_table(self, record: CallRecord) -> None:
         prompt = record.usage.input_tokens if record.usage is not None else None
         try:
             record.prices = unit_prices(record.model, self.settings.prices, input_tokens=prompt)
@@ -402,7 +429,7 @@ class CallBook:
             record.extra["usage_error"] = str(error)
 
     def _submit(self, call: _Call) -> None:
-        self._price(call.record)
+        self._price(call)
         snapshot = dataclasses.replace(call.record, extra=dict(call.record.extra))
         try:
             self.sink.submit(snapshot)

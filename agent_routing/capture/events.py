@@ -83,6 +83,7 @@ class Reported:
     error: BaseException | None
     usage: Usage | None
     at: float
+    cost: float | None = None  # the host's price for the call (`LLMResult.usage["cost"]`)
 
 
 @dataclass(slots=True)

@@ -8,7 +8,11 @@ counting, no I/O - and never raises.
 litellm 1.79.3 facts this relies on (tests pin each one):
 
 - hooks are called with keyword arguments, so parameter names must be exactly litellm's;
-- `log_pre_api_call` fires for every completion before the request (not for embeddings);
+- `log_pre_api_call` fires for every completion before the request (not for embeddings,
+  not for `aresponses`);
+- every callback runs in a copy of the caller's `contextvars` context (thread pool and
+  logging worker alike), so a call without our metadata is attributed from
+  :mod:`agent_routing.capture.scope`;
 - the success / failure callbacks carry the same `litellm_call_id` and `metadata`;
 - a stream the caller stops reading gets no success or failure callback at all;
 - the per-chunk hook fires only for *sync* streams (`log_stream_event`; the async variant
@@ -31,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from agent_routing.capture.events import Failed, Opened, StreamDelta, Succeeded
 from agent_routing.capture.metadata import METADATA_KEY
+from agent_routing.capture.scope import scope_fields
 from agent_routing.ids import new_id
 
 if TYPE_CHECKING:
@@ -56,6 +61,8 @@ def _ids(kwargs: dict[str, Any]) -> tuple[str, str | None, Any]:
     params = kwargs.get("litellm_params") or {}
     metadata = params.get("metadata")
     fields = metadata.get(METADATA_KEY) if isinstance(metadata, dict) else None
+    if not isinstance(fields, dict):
+        fields = scope_fields()  # the caller's context: chat, agent, tool (and call id)
     litellm_call_id = kwargs.get("litellm_call_id") or params.get("litellm_call_id")
     call_id = fields.get("call_id") if isinstance(fields, dict) else None
     return call_id or litellm_call_id or new_id(), litellm_call_id, fields

@@ -6,12 +6,15 @@ cache-write tokens (it adds Anthropic's `cache_read_input_tokens` and
 `prompt_tokens_details.cached_tokens`, reasoning tokens in
 `completion_tokens_details.reasoning_tokens` and inside `completion_tokens` - except for the
 providers in :data:`agent_routing.pricing.REASONING_OUTSIDE_COMPLETION`, whose
-`completion_tokens` exclude reasoning. :class:`records.Usage` always counts cached tokens
+`completion_tokens` exclude reasoning. The Responses API's `input_tokens` / `output_tokens`
+(with `input_tokens_details.cached_tokens`, `output_tokens_details.reasoning_tokens`) mean
+the same and are read the same way. :class:`records.Usage` always counts cached tokens
 inside input and reasoning inside output.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -44,17 +47,22 @@ def usage_from_litellm(usage: Any, provider: str | None = None) -> Usage | None:
         return None
     prompt = _field(usage, "prompt_tokens")
     completion = _field(usage, "completion_tokens")
+    prompt_details = _field(usage, "prompt_tokens_details")
+    completion_details = _field(usage, "completion_tokens_details")
+    if not isinstance(prompt, int) and not isinstance(completion, int):  # Responses API shape
+        prompt, completion = _field(usage, "input_tokens"), _field(usage, "output_tokens")
+        prompt_details = _field(usage, "input_tokens_details")
+        completion_details = _field(usage, "output_tokens_details")
     if not isinstance(prompt, int) and not isinstance(completion, int):
         return None
     input_tokens, output_tokens = _count(prompt), _count(completion)
-    prompt_details = _field(usage, "prompt_tokens_details")
     cached = _count(_field(prompt_details, "cached_tokens")) or _count(
         _field(usage, "cache_read_input_tokens")
     )
     cache_write = _count(_field(prompt_details, "cache_creation_tokens")) or _count(
         _field(usage, "cache_creation_input_tokens")
     )
-    reasoning = _count(_field(_field(usage, "completion_tokens_details"), "reasoning_tokens"))
+    reasoning = _count(_field(completion_details, "reasoning_tokens"))
     if provider in REASONING_OUTSIDE_COMPLETION or reasoning > output_tokens:
         output_tokens += reasoning
     input_tokens = max(input_tokens, cached + cache_write)
@@ -65,6 +73,14 @@ def usage_from_litellm(usage: Any, provider: str | None = None) -> Usage | None:
         cache_creation_tokens=cache_write,
         reasoning_tokens=reasoning,
     )
+
+
+def provider_cost(usage: Any) -> float | None:
+    """The price the host or provider put on a call (`usage["cost"]`), or None."""
+    cost = _field(usage, "cost")
+    if isinstance(cost, int | float) and not isinstance(cost, bool):
+        return float(cost) if math.isfinite(cost) and cost >= 0 else None
+    return None
 
 
 def outcome_of(error: BaseException) -> Outcome:

@@ -4,6 +4,8 @@ Every ledger row carries the chat (context id), the agent number (0 = the main a
 1.. = subordinates), the kind of call and the tool in progress. A subordinate runs inside
 its superior's `call_subordinate` tool and a document query inside `document_query`, so
 the tool of a call is the innermost tool in progress along the agent's superior chain.
+A v2 `parallel` tool worker runs in a context of its own whose data names the parent chat
+(`PARALLEL_PARENT_KEY`); its calls belong to that chat.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from agent_routing.config import CallKind
 # Keys in host data. A leading "_" keeps a value out of the saved chat (§8.4).
 TOOL_KEY = "_agent_routing_tool"
 SUPERIOR_KEY = "_superior"
+PARALLEL_PARENT_KEY = "_parallel_parent_context_id"  # v2 helpers/parallel_tools.py
 
 _TOOL_KINDS = {
     "document_query": CallKind.DOCUMENT_QUERY,
@@ -32,10 +35,19 @@ _UTILITY_PURPOSES: tuple[tuple[re.Pattern[str], CallKind], ...] = (
 
 
 def conversation_id(agent: Any) -> str | None:
-    """The chat id (shared by an agent and its subordinates)."""
+    """The chat id (shared by an agent and its subordinates; a parallel worker's parent)."""
     context = getattr(agent, "context", None)
+    data = getattr(context, "data", None)
+    parent = data.get(PARALLEL_PARENT_KEY) if isinstance(data, dict) else None
+    if isinstance(parent, str) and parent:
+        return parent
     value = getattr(context, "id", None)
     return value if isinstance(value, str) and value else None
+
+
+def tool_kind(agent: Any) -> CallKind | None:
+    """The kind every call made inside the tool in progress has (browser, document query)."""
+    return _TOOL_KINDS.get(current_tool(agent) or "")
 
 
 def agent_no(agent: Any) -> int | None:

@@ -4,7 +4,9 @@ It compresses for the model this iteration's main call is routed to (dear models
 compressing, cheap ones rarely are) and to the router's `compress_to_tokens` when the
 prompt would not otherwise fit. The lists assigned back are new objects: the history's
 content objects are the stored ones and are never edited in place (§8.3). The tokens and
-dollars saved go on the main call's ledger row.
+dollars saved go on the main call's ledger row. A v2 step that continues a conversation
+stored at the provider (Responses API) is not compressed: the provider bills what it
+stored, whatever the local prompt says.
 
 With `compression.summarizer: utility`, folded turns are summarized by the host's own
 utility model through `agent.call_utility_model` (§5.4), the way the host's memory recall
@@ -22,7 +24,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from agent_routing.config import CallKind, Settings, TierConfig
-from agent_routing.host import state
+from agent_routing.host import provider_state, state
 from agent_routing.host.runtime import PluginRuntime, get_runtime
 from agent_routing.host.tiers import effective_tiers, model_name_of
 
@@ -139,6 +141,8 @@ async def compress_prompt(agent: Any, loop_data: Any) -> None:
     model = route.decision.model if route is not None else model_name_of(agent.get_chat_model())
     if model is None:
         return
+    if provider_state.continuing_model(agent, agent.get_chat_model()) == model:
+        return  # v2 Responses: the provider bills its stored context, not this local prompt
     result = await compress_loop_prompt(
         list(loop_data.system),
         list(loop_data.history_output),

@@ -1,13 +1,24 @@
 """The model object the plugin puts into `call_data["model"]`.
 
-It has the host model's interface (`model_name`, `provider`, `kwargs`, `a0_model_conf`,
-async `unified_call(...) -> (response, reasoning)`), and its `unified_call` runs the
-routing decision: the fallback chain (budget re-checked at every hop), each hop through a
-real host model object, and one ledger row per hop opened before the call with the exact
+It has the host model's interface (`model_name`, `provider`, `kwargs`, `a0_model_conf`),
+async `unified_call(...) -> (response, reasoning)` for Agent Zero v1.7, utility calls and
+v2's `call_chat_model`, and async `unified_turn(...) -> LLMResult` for v2's main turn.
+Both run the routing decision: the fallback chain (budget re-checked at every hop), each
+hop calling the *same* method on the hop's own host model object (so host hooks on that
+method, such as v2's usage drain on `unified_turn`, still run) and returning the hop's
+result unchanged, and one ledger row per hop opened before the call with the exact
 messages (and, on the first hop, the prompt compression's savings) and closed after it
 with the response text; each row carries its hop number as `attempt`. This is what makes
-the main call land in the ledger although litellm never reports it (the host stops
-reading the stream at the first complete tool call, so litellm fires no success callback).
+the main call land in the ledger although litellm may never report it (v1.7 and v2
+without the drain stop reading the stream at the first complete tool call, so litellm
+fires no success callback).
+
+For `unified_turn`, the Responses-API continuation (`previous_response_id`,
+`responses_input_items`, computed by the host for the configured model) reaches only a hop
+that is the configured model; the other turn kwargs always pass. `LLMResult.usage` (with
+`usage["cost"]`) closes the hop's row as the provider's own count and price. While a hop
+runs, its attribution is the calling context's scope, so litellm's own callbacks for it
+land on the same row even through a transport that drops `metadata`.
 """
 
 from __future__ import annotations
@@ -28,6 +39,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger("agent_routing.host")
 
 _CALLBACKS = ("response_callback", "reasoning_callback", "tokens_callback")
+# v2 turn kwargs that continue the configured model's stored conversation at the provider.
+CONTINUATION_KWARGS = ("previous_response_id", "responses_input_items")
 
 
 class _StreamBrokenError(Exception):
@@ -69,12 +82,27 @@ class RoutedChatModel:
         self.kwargs = getattr(configured, "kwargs", {})
         self.a0_model_conf = getattr(configured, "a0_model_conf", None)
 
+    def __getattr__(self, name: str) -> Any:
+        """Anything else the host reads from its model (`_convert_messages`, ...) is the
+        configured model's, so the stand-in never fails where the original would not."""
+        if name.startswith("__") or name == "configured":
+            raise AttributeError(name)
+        return getattr(self.configured, name)
+
     async def unified_call(self, **kwargs: Any) -> tuple[str, str]:
         """Run the call along the decision's fallback chain; returns (response, reasoning)."""
+        result: tuple[str, str] = await self._run("unified_call", kwargs)
+        return result
+
+    async def unified_turn(self, **kwargs: Any) -> Any:
+        """v2's main turn along the fallback chain; returns the answering hop's `LLMResult`."""
+        return await self._run("unified_turn", kwargs)
+
+    async def _run(self, method: str, kwargs: dict[str, Any]) -> Any:
         plan = self.plan
 
-        async def attempt(call: HopCall) -> tuple[str, str]:
-            return await self._attempt(call, kwargs)
+        async def attempt(call: HopCall) -> Any:
+            return await self._attempt(call, method, kwargs)
 
         try:
             if plan.router is None or plan.decision is None:
@@ -96,8 +124,20 @@ class RoutedChatModel:
         tier = TierConfig(name=CONFIGURED, model=str(self.model_name or "unknown"))
         return HopCall(tier, 0, new_id(), self.plan.reservation_id, {})
 
-    async def _attempt(self, call: HopCall, kwargs: dict[str, Any]) -> tuple[str, str]:
+    def _same_as_configured(self, model: Any) -> bool:
+        """True when `model` is the configured model (the provider's stored state is its)."""
+        configured = self.configured
+        if model is configured:
+            return True
+        return (
+            getattr(model, "model_name", None) is not None
+            and getattr(model, "model_name", None) == getattr(configured, "model_name", None)
+            and getattr(model, "provider", None) == getattr(configured, "provider", None)
+        )
+
+    async def _attempt(self, call: HopCall, method: str, kwargs: dict[str, Any]) -> Any:
         from agent_routing.capture import begin_call, capture_metadata, end_call
+        from agent_routing.capture.scope import make_scope, reset_scope, set_scope
 
         plan = self.plan
         model = plan.hops.for_tier(call.tier)
@@ -116,6 +156,9 @@ class RoutedChatModel:
         }
         streamed = [False]
         hop_kwargs = dict(kwargs)
+        if method == "unified_turn" and not self._same_as_configured(model):
+            for name in CONTINUATION_KWARGS:  # another model cannot continue that conversation
+                hop_kwargs.pop(name, None)
         for name in _CALLBACKS:
             if hop_kwargs.get(name) is not None:
                 hop_kwargs[name] = _watch(hop_kwargs[name], streamed)
@@ -146,15 +189,41 @@ class RoutedChatModel:
         else:
             begin_call(**opening)
         plan.used.append((call.tier.name, model_name))
+        # Whatever litellm reports for this hop lands on this row, even through a transport
+        # that drops `metadata` (v2's Responses calls): the scope travels with the context.
+        token = set_scope(make_scope(**attribution))
         try:
-            response, reasoning = await model.unified_call(**hop_kwargs)
+            result = await getattr(model, method)(**hop_kwargs)
         except Exception as error:
             end_call(call.call_id, error=error)
             if streamed[0]:
                 raise _StreamBrokenError(error) from error
             raise
-        end_call(call.call_id, response_text=response or "", reasoning_text=reasoning or "")
-        return response, reasoning
+        finally:
+            reset_scope(token)
+        _report_end(call.call_id, method, result)
+        return result
+
+
+def _report_end(call_id: str, method: str, result: Any) -> None:
+    """Close the hop's row from its result: text, and for `unified_turn` the host's usage."""
+    from agent_routing.capture import end_call
+    from agent_routing.capture.usage import provider_cost, usage_from_litellm
+
+    if method == "unified_turn":
+        raw_usage = getattr(result, "usage", None)
+        usage = usage_from_litellm(raw_usage) if isinstance(raw_usage, dict) else None
+        cost = provider_cost(raw_usage) if usage is not None else None
+        end_call(
+            call_id,
+            response_text=str(getattr(result, "response", "") or ""),
+            reasoning_text=str(getattr(result, "reasoning", "") or ""),
+            usage=usage,
+            cost_usd=cost,
+        )
+        return
+    response, reasoning = result
+    end_call(call_id, response_text=response or "", reasoning_text=reasoning or "")
 
 
 def _watch(

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from agent_routing.config import CallKind, TierConfig
 from agent_routing.errors import BudgetBlockedError, ConfigError
-from agent_routing.host import attribution, state
+from agent_routing.host import attribution, provider_state, state
 from agent_routing.host.context_size import host_input_tokens
 from agent_routing.host.failures import blocked_this_turn, budget_block
 from agent_routing.host.messages import content_text, history_texts, to_litellm_messages
@@ -195,6 +195,7 @@ def _route_request(
         forced=override["tier"] if override else None,
         cascade=cascade,
         input_tokens=input_tokens,  # None: the router counts prompt and history itself
+        provider_state_model=provider_state.continuing_model(agent, chat_model),  # v2
     )
 
 

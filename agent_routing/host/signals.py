@@ -18,7 +18,7 @@ import asyncio
 import logging
 from typing import Any
 
-from agent_routing.host import attribution, state
+from agent_routing.host import attribution, call_scope, state
 from agent_routing.host.messages import is_tool_request, looks_like_tool_error
 from agent_routing.host.routed_model import RoutedChatModel
 from agent_routing.host.runtime import get_runtime
@@ -62,6 +62,7 @@ def observe_reply(agent: Any, call_data: dict[str, Any], response: str) -> None:
 def tool_started(agent: Any, tool_name: str) -> None:
     """`tool_execute_before`: attribute the calls made inside the tool to it."""
     attribution.set_current_tool(agent, tool_name)
+    call_scope.enter_agent(agent)
     task = state.task_state(agent)
     if tool_name not in task.tools:
         task.tools.append(tool_name)
@@ -70,6 +71,7 @@ def tool_started(agent: Any, tool_name: str) -> None:
 def tool_finished(agent: Any, tool_name: str, response: Any) -> None:
     """`tool_execute_after`: end the attribution; a failing result is a `tool_error`."""
     attribution.set_current_tool(agent, None)
+    call_scope.enter_agent(agent)
     route = state.iteration_route(getattr(agent, "loop_data", None))
     message = str(getattr(response, "message", "") or "")
     if tool_name == FINAL_TOOL and getattr(response, "break_loop", False):
@@ -90,6 +92,7 @@ async def iteration_ended(agent: Any, loop_data: Any) -> None:
     route = state.iteration_route(loop_data)
     if tool_name is not None:
         attribution.set_current_tool(agent, None)
+        call_scope.enter_agent(agent)
         state.task_state(agent).tool_errors += 1
         if route is not None:
             _record(agent, route, "tool_error", f"{tool_name}: raised an exception")

@@ -38,6 +38,7 @@ from agent_routing.protocols import Analysis, Analyzer, BudgetGuard, BudgetVerdi
 from agent_routing.records import DecisionRecord, OutcomeSignal
 from agent_routing.router.candidates import CallShape, select_candidate, walk_order
 from agent_routing.router.cascade import SIGNAL_KINDS, CascadeState
+from agent_routing.router.continuation import hold_for_provider_state
 from agent_routing.router.decision import RouteRequest, RoutingDecision
 from agent_routing.router.execution import HopCall, run_decision
 from agent_routing.router.fallback import CooldownRegistry, OnWait
@@ -189,6 +190,15 @@ class Router:
         )
         input_tokens = self._input_tokens(request)
         kind_cap = self.settings.router.output_caps.get(request.call_kind)
+        hold_for_provider_state(
+            preference,
+            self.tiers,
+            state_model=request.provider_state_model,
+            forced=bool(request.forced) or preference.pinned,
+            input_tokens=input_tokens,
+            output_tokens=self.settings.reservation.output_estimate_tokens,
+            overrides=self.settings.prices,
+        )
         upward = not (request.background or preference.pinned)
         selection = await select_candidate(
             tiers=self.tiers,

@@ -47,6 +47,9 @@ class RouteRequest:
     forced: str | None = None
     cascade: CascadeState | None = None
     background: bool = False  # a background call: never moved up a tier for a cooldown
+    # The model holding this chat's conversation at the provider (Responses API), whose
+    # next step would continue it: leaving it resends the whole prompt (router.continuation).
+    provider_state_model: str | None = None
 
     def analysis_request(self) -> AnalysisRequest:
         """What the analyzer sees of this request."""

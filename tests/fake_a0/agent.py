@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, ClassVar
 
-from helpers import errors, files, persist_chat
+from helpers import errors, files, host_version, persist_chat
 from helpers.defer import DeferredTask
 from helpers.extension import call_extensions_async, call_extensions_sync, extensible
 from helpers.history import History, Message, output_text
@@ -235,9 +235,11 @@ class Agent:
     def get_embedding_model(self) -> Any:
         return None
 
-    @extensible
-    def get_browser_model(self) -> Any:
-        return None
+    if not host_version.is_v2():  # v2 removed it (the browser is a tool of the main agent)
+
+        @extensible
+        def get_browser_model(self) -> Any:
+            return None
 
     def rate_limiter_callback(self, message: str, key: str, total: int, limit: int) -> bool:
         return False
@@ -274,6 +276,78 @@ class Agent:
             reasoning=reasoning,
         )
         return response, reasoning
+
+    @extensible
+    async def call_chat_model_turn(
+        self,
+        messages: list[BaseMessage],
+        response_callback: Any = None,
+        reasoning_callback: Any = None,
+        background: bool = False,
+        explicit_caching: bool = True,
+    ) -> Any:
+        """v2: the main turn (agent-zero-host-v2.md §1); returns the model's LLMResult."""
+        model = self.get_chat_model()
+        call_data: dict[str, Any] = {
+            "model": model,
+            "messages": messages,
+            "response_callback": response_callback,
+            "reasoning_callback": reasoning_callback,
+            "background": background,
+            "explicit_caching": explicit_caching,
+            "a0_responses_function_tools": [],
+        }
+        state = self.get_data(RESPONSES_STATE_KEY)
+        if isinstance(state, dict) and state.get("provider_model_key") == getattr(
+            model, "model_name", None
+        ):
+            call_data["previous_response_id"] = state["response_id"]
+            call_data["responses_input_items"] = _input_items(
+                self.history.output()[state["history_counter"] :]
+            )
+        call_data["responses_local_input_items"] = _input_items_of(messages)
+        await call_extensions_async("chat_model_call_before", self, call_data=call_data)
+        turn_kwargs = {
+            "a0_responses_function_tools": call_data.get("a0_responses_function_tools"),
+            "responses_local_input_items": call_data.get("responses_local_input_items"),
+        }
+        for key in (
+            "responses_builtin_tools",
+            "responses_state",
+            "previous_response_id",
+            "responses_input_items",
+        ):
+            if call_data.get(key) is not None:
+                turn_kwargs[key] = call_data[key]
+        result = await call_data["model"].unified_turn(
+            messages=call_data["messages"],
+            reasoning_callback=call_data["reasoning_callback"],
+            response_callback=call_data["response_callback"],
+            rate_limiter_callback=None if call_data["background"] else self.rate_limiter_callback,
+            explicit_caching=call_data["explicit_caching"],
+            **turn_kwargs,
+        )
+        await call_extensions_async(
+            "chat_model_call_after",
+            self,
+            call_data=call_data,
+            response=result.response,
+            reasoning=result.reasoning,
+        )
+        return result
+
+    def _remember_llm_result_state(self, result: Any) -> None:
+        """v2: a Responses turn's id continues the conversation at the provider next step."""
+        if not getattr(result, "response_id", ""):
+            return
+        self.set_data(
+            RESPONSES_STATE_KEY,
+            {
+                "response_id": result.response_id,
+                "provider_model_key": result.provider_model_key,
+                "history_counter": len(self.history.output()),
+            },
+        )
 
     async def call_utility_model(
         self, system: str, message: str, callback: Any = None, background: bool = False
@@ -353,11 +427,21 @@ class Agent:
                                 return complete
                             return None
 
-                        agent_response, _reasoning = await self.call_chat_model(
-                            messages=prompt,
-                            response_callback=stream_callback,
-                            reasoning_callback=reasoning_callback,
-                        )
+                        llm_result = None
+                        if host_version.is_v2():
+                            llm_result = await self.call_chat_model_turn(
+                                messages=prompt,
+                                response_callback=stream_callback,
+                                reasoning_callback=reasoning_callback,
+                            )
+                            agent_response = llm_result.response
+                            self.last_llm_result = llm_result  # (tests) what the host got
+                        else:
+                            agent_response, _reasoning = await self.call_chat_model(
+                                messages=prompt,
+                                response_callback=stream_callback,
+                                reasoning_callback=reasoning_callback,
+                            )
                         await call_extensions_async(
                             "reasoning_stream_end", self, loop_data=self.loop_data
                         )
@@ -366,9 +450,13 @@ class Agent:
                         )
                         if self.loop_data.last_response == agent_response:
                             self.hist_add_ai_response(agent_response)
+                            if llm_result is not None:
+                                self._remember_llm_result_state(llm_result)
                             self.hist_add_warning(self.read_prompt("fw.msg_repeat.md"))
                         else:
                             self.hist_add_ai_response(agent_response)
+                            if llm_result is not None:
+                                self._remember_llm_result_state(llm_result)
                             tools_result = await self.process_tools(agent_response)
                             if tools_result:
                                 return tools_result
@@ -488,6 +576,27 @@ class Agent:
 
     def save(self) -> None:
         persist_chat.save_tmp_chat(self.context)
+
+
+RESPONSES_STATE_KEY = "responses_state"  # v2: the provider-side conversation of this agent
+
+
+def _input_items(output: list[Any]) -> list[dict[str, Any]]:
+    """v2 Responses input items for history messages (role and text)."""
+    return [
+        {
+            "role": "assistant" if item["ai"] else "user",
+            "content": item["content"]
+            if isinstance(item["content"], str)
+            else json.dumps(item["content"]),
+        }
+        for item in output
+    ]
+
+
+def _input_items_of(messages: list[BaseMessage]) -> list[dict[str, Any]]:
+    roles = {"human": "user", "ai": "assistant", "system": "system"}
+    return [{"role": roles.get(m.type, "user"), "content": m.content} for m in messages]
 
 
 def dirty_json_object(text: str) -> dict[str, Any] | None:

@@ -99,7 +99,7 @@ def test_cloned_plugin_installs_with_hooks_and_the_next_turn_is_routed(
     assert [kind for kind, _ in seen["decisions"]].count("chat") == len(chat)
     assert seen["has_config_screen"] is True
     assert seen["settings_sections"] == ["agent"]
-    assert seen["plugins"] == ["_model_config", "agent_routing"]
+    assert seen["plugins"] == ["_context_window", "_memory", "_model_config", "agent_routing"]
     for folder in seen["extension_folders"]:  # nothing from tests/, bench/, docs/
         relative = Path(folder).relative_to(root)
         assert relative.parts[:3] != ("usr", "plugins", "agent_routing") or relative.parts[3] == (
