@@ -130,6 +130,37 @@ class CascadeConfig(_Strict):
     max_escalations: int = Field(default=2, ge=0)
 
 
+# --- #13 duel mode ---------------------------------------------------------------------------
+class DuelConfig(_Strict):
+    """Opt-in duel mode: also run the other tier on a share of cheap calls to learn benefit.
+
+    On `share` of the calls routed to the cheapest tier (within `budget_usd` per `period`),
+    the strongest tier answers the same prompt in the background; both outcomes and a verdict
+    on which was good enough go to the ledger. With `refit_after` new verdicts the text
+    analyzer is refit and replaces the model in use only if it ranks a held-out split better.
+    """
+
+    enabled: bool = False
+    share: float = Field(default=0.05, ge=0, le=1, description="share of cheap calls dueled")
+    budget_usd: float = Field(default=1.0, ge=0, description="spend limit of the duel calls")
+    period: Literal["daily", "monthly", "total"] = "daily"
+    judge_model: str | None = Field(
+        default=None,
+        min_length=1,
+        description="model that judges two answers when the agent's own signals cannot "
+        "(tool call parses, tool succeeds); unset: such duels stay unjudged",
+    )
+    refit_after: int = Field(default=200, ge=10, description="new verdicts that start a refit")
+    shadow: bool = Field(
+        default=False,
+        description="refit and record what the new model would have decided, never switch",
+    )
+    seed: int = 0
+
+
+# --- end #13 duel mode -----------------------------------------------------------------------
+
+
 def _default_rules() -> list[RuleConfig]:
     return [
         RuleConfig(
@@ -167,6 +198,16 @@ class RouterSettings(_Strict):
         description="share of its tokens a prompt is assumed to keep after compression when the "
         "router checks whether it fits a tier's context window (1 = assume no compression)",
     )
+
+    # --- #13 routing that learns: analyzer choice and duel mode -------------------------
+    analyzer: str = Field(
+        default="features",
+        min_length=1,
+        description="analyzer by registry name: 'features' (the explainable feature model) or "
+        "'text' (the learnable text analyzer; trained by `agent-routing train --data`)",
+    )
+    duel: DuelConfig = Field(default_factory=DuelConfig)
+    # --- end #13 --------------------------------------------------------------------------
 
     @field_validator("thresholds")
     @classmethod

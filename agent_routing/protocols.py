@@ -108,6 +108,9 @@ class AnalysisRequest:
     iteration: int = 0
     tool_errors: int = 0
     signals: tuple[str, ...] = ()  # outcome signals from the previous iteration
+    # --- learnable analyzer inputs (#13): per-category rates are learned over these ---
+    profile: str = ""  # the (sub-)agent's profile, e.g. "researcher"; "" = main agent/unknown
+    category: str = ""  # a caller-defined task category (training files' `category` column)
 
 
 @dataclass(slots=True, frozen=True)
@@ -124,3 +127,23 @@ class Analyzer(Protocol):
     """Scores requests. Must be offline and sub-millisecond for a 2,000-token prompt."""
 
     def analyze(self, request: AnalysisRequest) -> Analysis: ...
+
+
+@runtime_checkable
+class CalibratedAnalyzer(Analyzer, Protocol):
+    """An analyzer that carries the score quantiles of its own model.
+
+    `score_quantiles` holds its scores at quantile levels 0, 0.05, ..., 1 (21 ascending values
+    in [0, 1]); the router's strategies put their thresholds there. Every built-in analyzer
+    declares it, so no analyzer is ever routed with another model's table.
+    """
+
+    @property
+    def name(self) -> str:
+        """The analyzer's registry name (`router.analyzer`)."""
+        ...
+
+    @property
+    def score_quantiles(self) -> tuple[float, ...]:
+        """Scores at quantile levels 0, 0.05, ..., 1 of this analyzer's model."""
+        ...

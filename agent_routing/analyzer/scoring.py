@@ -18,6 +18,12 @@ from agent_routing.analyzer.model import (
     load_model,
     sigmoid,
 )
+from agent_routing.analyzer.quantiles import (
+    CALIBRATED_MODEL_VERSION,
+    SHIPPED_SCORE_QUANTILES,
+    table_from_training,
+    valid_table,
+)
 from agent_routing.protocols import Analysis, AnalysisRequest
 
 if TYPE_CHECKING:
@@ -35,6 +41,33 @@ def model_for_settings(settings: Settings) -> AnalyzerModel:
     return load_model(path) if path is not None else load_default_model()
 
 
+def feature_model_quantiles(model: AnalyzerModel) -> tuple[float, ...]:
+    """The score quantile table that belongs to a feature model.
+
+    A table stored in the file (`training.score_quantiles`, written by a refit from the
+    ledger: the user's own calls) comes first; the shipped model has the table measured on
+    agent calls; any other model falls back to the quantiles of its scores over its training
+    prompts (`metrics.training_scores`, written by `agent-routing train --data-dir`). A model
+    with none of these raises ModelFormatError: routing it over another model's table would
+    send the wrong share of calls to the strong tier.
+    """
+    stored = table_from_training(model.training)
+    if stored is not None:
+        return stored
+    if model.model_version == CALIBRATED_MODEL_VERSION:
+        return SHIPPED_SCORE_QUANTILES
+    training_scores = model.metrics.get("training_scores")
+    if isinstance(training_scores, Mapping):
+        table = valid_table(training_scores.get("quantiles"))
+        if table is not None:
+            return table
+    raise ModelFormatError.single(
+        "model.training.score_quantiles",
+        f"model {model.model_version} carries no score quantile table "
+        "(retrain it with `agent-routing train`)",
+    )
+
+
 class ComplexityAnalyzer:
     """Scores a request in [0, 1] with a linear model over explainable features.
 
@@ -49,6 +82,13 @@ class ComplexityAnalyzer:
             raise ModelFormatError.single("top_k", f"must be zero or more, got {top_k}")
         self.model = model if model is not None else load_default_model()
         self.top_k = top_k
+
+    name = "features"
+
+    @property
+    def score_quantiles(self) -> tuple[float, ...]:
+        """This model's own quantile table (see :func:`feature_model_quantiles`)."""
+        return feature_model_quantiles(self.model)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ComplexityAnalyzer:

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from agent_routing.cli._common import config_option, emit_json, handle_errors, json_option
-from agent_routing.cli.evaluate import load_cli_settings, model_option, resolve_model
+from agent_routing.cli.evaluate import load_cli_settings, model_option, resolve_analyzer
 
 
 @click.command(name="calibrate")
@@ -46,16 +46,18 @@ def command(
     """
     from agent_routing.evaluation.calibration import check_strong_share
     from agent_routing.evaluation.run import run_calibration
+    from agent_routing.protocols import AnalysisRequest
 
     check_strong_share(strong_share)
-    model = resolve_model(model_path, load_cli_settings(config_path))
-    calibration = run_calibration(data_path, strong_share, model=model)
+    analyzer = resolve_analyzer(model_path, load_cli_settings(config_path))
+    calibration = run_calibration(data_path, strong_share, analyzer=analyzer)
+    version = analyzer.analyze(AnalysisRequest(prompt="")).model_version
     if as_json:
         emit_json(
             {
                 "data": str(data_path),
                 "rows": calibration.rows,
-                "model_version": model.model_version,
+                "model_version": version,
                 "strong_share": calibration.strong_share,
                 "threshold": calibration.threshold,
                 "achieved_share": calibration.achieved_share,
@@ -65,5 +67,5 @@ def command(
     click.echo(
         f"threshold {calibration.threshold:.6f} sends {100 * calibration.achieved_share:.1f} % "
         f"of {calibration.rows} prompts to the strong tier "
-        f"(asked {100 * calibration.strong_share:.1f} %; model {model.model_version})"
+        f"(asked {100 * calibration.strong_share:.1f} %; model {version})"
     )

@@ -24,13 +24,15 @@ if TYPE_CHECKING:
     from agent_routing.analyzer.model import AnalyzerModel
     from agent_routing.config import Settings
     from agent_routing.evaluation.report import EvaluationReport, RouterResult
+    from agent_routing.protocols import CalibratedAnalyzer
 
 model_option = click.option(
     "--model",
     "model_path",
     type=click.Path(path_type=Path, dir_okay=False),
     default=None,
-    help="Analyzer model file. Default: router.model_path from config, else the shipped model.",
+    help="Analyzer model file (a feature model or a text model from `train --data`). Default: "
+    "router.analyzer over router.model_path from config, else the shipped feature model.",
 )
 
 
@@ -47,6 +49,16 @@ def resolve_model(model_path: Path | None, settings: Settings) -> AnalyzerModel:
     from agent_routing.analyzer.scoring import model_for_settings
 
     return load_model(model_path) if model_path is not None else model_for_settings(settings)
+
+
+def resolve_analyzer(model_path: Path | None, settings: Settings) -> CalibratedAnalyzer:
+    """The analyzer a --model file belongs to (feature or text model), else the configured
+    one (`router.analyzer` over `router.model_path` or its default model)."""
+    from agent_routing.analyzer.registry import build_analyzer, load_analyzer_file
+
+    if model_path is not None:
+        return load_analyzer_file(model_path)
+    return build_analyzer(settings)
 
 
 def _percent(value: float | None) -> str:
@@ -160,7 +172,7 @@ def command(
     settings = load_cli_settings(config_path)
     report = run_evaluation(
         data_path,
-        model=resolve_model(model_path, settings),
+        analyzer=resolve_analyzer(model_path, settings),
         weak_model=weak_model,
         strong_model=strong_model,
         output_tokens=output_tokens,

@@ -65,6 +65,58 @@ def _reject_dataset_options() -> None:
             )
 
 
+def _reject_data_dir() -> None:
+    context = click.get_current_context()
+    if context.get_parameter_source("data_dir") is not click.core.ParameterSource.DEFAULT:
+        raise ConfigError.single("data_dir", "not used with --data (give one or the other)")
+
+
+def _train_text(
+    data_file: Path, out: Path | None, seed: int, as_json: bool, config_path: Path | None
+) -> None:
+    """`train --data FILE`: fit the text analyzer, save it, say how the router uses it."""
+    from agent_routing.analyzer.registry import TEXT, text_model_path
+    from agent_routing.analyzer.text import save_text_model
+    from agent_routing.analyzer.text_training import train_text_file
+    from agent_routing.config import load_settings
+
+    settings = load_settings(config_path, validate_models=False)
+    target = out if out is not None else text_model_path()
+    model, held_out = train_text_file(data_file, seed=seed)
+    save_text_model(model, target)
+    if target.resolve() == text_model_path().resolve():
+        use = (
+            "the router loads it from there"
+            if settings.router.analyzer == TEXT and settings.router.model_path is None
+            else "set `router.analyzer: text` (and leave router.model_path unset) to route with it"
+        )
+    else:
+        use = f"set `router.analyzer: text` and `router.model_path: {target}` to route with it"
+    if as_json:
+        emit_json(
+            {
+                "out": str(target),
+                "model_version": model.model_version,
+                "rows": model.training.get("rows"),
+                "benefit_share": model.training.get("benefit_share"),
+                "held_out": held_out,
+                "use": use,
+            }
+        )
+        return
+    click.echo(
+        f"wrote text analyzer {model.model_version} to {target} "
+        f"({model.training.get('rows')} rows, benefit share {model.training.get('benefit_share')})"
+    )
+    if held_out:
+        click.echo(
+            f"held-out check (25 % of the rows, fit on the rest): APGR text "
+            f"{held_out['apgr_text']:.3f}, feature model {held_out['apgr_features']:.3f}, "
+            f"length {held_out['apgr_length']:.3f}, random 0.500 ({held_out['rows']} rows)"
+        )
+    click.echo(use)
+
+
 def _from_ledger(db_path: str | None, config_path: Path | None, out: Path | None) -> Any:
     from agent_routing.config import load_settings
 
@@ -87,6 +139,14 @@ def _from_ledger(db_path: str | None, config_path: Path | None, out: Path | None
     help="Directory holding mmlu_pro_multimodel/, math_competition_levels/, "
     "evalperf_code_multimodel/.",
 )
+@click.option(
+    "--data",
+    "data_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Your labelled prompts (CSV or JSONL: prompt, weak_score, strong_score [, category]): "
+    "fit the learnable text analyzer on the benefit of the strong model.",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for pair sampling.")
 @click.option(
     "--from-ledger", is_flag=True, help="Refit from outcomes recorded in the ledger instead."
@@ -99,6 +159,7 @@ def command(
     *,
     out: Path | None,
     data_dir: Path,
+    data_file: Path | None,
     seed: int,
     from_ledger: bool,
     db_path: str | None,
@@ -111,6 +172,12 @@ def command(
 
     Example: agent-routing train --data-dir ../shared/data --out model.json --seed 0
     """
+    if data_file is not None:
+        if from_ledger:
+            raise ConfigError.single("data", "give --data or --from-ledger, not both")
+        _reject_data_dir()
+        _train_text(data_file, out, seed, as_json, config_path)
+        return
     if from_ledger:
         _reject_dataset_options()
         report = _from_ledger(db_path, config_path, out)

@@ -161,7 +161,8 @@ def load_eval_data(path: Path, *, outcomes: bool = True) -> EvalData:
     _require_columns(columns, [PROMPT, WEAK_SCORE, STRONG_SCORE] if outcomes else [PROMPT], path)
     prompts = _texts(rows, PROMPT)
     if not outcomes:
-        return EvalData(source=str(path), prompts=prompts)
+        categories = _categories(rows) if CATEGORY in columns else None
+        return EvalData(source=str(path), prompts=prompts, categories=categories)
     weak_cost = strong_cost = None
     if WEAK_COST in columns or STRONG_COST in columns:
         _require_columns(columns, [WEAK_COST, STRONG_COST], path)

@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+import numpy as np
+import numpy.typing as npt
+
 from agent_routing.analyzer.model import AnalyzerModel, load_default_model
-from agent_routing.analyzer.scoring import score_examples
+from agent_routing.analyzer.scoring import ComplexityAnalyzer, score_examples
 from agent_routing.config import PriceOverride
 from agent_routing.errors import ConfigError
 from agent_routing.evaluation.calibration import (
@@ -17,7 +20,31 @@ from agent_routing.evaluation.calibration import (
 from agent_routing.evaluation.costs import DEFAULT_OUTPUT_TOKENS, with_price_table_costs
 from agent_routing.evaluation.data import load_eval_data
 from agent_routing.evaluation.report import EvaluationReport, build_report
-from agent_routing.protocols import AnalysisRequest
+from agent_routing.protocols import AnalysisRequest, Analyzer
+
+FloatArray = npt.NDArray[np.float64]
+
+
+def score_prompts(
+    analyzer: Analyzer, prompts: tuple[str, ...], categories: tuple[str, ...] | None = None
+) -> tuple[FloatArray, str]:
+    """Each prompt's score by `analyzer` and the model version that scored them.
+
+    The feature model scores in batch; any other analyzer prompt by prompt, with the file's
+    `category` (the learnable analyzer learns a benefit rate per category).
+    """
+    from agent_routing.analyzer.scoring import ComplexityAnalyzer
+
+    if isinstance(analyzer, ComplexityAnalyzer):
+        requests = [AnalysisRequest(prompt=prompt) for prompt in prompts]
+        return score_examples(analyzer.model, requests), analyzer.model.model_version
+    labels = categories or ("",) * len(prompts)
+    analyses = [
+        analyzer.analyze(AnalysisRequest(prompt=prompt, category=category))
+        for prompt, category in zip(prompts, labels, strict=True)
+    ]
+    version = analyses[0].model_version if analyses else ""
+    return np.array([a.score for a in analyses], dtype=np.float64), version
 
 
 def run_evaluation(
@@ -28,6 +55,7 @@ def run_evaluation(
     strong_model: str | None = None,
     output_tokens: int = DEFAULT_OUTPUT_TOKENS,
     overrides: Mapping[str, PriceOverride] | None = None,
+    analyzer: Analyzer | None = None,
 ) -> EvaluationReport:
     """Score every prompt of `data_path` and evaluate the routing curve against baselines.
 
@@ -43,17 +71,23 @@ def run_evaluation(
         data, cost_basis = with_price_table_costs(
             data, weak_model, strong_model, output_tokens=output_tokens, overrides=overrides
         )
-    model = model or load_default_model()
-    scores = score_examples(model, [AnalysisRequest(prompt=prompt) for prompt in data.prompts])
-    return build_report(data, scores, model_version=model.model_version, cost_basis=cost_basis)
+    if analyzer is None:
+        analyzer = ComplexityAnalyzer(model or load_default_model())
+    scores, version = score_prompts(analyzer, data.prompts, data.categories)
+    return build_report(data, scores, model_version=version, cost_basis=cost_basis)
 
 
 def run_calibration(
-    data_path: Path, strong_share: float, *, model: AnalyzerModel | None = None
+    data_path: Path,
+    strong_share: float,
+    *,
+    model: AnalyzerModel | None = None,
+    analyzer: Analyzer | None = None,
 ) -> Calibration:
     """The threshold that sends `strong_share` of the file's prompts to the strong tier."""
     check_strong_share(strong_share)
     data = load_eval_data(data_path, outcomes=False)
-    model = model or load_default_model()
-    scores = score_examples(model, [AnalysisRequest(prompt=prompt) for prompt in data.prompts])
+    if analyzer is None:
+        analyzer = ComplexityAnalyzer(model or load_default_model())
+    scores, _ = score_prompts(analyzer, data.prompts, data.categories)
     return calibrate_threshold(scores, strong_share)

@@ -82,6 +82,10 @@ class Router:
             settings.effective_tiers() if tiers is None else list(tiers), settings.prices
         )
         strategy_for(settings.router, len(self.tiers))  # validate now, not on the first call
+        if analyzer is None:  # #13: an unknown router.analyzer is a ConfigError now
+            from agent_routing.analyzer.registry import check_analyzer_name
+
+            check_analyzer_name(settings.router.analyzer)
         self._strategy: RoutingStrategy | None = None
         self.rules = self.tiers.resolve_rules(settings.router.rules)
         self.budgets = budgets

@@ -85,10 +85,10 @@ def current_model(settings: Settings) -> AnalyzerModel:
 
 
 def default_analyzer(settings: Settings) -> Analyzer:
-    """The analyzer over :func:`current_model`."""
-    from agent_routing.analyzer.scoring import ComplexityAnalyzer
+    """The analyzer `router.analyzer` names (default `features`, over :func:`current_model`)."""
+    from agent_routing.analyzer.registry import build_analyzer
 
-    return ComplexityAnalyzer(current_model(settings))
+    return build_analyzer(settings)
 
 
 @dataclass(frozen=True, slots=True)

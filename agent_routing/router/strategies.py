@@ -18,12 +18,39 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from agent_routing.analyzer.quantiles import (
+    CALIBRATED_MODEL_VERSION,
+    QUANTILE_LEVELS,
+    SCORE_QUANTILES_KEY,
+    SHIPPED_SCORE_QUANTILES,
+    valid_table,
+)
 from agent_routing.config import RouterSettings
 from agent_routing.errors import ConfigError
+from agent_routing.protocols import CalibratedAnalyzer
+
+# The shipped feature model's quantile table lives with the analyzer (each analyzer carries
+# its own table, see agent_routing/analyzer/quantiles.py); re-exported here for callers.
+__all__ = [
+    "CALIBRATED_MODEL_VERSION",
+    "QUANTILE_LEVELS",
+    "SCORE_QUANTILES_KEY",
+    "SHIPPED_SCORE_QUANTILES",
+    "STRATEGIES",
+    "STRONG_SHARES",
+    "FixedThresholds",
+    "QuantileStrategy",
+    "RoutingStrategy",
+    "check_thresholds",
+    "quantile_at",
+    "quantiles_for",
+    "strategy_for",
+    "tier_for_score",
+]
 
 
 class RoutingStrategy(Protocol):
@@ -47,18 +74,6 @@ def tier_for_score(score: float, thresholds: Sequence[float]) -> int:
     """Index of the tier for `score`: the number of thresholds at or below it."""
     return bisect.bisect_right(thresholds, score)
 
-
-# Quantiles of the shipped analyzer's score at levels 0.00, 0.05, ..., 1.00 over the 462
-# assistant steps of the recorded agent runs in `agent_transcripts/` (see
-# router/calibration.py; reproduced by `bench/bench_router.py --calibrate`). Kept here, not
-# computed at start-up, so that routing needs no data files. They belong to one analyzer
-# model: tests fail when the shipped model's version differs from CALIBRATED_MODEL_VERSION.
-CALIBRATED_MODEL_VERSION = "cm1-0f5eaefb1fa1"
-QUANTILE_LEVELS: tuple[float, ...] = tuple(round(i * 0.05, 2) for i in range(21))
-SHIPPED_SCORE_QUANTILES: tuple[float, ...] = (
-    0.1877, 0.3265, 0.3856, 0.4158, 0.5037, 0.5609, 0.5823, 0.5992, 0.6207, 0.6407, 0.6668,
-    0.6947, 0.7040, 0.7250, 0.7625, 0.7866, 0.8132, 0.8479, 0.8671, 0.9200, 0.9986,
-)  # fmt: skip
 
 # Share of calls each strategy sends above the cheapest tier: the share of strong calls that
 # recovers 50 % / 80 % / 95 % of the cheap-to-strong quality gap (RouteLLM's CPT), averaged
@@ -144,28 +159,22 @@ STRATEGIES: dict[str, RoutingStrategy] = {
 }
 
 
-# Key in an analyzer model file's `training` section holding the quantile table measured for
-# that model (a model refit from the ledger stores the quantiles of the user's own calls).
-SCORE_QUANTILES_KEY = "score_quantiles"
-
-
 def quantiles_for(analyzer: object) -> tuple[float, ...]:
-    """The score quantile table that belongs to `analyzer`'s model.
+    """The score quantile table that belongs to `analyzer`.
 
-    A model file may carry its own table (`training.score_quantiles`, 21 ascending values in
-    [0, 1]); a model refit by `train --from-ledger` always does, because a refit changes the
-    score scale. Otherwise the table measured for the shipped model is used.
+    An analyzer declaring its own table (:class:`~agent_routing.protocols.CalibratedAnalyzer`:
+    every built-in one) is routed over that table. Only an analyzer that declares none, such
+    as a test double with fixed scores, gets the shipped feature model's table.
     """
-    model = getattr(analyzer, "model", None)
-    training = getattr(model, "training", None)
-    table = training.get(SCORE_QUANTILES_KEY) if isinstance(training, Mapping) else None
-    if (
-        isinstance(table, list | tuple)
-        and len(table) == len(QUANTILE_LEVELS)
-        and all(isinstance(v, int | float) and 0.0 <= v <= 1.0 for v in table)
-        and list(table) == sorted(table)
-    ):
-        return tuple(float(value) for value in table)
+    if isinstance(analyzer, CalibratedAnalyzer):
+        table = valid_table(analyzer.score_quantiles)
+        if table is None:
+            raise ConfigError.single(
+                "router.analyzer",
+                f"analyzer {analyzer.name!r} has no valid score quantile table "
+                f"({len(QUANTILE_LEVELS)} ascending values in [0, 1] needed)",
+            )
+        return table
     return SHIPPED_SCORE_QUANTILES
 
 

@@ -1,0 +1,62 @@
+"""Score quantile tables: where an analyzer's scores fall, so thresholds can aim at a share.
+
+Each analyzer carries its own table (:class:`agent_routing.protocols.CalibratedAnalyzer`):
+the strategies put a threshold at quantile `1 - share` of *that* analyzer's scores. A table
+is 21 ascending values in [0, 1], the scores at levels 0, 0.05, ..., 1.
+
+The shipped feature model's table was measured on real agent calls (the 462 assistant
+steps of the recorded runs in `agent_transcripts/`; `bench/bench_router.py --calibrate`
+reproduces it) and belongs to that model version only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+QUANTILE_LEVELS: tuple[float, ...] = tuple(round(i * 0.05, 2) for i in range(21))
+
+# The shipped feature model's table (see the module docstring); tests fail when the shipped
+# model's version differs from CALIBRATED_MODEL_VERSION.
+CALIBRATED_MODEL_VERSION = "cm1-0f5eaefb1fa1"
+SHIPPED_SCORE_QUANTILES: tuple[float, ...] = (
+    0.1877, 0.3265, 0.3856, 0.4158, 0.5037, 0.5609, 0.5823, 0.5992, 0.6207, 0.6407, 0.6668,
+    0.6947, 0.7040, 0.7250, 0.7625, 0.7866, 0.8132, 0.8479, 0.8671, 0.9200, 0.9986,
+)  # fmt: skip
+
+# Key in a model file's `training` section holding the table measured for that model.
+SCORE_QUANTILES_KEY = "score_quantiles"
+
+
+def valid_table(table: Any) -> tuple[float, ...] | None:
+    """`table` as a quantile table when it is one (21 ascending numbers in [0, 1]), else None."""
+    if not isinstance(table, list | tuple) or len(table) != len(QUANTILE_LEVELS):
+        return None
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in table):
+        return None
+    values = tuple(float(v) for v in table)
+    if any(not 0.0 <= v <= 1.0 for v in values) or list(values) != sorted(values):
+        return None
+    return values
+
+
+def table_from_training(training: Mapping[str, Any]) -> tuple[float, ...] | None:
+    """The table a model file stores under `training.score_quantiles`, if valid."""
+    return valid_table(training.get(SCORE_QUANTILES_KEY))
+
+
+def quantile_table(scores: Iterable[float]) -> tuple[float, ...]:
+    """Scores at levels 0, 0.05, ..., 1 (linear interpolation), rounded to 6 places."""
+    values = sorted(float(s) for s in scores)
+    if not values:
+        raise ValueError("quantile_table needs at least one score")
+    table: list[float] = []
+    for level in QUANTILE_LEVELS:
+        position = level * (len(values) - 1)
+        low = int(position)
+        high = min(low + 1, len(values) - 1)
+        value = values[low] + (values[high] - values[low]) * (position - low)
+        table.append(round(min(1.0, max(0.0, value)), 6))
+    for index in range(1, len(table)):  # rounding must not break the order
+        table[index] = max(table[index], table[index - 1])
+    return tuple(table)
