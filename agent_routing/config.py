@@ -209,6 +209,15 @@ class RouterSettings(_Strict):
     duel: DuelConfig = Field(default_factory=DuelConfig)
     # --- end #13 --------------------------------------------------------------------------
 
+    @model_validator(mode="after")
+    def _duel_needs_text(self) -> RouterSettings:  # #13
+        if self.duel.enabled and self.analyzer != "text":
+            raise ValueError(
+                "router.duel.enabled needs router.analyzer: text (duel labels train the text "
+                "analyzer, which starts out scoring exactly like the feature model)"
+            )
+        return self
+
     @field_validator("thresholds")
     @classmethod
     def _ascending(cls, value: list[float] | None) -> list[float] | None:

@@ -18,7 +18,7 @@ import asyncio
 import logging
 from typing import Any
 
-from agent_routing.host import attribution, call_scope, state
+from agent_routing.host import attribution, call_scope, duel, state
 from agent_routing.host.messages import is_tool_request, looks_like_tool_error
 from agent_routing.host.routed_model import RoutedChatModel
 from agent_routing.host.runtime import get_runtime
@@ -57,6 +57,7 @@ def observe_reply(agent: Any, call_data: dict[str, Any], response: str) -> None:
         kinds.append("misformat")
     for kind in kinds:
         _record(agent, route, kind)
+    duel.note_reply(agent, call_data, response)  # #13 duel mode (opt-in; never raises)
 
 
 def tool_started(agent: Any, tool_name: str) -> None:
@@ -96,6 +97,7 @@ async def iteration_ended(agent: Any, loop_data: Any) -> None:
         state.task_state(agent).tool_errors += 1
         if route is not None:
             _record(agent, route, "tool_error", f"{tool_name}: raised an exception")
+    duel.iteration_done(agent)  # #13 duel mode: start a pending duel in the background
     if route is not None and not route.main_used and route.decision.reservation_id:
         budgets = route.router.budgets
         if budgets is not None:

@@ -335,3 +335,178 @@ def _held_out(
 
     scores = score_features(model, [example.features for example in test])
     return float(roc_auc_score(labels, scores)), float(log_loss(labels, scores, labels=[0, 1]))
+
+
+# --- #13: refitting the text analyzer from duel verdicts ------------------------------------
+
+SHADOW_SUFFIX = ".shadow.json"
+
+
+@dataclass(slots=True)
+class TextRefitReport:
+    """What a refit of the text analyzer from duel labels did (and, in shadow, would do)."""
+
+    db_path: Path
+    duels: int = 0
+    labelled: int = 0
+    positives: int = 0
+    train_size: int = 0
+    test_size: int = 0
+    current_version: str = ""
+    new_version: str | None = None
+    current_auc: float | None = None
+    new_auc: float | None = None
+    replaced: bool = False
+    shadow: bool = False
+    out_path: Path | None = None
+    reason: str = ""
+    # What each model would have done on the held-out duels at the strategy's strong share.
+    would_send_strong: dict[str, float] = field(default_factory=dict)
+    would_capture_benefit: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain JSON for the CLI's `--json`."""
+        return {
+            key: str(value) if isinstance(value, Path) else value
+            for key, value in ((name, getattr(self, name)) for name in self.__dataclass_fields__)
+        }
+
+
+def duel_rows(decisions: Sequence[DecisionRecord]) -> list[tuple[str, Any]]:
+    """(duel id, training row) for every judged duel recorded by the text analyzer."""
+    from agent_routing.analyzer.text_training import row_from_features
+    from agent_routing.router.duel import DUEL_STRATEGY
+
+    rows: list[tuple[str, Any]] = []
+    for decision in decisions:
+        benefit = decision.extra.get("benefit")
+        features = decision.extra.get("features")
+        if decision.strategy != DUEL_STRATEGY or benefit not in (0, 1):
+            continue
+        if not isinstance(features, dict):
+            continue
+        row = row_from_features(features, float(benefit))
+        if row is not None:
+            rows.append((decision.id, row))
+    return rows
+
+
+def _auc(labels: Sequence[float], scores: Sequence[float]) -> float:
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score([int(v) for v in labels], scores))
+
+
+def _would_do(
+    report: TextRefitReport,
+    settings: Settings,
+    labels: Sequence[float],
+    models: dict[str, tuple[Any, Any]],
+) -> None:
+    """Shadow figures: share each model sends strong at the strategy's share over its own
+    quantiles, and the share of the held-out benefit it captures there."""
+    import numpy as np
+
+    from agent_routing.router.strategies import STRONG_SHARES, quantile_at
+
+    share = STRONG_SHARES.get(settings.router.strategy, 0.5)
+    positives_total = max(sum(labels), 1.0)
+    for name, (model, scores) in models.items():
+        sent = np.asarray(scores) >= quantile_at(1.0 - share, model.score_quantiles)
+        report.would_send_strong[name] = round(float(sent.mean()), 4)
+        report.would_capture_benefit[name] = round(
+            float(np.asarray(labels)[sent].sum() / positives_total), 4
+        )
+
+
+def refit_text_from_ledger(
+    db_path: Path | None, settings: Settings, out_path: Path | None = None
+) -> TextRefitReport:
+    """Refit the text analyzer on the ledger's duel labels; use it only if it ranks a
+    held-out 30 % of them better (ROC AUC, strictly) than the model in use.
+
+    In shadow mode (`router.duel.shadow`) the new model is written beside the current one
+    (`*.shadow.json`) and the report says what it would have done; the router never
+    switches. The current model is the one `router.analyzer: text` loads.
+    """
+    from agent_routing.analyzer.registry import TEXT, build_analyzer, text_model_path
+    from agent_routing.analyzer.text import TextAnalyzer, save_text_model
+    from agent_routing.analyzer.text_training import fit_text_model, score_rows
+    from agent_routing.ledger import ledger_for, run_sync
+
+    path = (db_path or settings.ledger.resolved_path()).expanduser()
+    if not path.exists():
+        raise ConfigError.single("db", f"no ledger at {str(path)!r}: nothing to learn from")
+
+    async def read() -> list[DecisionRecord]:
+        ledger = ledger_for(settings.ledger, path)
+        await ledger.open()
+        try:
+            return await ledger.query_decisions()
+        finally:
+            await ledger.close()
+
+    decisions = run_sync(read())
+    current = build_analyzer(settings, TEXT)
+    assert isinstance(current, TextAnalyzer)
+    rows = duel_rows(decisions)
+    report = TextRefitReport(
+        db_path=path,
+        duels=sum(1 for d in decisions if d.extra.get("duel_of")),
+        labelled=len(rows),
+        positives=int(sum(row.label for _, row in rows)),
+        current_version=current.model.model_version,
+        shadow=settings.router.duel.shadow,
+    )
+    train = [row for key, row in rows if not in_test_split(key)]
+    test = [row for key, row in rows if in_test_split(key)]
+    report.train_size, report.test_size = len(train), len(test)
+    for split, part in (("training", train), ("test", test)):
+        positives = sum(int(row.label) for row in part)
+        if min(positives, len(part) - positives) < MIN_EXAMPLES_PER_CLASS:
+            report.reason = (
+                f"not enough duel labels: the {split} split has {positives} with benefit and "
+                f"{len(part) - positives} without (at least {MIN_EXAMPLES_PER_CLASS} of each "
+                "needed); the current model stays"
+            )
+            return report
+    new = fit_text_model(
+        train, seed=settings.router.duel.seed, prior_version=current.model.model_version
+    )
+    report.new_version = new.model_version
+    labels = [row.label for row in test]
+    current_scores = score_rows(current.model, test)
+    new_scores = score_rows(new, test)
+    report.current_auc = _auc(labels, list(current_scores))
+    report.new_auc = _auc(labels, list(new_scores))
+    _would_do(
+        report,
+        settings,
+        labels,
+        {"current": (current.model, current_scores), "new": (new, new_scores)},
+    )
+    better = report.new_auc > report.current_auc
+    if report.shadow:
+        target = (out_path or text_model_path()).with_suffix(SHADOW_SUFFIX)
+        save_text_model(new, target)
+        report.out_path = target
+        report.reason = (
+            f"shadow: the refit model {'would' if better else 'would not'} replace the current "
+            f"one (held-out AUC {report.new_auc:.3f} vs {report.current_auc:.3f}); saved to "
+            f"{target}, the router keeps the current model"
+        )
+        return report
+    if not better:
+        report.reason = (
+            f"the refit model is not better on held-out duels (AUC {report.new_auc:.3f} <= "
+            f"{report.current_auc:.3f}); the current model stays"
+        )
+        return report
+    target = out_path or settings.router.model_path or text_model_path()
+    save_text_model(new, target)
+    report.replaced, report.out_path = True, target
+    report.reason = (
+        f"the refit model ranks held-out duels better (AUC {report.new_auc:.3f} > "
+        f"{report.current_auc:.3f}); saved to {target}"
+    )
+    return report

@@ -1,0 +1,257 @@
+"""Duel mode: share and budget respected, both outcomes recorded, refits kept only when better."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+from agent_routing.analyzer.registry import build_analyzer, text_model_path
+from agent_routing.analyzer.text import TextAnalyzer, untrained_model
+from agent_routing.config import DuelConfig, Settings, settings_from_mapping
+from agent_routing.ledger import get_writer, ledger_for, run_sync
+from agent_routing.protocols import AnalysisRequest
+from agent_routing.records import CallRecord, DecisionRecord, OutcomeSignal
+from agent_routing.router.duel import (
+    DUEL_STRATEGY,
+    DuelAnswer,
+    DuelBudget,
+    Duels,
+    parse_judge_reply,
+    verdict_by_signals,
+)
+from agent_routing.router.learning import refit_text_from_ledger
+
+
+class ListSink:
+    """Collects what a duel submits (the CallSink interface)."""
+
+    def __init__(self) -> None:
+        self.calls: list[CallRecord] = []
+        self.decisions: list[DecisionRecord] = []
+
+    def submit(self, record: CallRecord) -> None:
+        self.calls.append(record)
+
+    def submit_decision(self, decision: DecisionRecord) -> None:
+        self.decisions.append(decision)
+
+    def submit_signal(self, signal: OutcomeSignal) -> None:
+        raise AssertionError("a duel writes no signals")
+
+    def flush(self, timeout: float | None = None) -> bool:
+        return True
+
+
+def routed(decision_id: str, features: dict[str, float] | None = None) -> DecisionRecord:
+    """A decision that sent a call to the cheap tier."""
+    return DecisionRecord(
+        id=decision_id,
+        created_at=0.0,
+        conversation_id="c1",
+        agent_no=0,
+        call_kind="chat",
+        strategy="balanced",
+        chosen_tier="cheap",
+        chosen_model="gpt-4o-mini",
+        configured_model="gpt-4o",
+        score=0.2,
+        extra={"features": features or {"prior_logit": 0.0}, "tier_index": 0},
+    )
+
+
+def test_duels_a_share_of_cheap_calls_drawn_independently_of_the_score(tmp_path: Path) -> None:
+    """About `share` of cheap calls are dueled; never a call on a higher tier or when off."""
+    config = DuelConfig(enabled=True, share=0.3, budget_usd=1e9)
+    duels = Duels(config, budget=DuelBudget(config, tmp_path / "s.json"), rng=random.Random(1))
+    chosen = sum(duels.wants(tier_index=0, tier_count=2, estimate_usd=0.01) for _ in range(2000))
+    assert 520 <= chosen <= 680  # 600 expected; binomial sd 20
+    assert not any(duels.wants(tier_index=1, tier_count=2, estimate_usd=0.0) for _ in range(200))
+    off = Duels(DuelConfig(enabled=False, share=1.0), budget=DuelBudget(config, tmp_path / "o"))
+    assert not off.wants(tier_index=0, tier_count=2, estimate_usd=0.0)
+
+
+async def test_duel_budget_stops_duels_and_counts_actual_costs(tmp_path: Path) -> None:
+    """Reservations stop at the limit; settled costs replace estimates and keep counting."""
+    config = DuelConfig(enabled=True, share=1.0, budget_usd=1.0)
+    budget = DuelBudget(config, tmp_path / "state.json")
+    duels = Duels(config, budget=budget, sink=ListSink())
+    wanted = [duels.wants(tier_index=0, tier_count=3, estimate_usd=0.3) for _ in range(5)]
+    assert wanted == [True, True, True, False, False]
+
+    async def strong() -> DuelAnswer:
+        return DuelAnswer(model="gpt-4o", text="ok", cost_usd=0.05)
+
+    cheap = DuelAnswer(model="gpt-4o-mini", text="ok")
+    for index in range(3):
+        await duels.run(decision=routed(f"d{index}"), prompt="p", cheap=cheap,
+                        strong_tier="strong", call_other=strong, estimate_usd=0.3)  # fmt: skip
+    state = budget.state()
+    assert round(state.spent_usd, 6) == 0.15
+    assert state.reserved_usd == 0.0
+    # Actual costs were lower than the estimates, so there is room again, up to the limit.
+    assert duels.wants(tier_index=0, tier_count=3, estimate_usd=0.8) is True
+    assert duels.wants(tier_index=0, tier_count=3, estimate_usd=0.1) is False
+
+
+async def test_duel_budget_fails_closed_on_an_unreadable_state_file(tmp_path: Path) -> None:
+    """A corrupt budget file means no duel (money fails closed)."""
+    path = tmp_path / "state.json"
+    path.write_text("{not json")
+    config = DuelConfig(enabled=True, share=1.0, budget_usd=100.0)
+    duels = Duels(config, budget=DuelBudget(config, path))
+    assert duels.wants(tier_index=0, tier_count=2, estimate_usd=0.0) is False
+
+
+async def test_duel_records_both_outcomes_and_the_strong_call_in_a_real_ledger(
+    tmp_path: Path,
+) -> None:
+    """The ledger gets the duel decision (both answers, verdict, benefit) and the call's cost."""
+    db = tmp_path / "ledger.db"
+    settings = settings_from_mapping({"ledger": {"path": str(db)}})
+    writer = get_writer(db, settings.ledger)
+    config = DuelConfig(enabled=True, share=1.0, budget_usd=5.0)
+    duels = Duels(config, sink=writer, budget=DuelBudget(config, tmp_path / "s.json"))
+
+    async def strong() -> DuelAnswer:
+        return DuelAnswer(model="gpt-4o", text='{"tool_name": "x"}', tool_call_parsed=True,
+                          cost_usd=0.02)  # fmt: skip
+
+    cheap = DuelAnswer(model="gpt-4o-mini", text="I think", tool_call_parsed=False)
+    result = await duels.run(decision=routed("routed-1"), prompt="do it", cheap=cheap,
+                             strong_tier="strong", call_other=strong, estimate_usd=0.1)  # fmt: skip
+    assert writer.flush(timeout=30)
+
+    async def read() -> list[DecisionRecord]:
+        ledger = ledger_for(settings.ledger, db)
+        await ledger.open()
+        try:
+            return await ledger.query_decisions()
+        finally:
+            await ledger.close()
+
+    (stored,) = [d for d in run_sync(read()) if d.strategy == DUEL_STRATEGY]
+    assert stored.id == result.duel_id
+    assert stored.extra["duel_of"] == "routed-1"
+    assert stored.extra["cheap"]["model"] == "gpt-4o-mini"
+    assert stored.extra["cheap"]["tool_call_parsed"] is False
+    assert stored.extra["strong"]["model"] == "gpt-4o"
+    assert stored.extra["strong"]["cost_usd"] == 0.02
+    assert stored.extra["verdict"]["judged_by"] == "signals"
+    assert stored.extra["benefit"] == 1
+    assert stored.applied is False
+
+
+async def test_judge_model_decides_when_signals_cannot(tmp_path: Path) -> None:
+    """Plain answers go to the judge; its one-word reply sets the label; no judge, no label."""
+    config = DuelConfig(enabled=True, share=1.0, budget_usd=5.0)
+    duels = Duels(config, budget=DuelBudget(config, tmp_path / "s.json"))
+    asked: list[list[dict[str, str]]] = []
+
+    async def strong() -> DuelAnswer:
+        return DuelAnswer(model="gpt-4o", text="Paris")
+
+    async def judge(messages: list[dict[str, str]]) -> str:
+        asked.append(messages)
+        return "B"
+
+    cheap = DuelAnswer(model="gpt-4o-mini", text="Lyon")
+    judged = await duels.run(decision=routed("a"), prompt="Capital of France?", cheap=cheap,
+                             strong_tier="strong", call_other=strong, judge=judge)  # fmt: skip
+    assert judged.verdict.judged_by == "judge"
+    assert judged.verdict.benefit == 1
+    assert "Capital of France?" in asked[0][1]["content"]
+    unjudged = await duels.run(decision=routed("b"), prompt="x", cheap=cheap,
+                               strong_tier="strong", call_other=strong)  # fmt: skip
+    assert unjudged.verdict.benefit is None
+    assert parse_judge_reply("neither.") == (False, False)
+    assert parse_judge_reply("maybe") is None
+    ok = DuelAnswer(model="m", text="{}", tool_call_parsed=True, tool_succeeded=True)
+    verdict = verdict_by_signals(ok, DuelAnswer(model="s", text=""))
+    assert verdict is not None
+    assert verdict.cheap_ok is True
+
+
+DETAILS = ("compute the integral of x^2", "list three colours", "explain why the sky is blue",
+           "translate hello", "prove that 17 is prime")  # fmt: skip
+PROMPTS = [f"{random.Random(i).choice(DETAILS)} case {i}" for i in range(240)]
+
+
+async def ledger_of_duels(db: Path, settings: Settings, label_of) -> None:  # type: ignore[no-untyped-def]
+    """Duel records for PROMPTS, features from the text analyzer, benefit from `label_of`."""
+    writer = get_writer(db, settings.ledger)
+    config = DuelConfig(enabled=True, share=1.0, budget_usd=1e6)
+    duels = Duels(config, sink=writer, budget=DuelBudget(config, db.parent / "s.json"))
+    analyzer = TextAnalyzer()
+    rng = random.Random(5)
+    for index in range(240):
+        words = rng.choice(["zebra", "harbour", "meadow"]) + " " + PROMPTS[index]
+        analysis = analyzer.analyze(AnalysisRequest(prompt=words))
+        benefit = label_of(words, analysis.score)
+
+        async def strong() -> DuelAnswer:
+            return DuelAnswer(model="gpt-4o", text="{}", tool_call_parsed=True)
+
+        cheap = DuelAnswer(model="gpt-4o-mini", text="", tool_call_parsed=not benefit,
+                           tool_succeeded=True if not benefit else None)  # fmt: skip
+        await duels.run(decision=routed(f"r{index}", dict(analysis.features)), prompt=words,
+                        cheap=cheap, strong_tier="strong", call_other=strong)  # fmt: skip
+    assert writer.flush(timeout=30)
+
+
+def text_settings(db: Path, **duel: object) -> Settings:
+    """Settings routing with the text analyzer and duel mode on."""
+    return settings_from_mapping(
+        {"ledger": {"path": str(db)},
+         "router": {"analyzer": "text", "duel": {"enabled": True, **duel}}}
+    )  # fmt: skip
+
+
+async def test_refit_from_duels_replaces_the_model_when_it_is_better(tmp_path: Path) -> None:
+    """Labels the prior cannot see (a word) are learned; the router then loads the new model."""
+    db = tmp_path / "ledger.db"
+    settings = text_settings(db)
+    await ledger_of_duels(db, settings, lambda words, score: words.startswith("zebra"))
+    report = refit_text_from_ledger(None, settings)
+    assert report.labelled == 240
+    assert report.new_auc is not None
+    assert report.current_auc is not None
+    assert report.new_auc > 0.9 > report.current_auc
+    assert report.replaced is True
+    assert report.out_path == text_model_path()
+    loaded = build_analyzer(settings)
+    assert isinstance(loaded, TextAnalyzer)
+    assert loaded.model.model_version == report.new_version
+
+
+async def test_a_refit_that_is_not_better_is_not_used(tmp_path: Path) -> None:
+    """When the current model already ranks the duels perfectly, nothing is saved or loaded."""
+    db = tmp_path / "ledger.db"
+    settings = text_settings(db)
+    scores = sorted(TextAnalyzer().analyze(AnalysisRequest(prompt=p)).score for p in PROMPTS)
+    await ledger_of_duels(db, settings, lambda words, score: score > scores[120])
+    report = refit_text_from_ledger(None, settings)
+    assert report.current_auc == 1.0  # the prior is exactly the labelling rule
+    assert report.replaced is False
+    assert "the current model stays" in report.reason
+    assert not text_model_path().exists()
+    loaded = build_analyzer(settings)
+    assert isinstance(loaded, TextAnalyzer)
+    assert loaded.model.model_version == untrained_model().model_version
+
+
+async def test_shadow_refit_shows_what_the_new_model_would_do_and_never_switches(
+    tmp_path: Path,
+) -> None:
+    """Shadow mode writes the candidate beside the model and reports both models' choices."""
+    db = tmp_path / "ledger.db"
+    settings = text_settings(db, shadow=True)
+    await ledger_of_duels(db, settings, lambda words, score: words.startswith("zebra"))
+    report = refit_text_from_ledger(None, settings)
+    assert report.shadow is True
+    assert report.replaced is False
+    assert report.out_path is not None
+    assert report.out_path.name.endswith(".shadow.json")
+    assert report.out_path.exists()
+    assert not text_model_path().exists()
+    assert set(report.would_send_strong) == {"current", "new"}
+    assert report.would_capture_benefit["new"] > report.would_capture_benefit["current"]
