@@ -127,7 +127,12 @@ class CascadeConfig(_Strict):
 
     enabled: bool = True
     escalate_on: list[EscalationSignal] = Field(default_factory=_all_escalation_signals)
-    max_escalations: int = Field(default=2, ge=0)
+    max_escalations: int = Field(
+        default=1,
+        ge=0,
+        description="escalations per task: one retry one tier up (#13; more retries up the "
+        "tiers had no measured benefit)",
+    )
 
 
 # --- #13 duel mode ---------------------------------------------------------------------------

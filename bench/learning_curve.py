@@ -101,7 +101,7 @@ def route_apgr(scores: FloatArray, weak: FloatArray, strong: FloatArray) -> floa
 def split(count: int, seed: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """(held-out rows, training pool), whole rows, seeded."""
     order = np.random.default_rng(seed).permutation(count)
-    cut = int(round(count * TEST_FRACTION))
+    cut = round(count * TEST_FRACTION)
     return np.sort(order[:cut]), order[cut:]
 
 
@@ -223,10 +223,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     print(
         format_table(
-            ["held-out rows", "metric", "rows", "k", "text (mean [min, max])", "features",
-             "length", "random"],
+            [
+                "held-out rows",
+                "metric",
+                "rows",
+                "k",
+                "text (mean [min, max])",
+                "features",
+                "length",
+                "random",
+            ],
             table,
-        )  # fmt: skip
+        )
     )
     print(f"\n{seeds} draw(s) per k; {time.perf_counter() - started:.0f} s")
     return 0

@@ -63,12 +63,19 @@ CONTEXT_PRIORS: Mapping[str, ContextPrior] = {
     ),
     "history_tokens_log": ContextPrior(0.05, 1, "more context to read and reconcile"),
     "iteration_log": ContextPrior(
-        0.15, 1, "many loop iterations: the task was not solved in a step or two"
+        0.0,
+        0,
+        "dropped: on Who&When, steps in the second half of a run hold half the decisive "
+        "mistakes per step of the first half (rate ratio 0.50 [0.37, 0.68], "
+        "bench/step_priors.py): many iterations do not call for a stronger model",
     ),
     "tools_used_log": ContextPrior(0.10, 1, "several different tools: a multi-part task"),
     "attachments_log": ContextPrior(0.20, 1, "attached files or images to interpret"),
     "tool_errors_log": ContextPrior(
-        0.50, 1, "tool errors so far suggest the current model is struggling (+0.35 for one)"
+        1.0,
+        1,
+        "after a failed execution earlier in the run, a step is the decisive mistake 1.99x as "
+        "often (Who&When, [1.24, 3.02], bench/step_priors.py): +0.69 = ln 1.99 for one error",
     ),
     "failure_signals_log": ContextPrior(
         0.80,
@@ -79,8 +86,17 @@ CONTEXT_PRIORS: Mapping[str, ContextPrior] = {
         -1.50, -1, "utility, memory, summarisation, title and embedding calls are formulaic"
     ),
     "kind_tool_io": ContextPrior(
-        -0.50, -1, "browser and document-query calls mostly read and extract"
+        0.31,
+        1,
+        "steps that read web pages or files are the decisive mistake 1.37x as often "
+        "(Who&When, [1.00, 1.80], bench/step_priors.py): +0.31 = ln 1.37",
     ),
     "kind_subordinate": ContextPrior(0.0, 0, "delegated subtasks: no evidence either way"),
     "kind_scheduled": ContextPrior(0.0, 0, "scheduled runs: no evidence either way"),
+    "first_step": ContextPrior(
+        1.75,
+        1,
+        "an agent's first step (a sub-agent's first turn) is the decisive mistake 5.78x as "
+        "often as its later steps (Who&When, [4.03, 8.11], bench/step_priors.py): ln 5.78",
+    ),
 }
