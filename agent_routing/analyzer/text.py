@@ -4,7 +4,7 @@ per-category rates and the feature model's score, combined by a logistic regress
 
     score = sigmoid(intercept + text_logit + sum_j weight_j * (dense_j - mean_j) / scale_j)
 
-- **text**: lowercased words, numbers (as `#<digits>`) and single symbols of the prompt's
+- **text**: lowercased words, numbers (as `#<digits>`) and maths/code marks of the prompt's
   first 3,000 and last 1,000 characters, unigrams and bigrams, plus unigrams of the last two
   history messages' final 1,000 characters (prefixed `c:`), hashed with CRC-32 into
   2^`bits` buckets; the bucket counts are L2-normalised and `text_logit` is their dot
@@ -27,6 +27,7 @@ and the field. Scoring is plain Python (no numpy); fitting uses scikit-learn.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 import re
@@ -63,7 +64,7 @@ RATE_SMOOTHING = 10.0  # pseudo-rows of the overall rate added to each category'
 HASH_FEATURE_PREFIX = "hash:"  # recorded text buckets in Analysis.features (for refits)
 CATEGORY_FEATURE_PREFIX = "cat:"  # recorded category values, `cat:<field>=<value>`: 1.0
 
-_TOKEN = re.compile(r"[a-z]+|\d+|[^\sa-z\d]")
+_TOKEN = re.compile(r"[a-z]+|\d+|[$^=\\{}+*/<>%?()\[\]#:]")  # words, numbers, math/code marks
 
 
 def _tokens(text: str) -> list[str]:
@@ -78,22 +79,49 @@ def _window(text: str) -> str:
     return text[:HEAD_CHARS] + "\n" + text[-TAIL_CHARS:]
 
 
+_WORD_HASHES: dict[str, int] = {}
+_WORD_HASHES_LIMIT = 200_000
+_HASH_KEYS: dict[int, str] = {}
+_GOLDEN = 0x9E3779B1
+
+
+def word_hash(word: str) -> int:
+    """CRC-32 of a token's UTF-8 bytes (memoised: vocabularies repeat)."""
+    value = _WORD_HASHES.get(word)
+    if value is None:
+        if len(_WORD_HASHES) >= _WORD_HASHES_LIMIT:
+            _WORD_HASHES.clear()
+        value = _WORD_HASHES[word] = zlib.crc32(word.encode())
+    return value
+
+
 def hashed_counts(request: AnalysisRequest, bits: int = DEFAULT_BITS) -> dict[int, float]:
-    """L2-normalised bucket counts of the request's text (the `text` part of the model)."""
+    """L2-normalised bucket counts of the request's text (the `text` part of the model).
+
+    A unigram's bucket is its CRC-32 modulo 2^bits; a bigram's is
+    `(crc(a) * 0x9E3779B1 XOR crc(b))` modulo 2^bits; a context word is hashed as `c:<word>`.
+    """
     mask = (1 << bits) - 1
-    crc = zlib.crc32
-    encoded = [word.encode() for word in _tokens(_window(request.prompt))]
-    unigrams = [crc(word) for word in encoded]
-    # crc32(b" " + b, crc32(a)) == crc32(a + b" " + b): bigrams reuse the unigram hashes.
-    bigrams = [crc(b" " + word, left) for left, word in zip(unigrams, encoded[1:], strict=False)]
-    counts: Counter[int] = Counter(value & mask for value in unigrams)
-    counts.update(value & mask for value in bigrams)
+    get = _WORD_HASHES.get
+    hashes = [get(word) or word_hash(word) for word in _tokens(_window(request.prompt))]
+    buckets = [value & mask for value in hashes]
+    buckets += [((a * _GOLDEN) ^ b) & mask for a, b in itertools.pairwise(hashes)]
     for message in request.history[-CONTEXT_MESSAGES:]:
-        counts.update(crc(f"c:{w}".encode()) & mask for w in _tokens(message[-CONTEXT_CHARS:]))
+        buckets += [word_hash(f"c:{w}") & mask for w in _tokens(message[-CONTEXT_CHARS:])]
+    counts = Counter(buckets)
     norm = math.sqrt(sum(value * value for value in counts.values()))
     if norm == 0.0:
         return {}
-    return {bucket: value / norm for bucket, value in counts.items()}
+    scale = 1.0 / norm
+    return {bucket: value * scale for bucket, value in counts.items()}
+
+
+def hash_key(bucket: int) -> str:
+    """The recorded feature name of a text bucket (`hash:<bucket>`, memoised)."""
+    key = _HASH_KEYS.get(bucket)
+    if key is None:
+        key = _HASH_KEYS[bucket] = f"{HASH_FEATURE_PREFIX}{bucket}"
+    return key
 
 
 def request_categories(request: AnalysisRequest) -> dict[str, str]:
@@ -180,6 +208,7 @@ def _parameters(
             "hash": "crc32",
             "bits": bits,
             "ngrams": [1, 2],
+            "bigram": "(crc(a) * 0x9E3779B1) ^ crc(b)",
             "tokens": _TOKEN.pattern,
             "numbers": "#<digit count>",
             "window": [HEAD_CHARS, TAIL_CHARS],
@@ -492,9 +521,7 @@ class TextAnalyzer:
                 for k, v in request_categories(request).items()
             }
         )
-        features.update(
-            {f"{HASH_FEATURE_PREFIX}{bucket}": round(value, 5) for bucket, value in counts.items()}
-        )
+        features.update({hash_key(bucket): value for bucket, value in counts.items()})
         return Analysis(
             score=sigmoid(logit),
             features=features,
