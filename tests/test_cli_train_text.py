@@ -99,3 +99,25 @@ def test_bad_training_files_get_errors_naming_the_column_and_row(tmp_path: Path)
     result = invoke("train", "--data", str(same), "--from-ledger")
     assert result.exit_code == 2
     assert "--data or --from-ledger" in result.output
+
+
+async def test_train_from_ledger_with_the_text_analyzer_uses_duel_labels(tmp_path: Path) -> None:
+    """With router.analyzer text, --from-ledger refits from duels; too few keeps the model."""
+    from agent_routing.config import settings_from_mapping
+    from agent_routing.ledger import get_writer
+    from agent_routing.router import Router, RouteRequest
+
+    db = tmp_path / "ledger.db"
+    config = tmp_path / "config.yaml"
+    config.write_text(f"ledger:\n  path: {db}\nrouter:\n  analyzer: text\n")
+    settings = settings_from_mapping({"ledger": {"path": str(db)}, "router": {"analyzer": "text"}})
+    writer = get_writer(db, settings.ledger)
+    await Router(settings, sink=writer).route(RouteRequest("hello", input_tokens=10))
+    assert writer.flush(timeout=30)
+    result = invoke("train", "--from-ledger", "--config", str(config), "--json")
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.output)
+    assert payload["labelled"] == 0
+    assert payload["replaced"] is False
+    assert "not enough duel labels" in payload["reason"]
+    assert not text_model_path().exists()

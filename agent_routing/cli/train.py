@@ -120,8 +120,13 @@ def _train_text(
 def _from_ledger(db_path: str | None, config_path: Path | None, out: Path | None) -> Any:
     from agent_routing.config import load_settings
 
+    settings = load_settings(config_path, validate_models=False)
+    if settings.router.analyzer == "text":  # #13: the text analyzer learns from duel labels
+        from agent_routing.router.learning import refit_text_from_ledger
+
+        return refit_text_from_ledger(_file(db_path), settings, out)
     trainer = _ledger_trainer()
-    return trainer(_file(db_path), load_settings(config_path, validate_models=False), out)
+    return trainer(_file(db_path), settings, out)
 
 
 @click.command(name="train")
