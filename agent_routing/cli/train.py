@@ -171,11 +171,14 @@ def command(
     as_json: bool,
     config_path: Path | None,
 ) -> None:
-    """Train the complexity analyzer reproducibly and write it as a JSON model file.
+    """Train an analyzer and write it as a JSON model file.
 
-    Use the file with `router.model_path` in the configuration.
+    --data FILE fits the learnable text analyzer on your labelled prompts (benefit of the
+    strong model) and writes it where `router.analyzer: text` loads it. --data-dir rebuilds
+    the feature model reproducibly (use it with `router.model_path`). --from-ledger refits
+    from the ledger's outcomes (duel labels when router.analyzer is text).
 
-    Example: agent-routing train --data-dir ../shared/data --out model.json --seed 0
+    Example: agent-routing train --data my_outcomes.csv
     """
     if data_file is not None:
         if from_ledger:
