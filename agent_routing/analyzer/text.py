@@ -5,7 +5,7 @@ per-category rates and the feature model's score, combined by a logistic regress
     score = sigmoid(intercept + text_logit + sum_j weight_j * (dense_j - mean_j) / scale_j)
 
 - **text**: lowercased words, numbers (as `#<digits>`) and maths/code marks of the prompt's
-  first 3,000 and last 1,000 characters, unigrams and bigrams, plus unigrams of the last two
+  first 2,000 and last 500 characters, unigrams and bigrams, plus unigrams of the last two
   history messages' final 1,000 characters (prefixed `c:`), hashed with CRC-32 into
   2^`bits` buckets; the bucket counts are L2-normalised and `text_logit` is their dot
   product with the learned bucket weights (only non-zero weights are stored).
@@ -53,8 +53,8 @@ from agent_routing.protocols import Analysis, AnalysisRequest
 FORMAT_NAME = "agent-routing/text-analyzer"
 FORMAT_VERSION = 1
 DEFAULT_BITS = 16
-HEAD_CHARS = 3000
-TAIL_CHARS = 1000
+HEAD_CHARS = 2000
+TAIL_CHARS = 500
 CONTEXT_MESSAGES = 2
 CONTEXT_CHARS = 1000
 CATEGORY_FIELDS: tuple[str, ...] = ("category", "call_kind", "tool", "profile", "first_step")
@@ -68,9 +68,8 @@ _TOKEN = re.compile(r"[a-z]+|\d+|[$^=\\{}+*/<>%?()\[\]#:]")  # words, numbers, m
 
 
 def _tokens(text: str) -> list[str]:
-    return [
-        f"#{len(token)}" if token[0].isdigit() else token for token in _TOKEN.findall(text.lower())
-    ]
+    """Raw tokens; numbers are normalised to `#<digit count>` when hashed (:func:`word_hash`)."""
+    return _TOKEN.findall(text.lower())
 
 
 def _window(text: str) -> str:
@@ -86,12 +85,14 @@ _GOLDEN = 0x9E3779B1
 
 
 def word_hash(word: str) -> int:
-    """CRC-32 of a token's UTF-8 bytes (memoised: vocabularies repeat)."""
+    """CRC-32 of a token's UTF-8 bytes, a number as `#<digit count>` (memoised)."""
     value = _WORD_HASHES.get(word)
     if value is None:
         if len(_WORD_HASHES) >= _WORD_HASHES_LIMIT:
             _WORD_HASHES.clear()
-        value = _WORD_HASHES[word] = zlib.crc32(word.encode())
+        bare = word[2:] if word.startswith("c:") else word
+        normal = f"{word[: len(word) - len(bare)]}#{len(bare)}" if bare[:1].isdigit() else word
+        value = _WORD_HASHES[word] = zlib.crc32(normal.encode())
     return value
 
 
@@ -175,7 +176,8 @@ class TextModel:
     def logit(self, counts: Mapping[int, float], dense: Mapping[str, float]) -> tuple[float, float]:
         """(total log-odds, the text part of it) for bucket counts and dense values."""
         weights = self.text_weights
-        text = sum(weights.get(bucket, 0.0) * value for bucket, value in counts.items())
+        get = weights.get
+        text = sum(get(bucket, 0.0) * value for bucket, value in counts.items())
         total = self.intercept + text
         for spec in self.dense:
             total += spec.weight * (dense[spec.name] - spec.mean) / spec.scale
@@ -521,7 +523,7 @@ class TextAnalyzer:
                 for k, v in request_categories(request).items()
             }
         )
-        features.update({hash_key(bucket): value for bucket, value in counts.items()})
+        features.update(zip(map(hash_key, counts), counts.values(), strict=True))
         return Analysis(
             score=sigmoid(logit),
             features=features,
