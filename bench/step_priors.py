@@ -12,7 +12,9 @@ decisive mistake | attribute) / P(... | not attribute), pooled over runs, with a
 
 Attributes (what the router can see before the call):
 
-- `first step of a sub-agent`: the agent's first step in the run (a sub-agent's first turn);
+- `first step of an agent`: the agent's first step in the run; split into the run's very
+  first step (the main agent's) and the first step of every agent joining later (a
+  sub-agent's first turn);
 - `reads web pages or files`: the step of an agent whose job is browsing or reading files
   (name matches surfer / web / browser / file / search / reader);
 - `late iteration`: the step is in the second half of the run's LLM steps;
@@ -42,6 +44,7 @@ class Step:
 
     run: int
     mistake: bool
+    first_of_run: bool
     first_of_agent: bool
     reader: bool
     late: bool
@@ -78,6 +81,7 @@ def load_steps(folder: Path) -> tuple[list[Step], int]:
                 Step(
                     run=run,
                     mistake=index == mistake,
+                    first_of_run=position == 0,
                     first_of_agent=agent not in seen,
                     reader=bool(READER.search(agent)),
                     late=position >= len(llm) / 2,
@@ -104,7 +108,11 @@ def rate_ratio(
 
 
 ATTRIBUTES: dict[str, Callable[[Step], bool]] = {
-    "first step of a sub-agent": lambda s: s.first_of_agent,
+    "first step of an agent": lambda s: s.first_of_agent,
+    "first step of a sub-agent (not the run's first step)": lambda s: (
+        s.first_of_agent and not s.first_of_run
+    ),
+    "the run's first step (the main agent's)": lambda s: s.first_of_run,
     "reads web pages or files": lambda s: s.reader,
     "late iteration (second half)": lambda s: s.late,
     "after a tool error": lambda s: s.after_tool_error,

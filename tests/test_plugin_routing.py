@@ -77,7 +77,9 @@ async def test_every_call_lands_in_the_ledger_with_chat_agent_tool_and_decision(
         tool_call("browser_agent", message="open example.com"),
         respond("all done"),
     )
-    fake_host.provider.script("gpt-4o", "The total is 42.")  # the chat call inside document_query
+    # The chat call inside document_query gets the fake provider's default document answer (a
+    # model-keyed script would be taken by whichever call reaches that model first: the
+    # sub-agent's first step now routes to the strong tier, #13 step priors).
     context = fake_host.new_context()
     assert await fake_host.send(context, SIMPLE) == "all done"
     ledger = await fake_host.ledger()

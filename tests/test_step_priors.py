@@ -21,16 +21,16 @@ def score(**context: object) -> float:
     return ComplexityAnalyzer().analyze(AnalysisRequest(prompt=PROMPT, **context)).score  # type: ignore[arg-type]
 
 
-def test_first_step_of_an_agent_scores_higher_than_its_later_steps() -> None:
-    """A sub-agent's (or the main agent's) first step gets the measured +ln 5.78."""
+def test_first_step_of_a_sub_agent_scores_higher_than_its_later_steps() -> None:
+    """A sub-agent's first step gets the measured +ln 6.05; the main agent's does not."""
     first = extract_features(AnalysisRequest(prompt=PROMPT, call_kind=CallKind.SUBORDINATE))
     later = extract_features(
         AnalysisRequest(prompt=PROMPT, call_kind=CallKind.SUBORDINATE, iteration=3)
     )
-    utility = extract_features(AnalysisRequest(prompt=PROMPT, call_kind=CallKind.UTILITY))
-    assert first["first_step"] == 1.0
-    assert later["first_step"] == 0.0
-    assert utility["first_step"] == 0.0
+    main = extract_features(AnalysisRequest(prompt=PROMPT, call_kind=CallKind.CHAT))
+    assert first["subordinate_first_step"] == 1.0
+    assert later["subordinate_first_step"] == 0.0
+    assert main["subordinate_first_step"] == 0.0
     assert score(call_kind=CallKind.SUBORDINATE) > score(
         call_kind=CallKind.SUBORDINATE, iteration=3
     )
@@ -48,9 +48,9 @@ def test_tool_errors_and_reading_steps_raise_the_score_by_the_measured_ratios() 
         math.log(1.99), abs=0.02
     )
     assert model["kind_tool_io"].weight == pytest.approx(math.log(1.37), abs=0.01)
-    assert model["first_step"].weight == pytest.approx(math.log(5.78), abs=0.01)
+    assert model["subordinate_first_step"].weight == pytest.approx(math.log(6.05), abs=0.01)
     assert model["iteration_log"].weight == 0.0
-    for name in ("tool_errors_log", "kind_tool_io", "first_step", "iteration_log"):
+    for name in ("tool_errors_log", "kind_tool_io", "subordinate_first_step", "iteration_log"):
         assert model[name].weight == CONTEXT_PRIORS[name].weight  # the file carries the priors
         assert "bench/step_priors.py" in model[name].why
     assert score(iteration=1, tool_errors=1) > score(iteration=1)

@@ -64,7 +64,7 @@ CONTEXT_FEATURES: tuple[str, ...] = (
     "kind_tool_io",
     "kind_subordinate",
     "kind_scheduled",
-    "first_step",
+    "subordinate_first_step",
 )
 
 FEATURE_NAMES: tuple[str, ...] = TEXT_FEATURES + CONTEXT_FEATURES
@@ -222,10 +222,6 @@ def text_features(prompt: str) -> dict[str, float]:
     }
 
 
-# An agent's own steps (main agent or sub-agent); iteration 0 is its first step of the task.
-FIRST_STEP_KINDS = frozenset({CallKind.CHAT, CallKind.SUBORDINATE})
-
-
 def context_features(request: AnalysisRequest) -> dict[str, float]:
     """The call's context features (see CONTEXT_FEATURES); all zero for a lone question."""
     history_chars = sum(len(message) for message in request.history)
@@ -244,7 +240,9 @@ def context_features(request: AnalysisRequest) -> dict[str, float]:
         "kind_tool_io": 1.0 if kind in TOOL_IO_KINDS else 0.0,
         "kind_subordinate": 1.0 if kind == CallKind.SUBORDINATE else 0.0,
         "kind_scheduled": 1.0 if kind == CallKind.SCHEDULED else 0.0,
-        "first_step": 1.0 if request.iteration == 0 and kind in FIRST_STEP_KINDS else 0.0,
+        "subordinate_first_step": (
+            1.0 if request.iteration == 0 and kind == CallKind.SUBORDINATE else 0.0
+        ),
     }
 
 

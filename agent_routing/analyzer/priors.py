@@ -66,7 +66,7 @@ CONTEXT_PRIORS: Mapping[str, ContextPrior] = {
         0.0,
         0,
         "dropped: on Who&When, steps in the second half of a run hold half the decisive "
-        "mistakes per step of the first half (rate ratio 0.50 [0.37, 0.68], "
+        "mistakes per step of the first half (rate ratio 0.50 [0.37, 0.69], "
         "bench/step_priors.py): many iterations do not call for a stronger model",
     ),
     "tools_used_log": ContextPrior(0.10, 1, "several different tools: a multi-part task"),
@@ -75,7 +75,7 @@ CONTEXT_PRIORS: Mapping[str, ContextPrior] = {
         1.0,
         1,
         "after a failed execution earlier in the run, a step is the decisive mistake 1.99x as "
-        "often (Who&When, [1.24, 3.02], bench/step_priors.py): +0.69 = ln 1.99 for one error",
+        "often (Who&When, [1.25, 2.97], bench/step_priors.py): +0.69 = ln 1.99 for one error",
     ),
     "failure_signals_log": ContextPrior(
         0.80,
@@ -89,14 +89,15 @@ CONTEXT_PRIORS: Mapping[str, ContextPrior] = {
         0.31,
         1,
         "steps that read web pages or files are the decisive mistake 1.37x as often "
-        "(Who&When, [1.00, 1.80], bench/step_priors.py): +0.31 = ln 1.37",
+        "(Who&When, [1.01, 1.81], bench/step_priors.py): +0.31 = ln 1.37",
     ),
     "kind_subordinate": ContextPrior(0.0, 0, "delegated subtasks: no evidence either way"),
     "kind_scheduled": ContextPrior(0.0, 0, "scheduled runs: no evidence either way"),
-    "first_step": ContextPrior(
-        1.75,
+    "subordinate_first_step": ContextPrior(
+        1.80,
         1,
-        "an agent's first step (a sub-agent's first turn) is the decisive mistake 5.78x as "
-        "often as its later steps (Who&When, [4.03, 8.11], bench/step_priors.py): ln 5.78",
+        "a sub-agent's first step is the decisive mistake 6.05x as often as other steps "
+        "(Who&When, [4.24, 8.44], bench/step_priors.py): ln 6.05. The main agent's first "
+        "step (2.51x) gets no prior: it would send nearly every first reply to the strong tier",
     ),
 }
