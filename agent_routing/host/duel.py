@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from agent_routing.config import Settings
@@ -109,13 +110,22 @@ def iteration_done(agent: Any) -> None:
         logger.warning("agent-routing: duel not started: %r", error)
 
 
+async def _acompletion(**kwargs: Any) -> Any:
+    from agent_routing._litellm import litellm_module
+
+    return await litellm_module().acompletion(**kwargs)
+
+
+# The coroutine that makes the duel's calls (litellm.acompletion); tests put one here that
+# passes litellm's `mock_response`, so no provider is ever called.
+COMPLETION: Callable[..., Awaitable[Any]] = _acompletion
+
+
 async def _call_strong(model: str, messages: list[dict[str, Any]]) -> DuelAnswer:
     from agent_routing._litellm import litellm_module
 
     litellm = litellm_module()
-    response = await litellm.acompletion(
-        model=model, messages=messages, max_tokens=DUEL_OUTPUT_TOKENS
-    )
+    response = await COMPLETION(model=model, messages=messages, max_tokens=DUEL_OUTPUT_TOKENS)
     text = str(response.choices[0].message.content or "")
     try:
         cost: float | None = float(litellm.completion_cost(completion_response=response))
@@ -129,9 +139,7 @@ def _judge(model: str | None) -> Any:
         return None
 
     async def ask(messages: list[dict[str, str]]) -> str:
-        from agent_routing._litellm import litellm_module
-
-        response = await litellm_module().acompletion(model=model, messages=messages, max_tokens=5)
+        response = await COMPLETION(model=model, messages=messages, max_tokens=5)
         return str(response.choices[0].message.content or "")
 
     return ask
