@@ -54,10 +54,11 @@ def _text(settings: Settings, path: Path | None) -> CalibratedAnalyzer:
     if path is None:
         default = text_model_path()
         path = default if default.exists() else None
+    record = settings.router.duel.enabled  # duel refits train on the recorded buckets
     if path is None:
-        return TextAnalyzer()  # untrained: scores exactly like the feature model
+        return TextAnalyzer(record_text=record)  # untrained: scores like the feature model
     _expect_format(path, TEXT_FORMAT, TEXT)
-    return TextAnalyzer(load_text_model(path))
+    return TextAnalyzer(load_text_model(path), record_text=record)
 
 
 FEATURE_FORMAT = "agent-routing/complexity-model"

@@ -96,6 +96,19 @@ def word_hash(word: str) -> int:
     return value
 
 
+_CONTEXT_HASHES: dict[str, int] = {}
+
+
+def context_hash(word: str) -> int:
+    """The hash of a context word, `word_hash("c:" + word)` (memoised by the bare word)."""
+    value = _CONTEXT_HASHES.get(word)
+    if value is None:
+        if len(_CONTEXT_HASHES) >= _WORD_HASHES_LIMIT:
+            _CONTEXT_HASHES.clear()
+        value = _CONTEXT_HASHES[word] = word_hash(f"c:{word}")
+    return value
+
+
 def hashed_counts(request: AnalysisRequest, bits: int = DEFAULT_BITS) -> dict[int, float]:
     """L2-normalised bucket counts of the request's text (the `text` part of the model).
 
@@ -107,8 +120,11 @@ def hashed_counts(request: AnalysisRequest, bits: int = DEFAULT_BITS) -> dict[in
     hashes = [get(word) or word_hash(word) for word in _tokens(_window(request.prompt))]
     buckets = [value & mask for value in hashes]
     buckets += [((a * _GOLDEN) ^ b) & mask for a, b in itertools.pairwise(hashes)]
+    context = _CONTEXT_HASHES.get
     for message in request.history[-CONTEXT_MESSAGES:]:
-        buckets += [word_hash(f"c:{w}") & mask for w in _tokens(message[-CONTEXT_CHARS:])]
+        buckets += [
+            (context(w) or context_hash(w)) & mask for w in _tokens(message[-CONTEXT_CHARS:])
+        ]
     counts = Counter(buckets)
     norm = math.sqrt(sum(value * value for value in counts.values()))
     if norm == 0.0:
@@ -486,10 +502,14 @@ class TextAnalyzer:
         *,
         prior: ComplexityAnalyzer | None = None,
         top_k: int = 5,
+        record_text: bool = True,
     ) -> None:
         self.prior = prior or ComplexityAnalyzer()
         self.model = model or untrained_model(self.prior.model)
         self.top_k = top_k
+        # Recording the hashed buckets lets duel refits train on ledger rows; without duels
+        # they are not needed and cost time and ledger space on every call.
+        self.record_text = record_text
 
     @property
     def score_quantiles(self) -> tuple[float, ...]:
@@ -523,7 +543,8 @@ class TextAnalyzer:
                 for k, v in request_categories(request).items()
             }
         )
-        features.update(zip(map(hash_key, counts), counts.values(), strict=True))
+        if self.record_text:
+            features.update(zip(map(hash_key, counts), counts.values(), strict=True))
         return Analysis(
             score=sigmoid(logit),
             features=features,
