@@ -56,3 +56,14 @@ async def test_duel_runs_the_strong_tier_and_records_both_outcomes(
         assert record.extra["benefit"] == 0  # the cheap step's tool call parsed and succeeded
     assert len(ledger.calls_of("duel")) == 2
     assert len(fake_host.provider.main_calls()) == 2  # the strong answers were not executed
+
+
+async def test_the_agent_profile_reaches_the_text_analyzer(fake_host: FakeHost) -> None:
+    """The host passes the agent's profile, so the text analyzer can learn a rate per profile."""
+    fake_host.configure({"router": {"analyzer": "text"}})
+    fake_host.provider.script_main(respond("4"))
+    assert await fake_host.send(fake_host.new_context(), SIMPLE) == "4"
+    ledger = await fake_host.ledger()
+    (chat,) = [d for d in ledger.decisions if d.call_kind == "chat"]
+    profiles = [k for k in chat.extra["features"] if k.startswith("cat:profile=")]
+    assert profiles == ["cat:profile=agent0"]

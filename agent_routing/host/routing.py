@@ -196,6 +196,7 @@ def _route_request(
         cascade=cascade,
         input_tokens=input_tokens,  # None: the router counts prompt and history itself
         provider_state_model=provider_state.continuing_model(agent, chat_model),  # v2
+        profile=str(getattr(getattr(agent, "config", None), "profile", "") or ""),  # #13
     )
 
 

@@ -50,6 +50,7 @@ class RouteRequest:
     # The model holding this chat's conversation at the provider (Responses API), whose
     # next step would continue it: leaving it resends the whole prompt (router.continuation).
     provider_state_model: str | None = None
+    profile: str = ""  # the agent's profile (its per-profile benefit rate is learnable, #13)
 
     def analysis_request(self) -> AnalysisRequest:
         """What the analyzer sees of this request."""
@@ -62,6 +63,7 @@ class RouteRequest:
             iteration=self.iteration,
             tool_errors=self.tool_errors,
             signals=self.signals,
+            profile=self.profile,
         )
 
 
