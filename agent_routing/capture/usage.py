@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from agent_routing.pricing import REASONING_OUTSIDE_COMPLETION
+from agent_routing.provider_errors import classify_error
 from agent_routing.records import Outcome, Usage
 
 ERROR_MESSAGE_LIMIT = 500
@@ -84,10 +85,8 @@ def provider_cost(usage: Any) -> float | None:
 
 
 def outcome_of(error: BaseException) -> Outcome:
-    """How a call that raised `error` ended: the router's classification, so the ledger
-    and the fallback logic never disagree about what an error means."""
-    from agent_routing.router.errors import classify_error
-
+    """How a call that raised `error` ended: the provider error classification fallback
+    uses too, so the ledger and the fallback logic never disagree about what an error means."""
     return classify_error(error).outcome
 
 

@@ -28,8 +28,8 @@ from agent_routing import events
 from agent_routing.config import TierConfig
 from agent_routing.errors import ConfigError
 from agent_routing.ids import new_id
+from agent_routing.provider_errors import ErrorClassification, FailureKind
 from agent_routing.router.decision import RoutingDecision, tier_call_kwargs
-from agent_routing.router.errors import ErrorClassification, FailureKind
 from agent_routing.router.fallback import Hop, OnWait, run_with_fallback
 from agent_routing.router.holds import fire_alerts, refusal, release
 

@@ -5,7 +5,7 @@
 passes the host model's `unified_call`; :meth:`Router.acompletion` passes
 `litellm.acompletion`. Between hops it
 
-- classifies the error once (:func:`~agent_routing.router.errors.classify_error`) and
+- classifies the error once (:func:`~agent_routing.provider_errors.classify_error`) and
   re-raises at once what no other model can fix (bad key, bad request, our own budget);
 - puts a model that is rate limited, out of quota, timing out or failing with 5xx in a
   cooldown (:class:`CooldownRegistry`, shared by every call of a process) for the
@@ -33,7 +33,7 @@ from typing import TypeVar
 from agent_routing import events
 from agent_routing.config import FallbackConfig, TierConfig
 from agent_routing.errors import ConfigError
-from agent_routing.router.errors import ErrorClassification, FailureKind, classify_error
+from agent_routing.provider_errors import ErrorClassification, FailureKind, classify_error
 
 T = TypeVar("T")
 

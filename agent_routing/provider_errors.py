@@ -6,7 +6,8 @@ wrapper around them) into an :class:`ErrorClassification`: the `records.Outcome`
 the call's ledger row, the :class:`FailureKind` behind it, whether another model may succeed
 where this one failed (`fallback`), and the provider's `Retry-After` in seconds when it sent
 one. The fallback runner uses it and the capture callbacks can take its `.outcome`, so
-"what failed and why" is decided in one place.
+"what failed and why" is decided in one place. It sits below both (it imports only
+`errors` and `records`), so capture and the router share it without importing each other.
 
 Classification reads class names along the exception's MRO and its `status_code`, never
 `isinstance` against litellm: importing litellm costs over a second, and errors raised by a
