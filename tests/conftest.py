@@ -87,3 +87,26 @@ async def backend_ledger(ledger_url: str) -> Any:
     await ledger.open()
     yield ledger
     await ledger.close()
+
+
+# Fixtures that play whole Agent Zero turns on the fake host (tests/fakehost.py).
+HOST_TURN_FIXTURES = frozenset({"fake_host", "bare_host"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark `slow` every test that plays whole host turns (it uses a fake-host fixture), so a
+    new host test is marked without anyone remembering to; tests that spawn processes carry
+    `@pytest.mark.slow` themselves."""
+    for item in items:
+        if HOST_TURN_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """Say which random order ran (pytest-randomly), so a failure that depends on the order
+    can be replayed: pass the same seed."""
+    seed = getattr(config.option, "randomly_seed", None)
+    if isinstance(seed, int) and config.pluginmanager.has_plugin("randomly"):
+        terminalreporter.write_line(
+            f"test order: random, seed {seed} (replay it: python -m pytest --randomly-seed={seed})"
+        )

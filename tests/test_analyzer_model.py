@@ -210,6 +210,7 @@ def test_negative_top_k_is_rejected() -> None:
         ComplexityAnalyzer(top_k=-1)
 
 
+@pytest.mark.slow
 def test_analysis_loads_only_the_tokenizer() -> None:
     """Importing and building loads no heavy library; analyzing loads tiktoken and nothing else."""
     code = (

@@ -31,6 +31,7 @@ async def main():
     settings = Settings(budgets=[BudgetConfig(scope="daily", limit_usd={CAP})])
     async with SQLiteLedger(path) as ledger:
         budgets = Budgets(ledger, settings, estimate_cost=lambda *_: {ESTIMATE})
+        print("ready", flush=True)
         while not go.exists():
             await asyncio.sleep(0.005)
         verdicts = await asyncio.gather(*(
@@ -64,7 +65,9 @@ def test_concurrent_checks_never_overspend(tmp_path: Path) -> None:
         )
         for _ in range(4)
     ]
-    time.sleep(0.5)  # let every process import and open the ledger before they race
+    for process in processes:  # every process has imported and opened the ledger
+        assert process.stdout is not None
+        assert process.stdout.readline().strip() == "ready", process.stderr
     go.touch()
     verdicts: list[tuple[str, str | None]] = []
     for process in processes:

@@ -37,7 +37,7 @@ CHILD_PRELUDE = textwrap.dedent(
     handle = enable_capture(db, settings=Settings())
     litellm = litellm_module()
 
-    async def memorise():
+    async def memorise(streaming):
         # A utility call started in a background task at the end of a turn: its stream is
         # still being read when the turn - and the process - ends.
         stream = await litellm.acompletion(
@@ -45,6 +45,7 @@ CHILD_PRELUDE = textwrap.dedent(
             stream=True, metadata=capture_metadata(call_id=call_id, kind="memory"),
         )
         async for _chunk in stream:
+            streaming.set()  # the call is open and its first chunk is in
             await asyncio.sleep(30)
     """
 ).format(messages=MESSAGES)
@@ -52,8 +53,9 @@ CHILD_PRELUDE = textwrap.dedent(
 EXIT_AT_END_OF_TURN = CHILD_PRELUDE + textwrap.dedent(
     """
     async def turn():
-        asyncio.get_running_loop().create_task(memorise())
-        await asyncio.sleep(0.3)  # the turn ends; asyncio.run cancels the background task
+        streaming = asyncio.Event()
+        asyncio.get_running_loop().create_task(memorise(streaming))
+        await streaming.wait()  # the turn ends; asyncio.run cancels the background task
 
     asyncio.run(turn())
     """
@@ -62,8 +64,9 @@ EXIT_AT_END_OF_TURN = CHILD_PRELUDE + textwrap.dedent(
 CRASH_MID_CALL = CHILD_PRELUDE + textwrap.dedent(
     """
     async def turn():
-        task = asyncio.get_running_loop().create_task(memorise())
-        await asyncio.sleep(0.3)
+        streaming = asyncio.Event()
+        task = asyncio.get_running_loop().create_task(memorise(streaming))
+        await streaming.wait()
         handle.flush(10)
         print("opened", flush=True)
         await task

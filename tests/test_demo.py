@@ -9,7 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 
+
+@pytest.mark.slow
 def test_demo_records_every_call_and_reports_from_the_ledger(tmp_path: Path) -> None:
     """The demo routes simple steps cheap and hard ones strong, falls back on a rate limit
     (the fallback row is attempt 1 of the same decision), escalates after a misformat, and

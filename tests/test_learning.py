@@ -19,6 +19,7 @@ from agent_routing.router import Router, RouteRequest
 from agent_routing.router.learning import (
     current_model,
     default_analyzer,
+    held_out_auc,
     label_decisions,
     learned_model_path,
     train_from_ledger,
@@ -188,3 +189,15 @@ def test_recorded_features_score_like_the_live_analyzer() -> None:
     analysis = analyzer.analyze(RouteRequest("Prove it step by step.").analysis_request())
     [score] = score_features(current_model(Settings()), [dict(analysis.features)])
     assert score == pytest.approx(analysis.score)
+
+
+def test_a_perfect_ranking_with_ties_scores_exactly_one() -> None:
+    """Tied scores on a perfectly separated set give AUC exactly 1.0 (sklearn's trapezoid sum
+    alone gives 0.9999999999999999), so an equally perfect refit is never 'better'."""
+    from sklearn.metrics import roc_auc_score
+
+    counts = {0.0: 2, 0.1: 1, 0.2: 1, 0.3: 7, 0.4: 4, 0.5: 7, 0.6: 3, 0.7: 4, 0.8: 6, 0.9: 7}
+    values = [value for value, count in counts.items() for _ in range(count)] + [1.0, 1.0]
+    labels = [int(value >= 0.6) for value in values]
+    assert roc_auc_score(labels, values) < 1.0  # the float noise this guards against
+    assert held_out_auc(labels, values) == 1.0

@@ -203,6 +203,7 @@ async def test_failed_migration_leaves_neither_table_nor_bookkeeping_row(tmp_pat
         assert await migrate(db, [m001_good, m002_fixed]) == ["m002_broken"]
 
 
+@pytest.mark.slow
 def test_processes_migrating_the_same_file_at_once_are_safe(tmp_path: Path) -> None:
     """Six processes opening one fresh file together all succeed and each migration runs once."""
     path = tmp_path / "ledger.db"

@@ -43,6 +43,7 @@ def stored_ids(path: Path) -> set[str]:
 def run_child(code: str, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-c", code, *args],
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -305,11 +306,11 @@ def test_sigkill_mid_run_keeps_every_acknowledged_record(tmp_path: Path) -> None
 
 
 LOCK_HOLDER = """
-import sqlite3, sys, time
+import sqlite3, sys
 db = sqlite3.connect(sys.argv[1], isolation_level=None)
 db.execute("BEGIN EXCLUSIVE")
 print("locked", flush=True)
-time.sleep(float(sys.argv[2]))
+sys.stdin.readline()  # hold the lock until the test says "release"
 db.execute("COMMIT")
 print("released", flush=True)
 """
@@ -317,12 +318,12 @@ print("released", flush=True)
 
 @pytest.mark.slow
 async def test_locked_database_makes_writes_wait_not_fail(tmp_path: Path) -> None:
-    """While another process holds the write lock for seconds, submit() keeps returning at
+    """While another process holds the write lock, submit() keeps returning at
     once, nothing is committed, and once the lock is released every record lands."""
     path = tmp_path / "ledger.db"
     async with SQLiteLedger(path):
         pass  # create and migrate the file first
-    holder = run_child(LOCK_HOLDER, str(path), "2.5")
+    holder = run_child(LOCK_HOLDER, str(path))
     assert holder.stdout is not None
     assert holder.stdout.readline().strip() == "locked"
     writer = LedgerWriter(path, LedgerSettings(busy_timeout_ms=100, flush_interval_ms=10))
@@ -332,9 +333,9 @@ async def test_locked_database_makes_writes_wait_not_fail(tmp_path: Path) -> Non
     assert await writer.aflush(timeout_s=0.5) is False  # still locked: nothing committed
     assert holder.poll() is None
     assert submits_done_while_locked
-    out, _ = await asyncio.to_thread(holder.communicate, timeout=30)
+    out, _ = await asyncio.to_thread(holder.communicate, "release\n", timeout=30)
     assert "released" in out
     assert await writer.aflush(timeout_s=30) is True
     assert count_rows(path) == 500
-    assert writer.stats().retries > 0, "busy_timeout 100 ms < 2.5 s lock: the writer retried"
+    assert writer.stats().retries > 0, "busy_timeout 100 ms < the lock: the writer retried"
     await asyncio.to_thread(writer.close, 10)

@@ -22,7 +22,22 @@ def test_ci_runs_the_readme_test_command() -> None:
     blocks = [part.split("```", 1)[0].strip() for part in readme.split("```bash\n")[1:]]
     install_and_demo, test_command = blocks[0], blocks[1]
     assert "agent-routing demo" in install_and_demo
-    assert test_command in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    ci_lines = [
+        line
+        for line in (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    assert ci_lines[-1] == test_command, "the README's test command must end .ci/run verbatim"
+
+
+def test_the_test_command_runs_every_check() -> None:
+    """The one test command lints, checks formatting and types, and measures coverage, and
+    the README offers an inner loop that skips the slow tests."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    test_command = _blocks("bash")[1].strip()
+    for check in ("ruff check .", "ruff format --check .", "mypy", "python -m pytest", "--cov"):
+        assert check in test_command, check
+    assert "python -m pytest -q -m 'not slow'" in readme
 
 
 def _blocks(language: str) -> list[str]:

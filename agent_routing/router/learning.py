@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -329,12 +329,25 @@ def _quantiles_on(model: AnalyzerModel, rows: Sequence[dict[str, float]]) -> tup
 def _held_out(
     model: AnalyzerModel, test: Sequence[LabelledDecision], labels: Sequence[int]
 ) -> tuple[float, float]:
-    from sklearn.metrics import log_loss, roc_auc_score
+    from sklearn.metrics import log_loss
 
     from agent_routing.analyzer.scoring import score_features
 
     scores = score_features(model, [example.features for example in test])
-    return float(roc_auc_score(labels, scores)), float(log_loss(labels, scores, labels=[0, 1]))
+    return held_out_auc(labels, scores), float(log_loss(labels, scores, labels=[0, 1]))
+
+
+AUC_DIGITS = 12
+
+
+def held_out_auc(labels: Sequence[int], scores: Iterable[float]) -> float:
+    """ROC AUC rounded to 12 decimals. sklearn sums trapezoids in floating point, so a
+    perfect ranking with tied scores can come out as 0.9999999999999999; unrounded, a refit
+    'better' by that noise replaced a model that was already perfect (a flaky test, about 1
+    run in 14, showed it)."""
+    from sklearn.metrics import roc_auc_score
+
+    return round(float(roc_auc_score(labels, list(scores))), AUC_DIGITS)
 
 
 # --- #13: refitting the text analyzer from duel verdicts ------------------------------------
@@ -392,9 +405,7 @@ def duel_rows(decisions: Sequence[DecisionRecord]) -> list[tuple[str, Any]]:
 
 
 def _auc(labels: Sequence[float], scores: Sequence[float]) -> float:
-    from sklearn.metrics import roc_auc_score
-
-    return float(roc_auc_score([int(v) for v in labels], scores))
+    return held_out_auc([int(v) for v in labels], scores)  # rounded: no float-noise "gain"
 
 
 def _would_do(
