@@ -15,9 +15,8 @@ from typing import Any
 
 import pytest
 from fakehost import _reset_litellm_logging_worker
-from test_fallback import litellm_error
-from test_fallback_router import LitellmSpy
-from test_router_fakes import FixedAnalyzer, RecordingSink, settings_with
+from litellm_support import LitellmSpy, litellm_error
+from router_support import settings_with
 
 from agent_routing import pricing
 from agent_routing._litellm import litellm_module
@@ -38,6 +37,7 @@ from agent_routing.ledger import ledger_for
 from agent_routing.records import CallRecord, Outcome, Usage, UsageSource
 from agent_routing.reports import build_report, prepare_query
 from agent_routing.router import CooldownRegistry, Router, RouteRequest
+from agent_routing.testing import FixedAnalyzer, RecordingSink
 
 MESSAGES = [{"role": "user", "content": "Summarise the attached log in one line."}]
 

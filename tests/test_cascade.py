@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_router_fakes import FixedAnalyzer, RecordingSink, ScriptedBudgets, settings_with
+from router_support import settings_with
 
 from agent_routing.errors import ConfigError
 from agent_routing.router import CascadeState, Router, RouteRequest
+from agent_routing.testing import FixedAnalyzer, RecordingSink, ScriptedBudgets
 
 LOW = 0.0
 

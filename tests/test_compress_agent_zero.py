@@ -6,7 +6,7 @@ import copy
 import json
 from typing import Any
 
-from test_compress_support import SYSTEM, a0_history, chat_conversation, priced_settings
+from compress_support import SYSTEM, a0_history, chat_conversation, priced_settings
 
 from agent_routing.compression import CompressionOutcome, compress_loop_prompt, compress_messages
 from agent_routing.tokens import TOKENS_PER_MESSAGE, count_message_tokens, count_text_tokens

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_compress_support import chat_conversation
+from compress_support import chat_conversation
 
 BENCH = Path(__file__).resolve().parents[1] / "bench" / "bench_compression.py"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from test_compress_support import SYSTEM, a0_history, chat_conversation, priced_settings
+from compress_support import SYSTEM, a0_history, chat_conversation, priced_settings
 
 from agent_routing.compression import CompressionOutcome, compress_loop_prompt, compress_messages
 from agent_routing.compression.profile import DEFAULT_PROMPT_CACHE_TTL_S

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from click.testing import CliRunner
-from test_compress_support import chat_conversation
+from compress_support import chat_conversation
 
 from agent_routing.cli import main
 

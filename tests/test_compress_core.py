@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 
 import pytest
-from test_compress_support import chat_conversation, priced_settings, tool_output
+from compress_support import chat_conversation, priced_settings, tool_output
 
 from agent_routing.compression import CompressionOutcome, compress_messages
 from agent_routing.compression.codecs import ChatCodec

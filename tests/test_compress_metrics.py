@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_compress_support import chat_conversation
+from compress_support import chat_conversation
 
 from agent_routing.compression import markers
 from agent_routing.compression.baselines import (

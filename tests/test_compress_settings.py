@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from test_compress_support import chat_conversation, priced_settings
-from test_router_fakes import FixedAnalyzer, settings_with
+from compress_support import chat_conversation, priced_settings
+from router_support import settings_with
 
 from agent_routing.compression import CompressionOutcome, compress_messages
 from agent_routing.compression.profile import DEFAULT_PROMPT_CACHE_TTL_S
@@ -21,6 +21,7 @@ from agent_routing.config import (
 from agent_routing.errors import ConfigError
 from agent_routing.router import DEFAULT_COMPRESSIBLE_RATIO as ROUTER_DEFAULT_RATIO
 from agent_routing.router import Router, RouteRequest
+from agent_routing.testing import FixedAnalyzer
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = "test/dear"

@@ -6,7 +6,7 @@ import itertools
 import json
 from dataclasses import replace
 
-from test_compress_support import a0_reply, tool_output
+from compress_support import a0_reply, tool_output
 
 from agent_routing.compression.context import StepContext
 from agent_routing.compression.duplicates import DuplicateCollapser, collapse_repeated_lines

@@ -6,7 +6,7 @@ import sqlite3
 from contextlib import closing
 from pathlib import Path
 
-from test_compress_support import chat_conversation, priced_settings
+from compress_support import chat_conversation, priced_settings
 
 from agent_routing.compression import (
     UtilitySummarizer,

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from litellm_support import litellm_error
 
 from agent_routing._litellm import litellm_module
 from agent_routing.config import FallbackConfig, TierConfig
@@ -24,32 +25,6 @@ BACKUP = TierConfig(name="backup", model="claude-3-5-haiku-20241022")
 def _response(status: int, headers: dict[str, str] | None = None) -> httpx.Response:
     return httpx.Response(
         status, headers=headers or {}, request=httpx.Request("POST", "https://example.invalid")
-    )
-
-
-def litellm_error(name: str, message: str = "provider said no", **kwargs: Any) -> Exception:
-    """An instance of litellm 1.79.3's exception class `name`, built as litellm builds it."""
-    exceptions = litellm_module().exceptions
-    cls = getattr(exceptions, name)
-    if name == "Timeout":
-        return cls(message=message, model="gpt-4o-mini", llm_provider="openai", **kwargs)
-    if name == "APIConnectionError":
-        return cls(message=message, llm_provider="openai", model="gpt-4o-mini")
-    if name == "BudgetExceededError":
-        return cls(current_cost=2.0, max_budget=1.0)
-    if name == "APIError":
-        return cls(
-            status_code=kwargs.get("status", 503),
-            message=message,
-            llm_provider="openai",
-            model="gpt-4o-mini",
-        )
-    status = kwargs.pop("status", 400)
-    return cls(
-        message=message,
-        model="gpt-4o-mini",
-        llm_provider="openai",
-        response=_response(status, kwargs.pop("headers", None)),
     )
 
 

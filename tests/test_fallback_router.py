@@ -2,39 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-from test_fallback import litellm_error
-from test_router_fakes import FixedAnalyzer, RecordingSink, ScriptedBudgets, settings_with
+from litellm_support import LitellmSpy, litellm_error
+from router_support import settings_with
 
-from agent_routing._litellm import litellm_module
 from agent_routing.capture.metadata import METADATA_KEY
 from agent_routing.errors import BudgetBlockedError
 from agent_routing.router import CooldownRegistry, HopCall, Router, RouteRequest
+from agent_routing.testing import FixedAnalyzer, RecordingSink, ScriptedBudgets
 
 MESSAGES = [{"role": "user", "content": "hello"}]
 MID = 0.5  # between the explicit thresholds below: the medium tier
 THRESHOLDS = [0.3, 0.7]
-
-
-class LitellmSpy:
-    """Wraps litellm.acompletion: records every call's kwargs, fails models as scripted."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch, failures: dict[str, Exception]) -> None:
-        self.litellm = litellm_module()
-        self.real = self.litellm.acompletion
-        self.failures = failures
-        self.calls: list[dict[str, Any]] = []
-        monkeypatch.setattr(self.litellm, "acompletion", self)
-
-    async def __call__(self, **kwargs: Any) -> Any:
-        self.calls.append(kwargs)
-        mock = self.failures.get(kwargs["model"], f"answer from {kwargs['model']}")
-        return await self.real(**{**kwargs, "mock_response": mock})
-
-    def attribution(self, index: int) -> dict[str, Any]:
-        return dict(self.calls[index]["metadata"][METADATA_KEY])
 
 
 def make_router(score: float, budgets: ScriptedBudgets | None = None, **router: object) -> Router:

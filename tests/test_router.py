@@ -5,18 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_router_fakes import (
-    ExplodingAnalyzer,
-    FixedAnalyzer,
-    RecordingSink,
-    ScriptedBudgets,
-    settings_with,
-)
+from router_support import settings_with
 
 from agent_routing.config import CallKind
 from agent_routing.errors import BudgetBlockedError
 from agent_routing.router import CooldownRegistry, Router, RouteRequest
 from agent_routing.router.strategies import STRATEGIES
+from agent_routing.testing import FailingAnalyzer, FixedAnalyzer, RecordingSink, ScriptedBudgets
 
 HIGH = 0.99  # above every built-in threshold: the strongest tier
 LOW = 0.0  # below every threshold: the cheapest tier
@@ -184,7 +179,7 @@ async def test_output_caps_per_kind_and_per_tier() -> None:
 async def test_analyzer_failure_fails_open_to_the_configured_model() -> None:
     """An analyzer exception keeps the configured model, says why, and does not raise."""
     sink = RecordingSink()
-    router = Router(settings_with(), analyzer=ExplodingAnalyzer(), sink=sink)
+    router = Router(settings_with(), analyzer=FailingAnalyzer(), sink=sink)
     decision = await router.route(
         RouteRequest("q", input_tokens=100, configured_model="openrouter/some/host-model")
     )
@@ -211,7 +206,7 @@ async def test_out_of_range_score_fails_open() -> None:
 async def test_fail_open_still_enforces_a_budget_block() -> None:
     """Failing open never bypasses money: a blocking budget still refuses the configured model."""
     budgets = ScriptedBudgets(actions={"gpt-4o": "block"})
-    router = Router(settings_with(), analyzer=ExplodingAnalyzer(), budgets=budgets)
+    router = Router(settings_with(), analyzer=FailingAnalyzer(), budgets=budgets)
     with pytest.raises(BudgetBlockedError):
         await router.route(RouteRequest("q", input_tokens=10, configured_model="gpt-4o"))
 

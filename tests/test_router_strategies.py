@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from test_router_fakes import THREE_TIERS, FixedAnalyzer, settings_with
+from router_support import THREE_TIERS, settings_with
 
 from agent_routing.config import CallKind, RuleConfig, Settings, TierConfig
 from agent_routing.errors import ConfigError
@@ -29,6 +29,7 @@ from agent_routing.router.strategies import (
     tier_for_score,
 )
 from agent_routing.router.tiers import TierTable
+from agent_routing.testing import FixedAnalyzer
 
 UNIFORM = tuple(i / 20 for i in range(21))  # score quantiles of a uniform distribution
 
