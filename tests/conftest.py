@@ -20,10 +20,12 @@ sys.path.insert(0, str(Path(__file__).parent))  # tests/pgserver.py for the fixt
 
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Point AGENT_ROUTING_HOME at a fresh directory; drop any ledger/config from the real env."""
+    """Point AGENT_ROUTING_HOME at a fresh directory; drop any ledger/config from the real env;
+    an 80-column terminal whatever runs the tests."""
     home = tmp_path / "agent-routing-home"
     home.mkdir()
     monkeypatch.setenv("AGENT_ROUTING_HOME", str(home))
+    monkeypatch.setenv("COLUMNS", "80")  # CLI tables fit the terminal: make it one width
     for name in list(os.environ):
         if name in {"AGENT_ROUTING_DB", "AGENT_ROUTING_CONFIG"} or name.startswith(
             "AGENT_ROUTING__"

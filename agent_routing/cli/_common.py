@@ -5,8 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import sys
-from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
@@ -70,59 +69,15 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def parse_when(value: str | None, field: str, *, end_of_day: bool = False) -> float | None:
-    """Parse an ISO date or datetime (naive = UTC) into Unix seconds; ConfigError names `field`."""
-    if value is None:
-        return None
-    try:
-        if len(value) == 10:
-            day = date.fromisoformat(value)
-            moment = datetime(day.year, day.month, day.day, tzinfo=UTC)
-            if end_of_day:
-                moment = moment.replace(hour=23, minute=59, second=59, microsecond=999999)
-        else:
-            moment = datetime.fromisoformat(value)
-            if moment.tzinfo is None:
-                moment = moment.replace(tzinfo=UTC)
-    except ValueError:
-        raise ConfigError.single(
-            field, f"not a date or datetime {value!r} (use YYYY-MM-DD or ISO 8601)"
-        ) from None
-    return moment.timestamp()
-
-
 def emit_json(payload: Any) -> None:
     """Print `payload` as one JSON document."""
     click.echo(json.dumps(payload, indent=2, sort_keys=False, default=str))
 
 
-def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """A plain aligned text table (numbers right-aligned)."""
-    cells = [[_cell(value) for value in row] for row in rows]
-    widths = [len(h) for h in headers]
-    for row in cells:
-        for index, text in enumerate(row):
-            widths[index] = max(widths[index], len(text))
-    numeric = [
-        all(isinstance(row[i], int | float) or row[i] is None for row in rows) and bool(rows)
-        for i in range(len(headers))
-    ]
+def format_table(
+    headers: Sequence[str], rows: Sequence[Sequence[Any]], *, numeric: Collection[int] | None = None
+) -> str:
+    """An aligned text table that fits the terminal (see :mod:`agent_routing.cli.formatting`)."""
+    from agent_routing.cli.formatting import table
 
-    def line(values: Sequence[str]) -> str:
-        parts = [
-            value.rjust(widths[i]) if numeric[i] else value.ljust(widths[i])
-            for i, value in enumerate(values)
-        ]
-        return "  ".join(parts).rstrip()
-
-    out = [line(list(headers)), line(["-" * w for w in widths])]
-    out.extend(line(row) for row in cells)
-    return "\n".join(out)
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.6f}" if abs(value) < 1 else f"{value:,.4f}"
-    return str(value)
+    return table(headers, rows, numeric=numeric)

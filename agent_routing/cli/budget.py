@@ -16,7 +16,7 @@ from agent_routing.cli._common import (
     handle_errors,
     json_option,
 )
-from agent_routing.cli.costs import money, percent, right_aligned
+from agent_routing.cli.formatting import money, percent
 
 if TYPE_CHECKING:
     from agent_routing.budgets import Budgets, BudgetStatus, QuotaStatus
@@ -71,7 +71,7 @@ def render_status(
         ]
         lines += [
             f"Budgets (periods in {zone_name})",
-            format_table(headers, right_aligned(headers, rows, {2, 3, 4, 5})),
+            format_table(headers, rows, numeric={2, 3, 4, 5}),
         ]
     else:
         lines.append("No budgets configured (set one with `agent-routing budget set`).")
@@ -87,7 +87,7 @@ def render_status(
             ]
             for quota in quotas
         ]
-        lines += ["", "Quotas", format_table(headers, right_aligned(headers, rows, {1, 2, 3}))]
+        lines += ["", "Quotas", format_table(headers, rows, numeric={1, 2, 3})]
     return "\n".join(lines)
 
 

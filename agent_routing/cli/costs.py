@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,39 +16,14 @@ from agent_routing.cli._common import (
     handle_errors,
     json_option,
 )
+from agent_routing.cli.formatting import money, percent
+
+__all__ = ["command", "money", "percent", "render_report"]
 
 if TYPE_CHECKING:
     from agent_routing.reports import CostReport, GroupStats
 
 _GROUP_CHOICES = "model|conversation|tool|kind|tier|day"
-
-
-def money(value: float | None, *, unpriced: bool = False) -> str:
-    """Dollars for a table cell; unknown cost is shown as such, never as $0."""
-    if value is None:
-        return "unpriced" if unpriced else "-"
-    if value and abs(value) < 0.01:
-        return f"${value:.6f}"
-    return f"${value:,.4f}"
-
-
-def percent(value: float | None) -> str:
-    """A fraction as a percentage cell."""
-    return "-" if value is None else f"{value:.1%}"
-
-
-def right_aligned(
-    headers: Sequence[str], rows: Sequence[Sequence[str]], numeric: Collection[int]
-) -> list[list[str]]:
-    """Pad the `numeric` columns on the left, so numbers shown as text line up on the right."""
-    widths = [len(header) for header in headers]
-    for row in rows:
-        for index, text in enumerate(row):
-            widths[index] = max(widths[index], len(text))
-    return [
-        [text.rjust(widths[index]) if index in numeric else text for index, text in enumerate(row)]
-        for row in rows
-    ]
 
 
 def _stats_table(first_header: str, groups: Sequence[GroupStats]) -> str:
@@ -87,7 +62,7 @@ def _stats_table(first_header: str, groups: Sequence[GroupStats]) -> str:
         ]
         for group in groups
     ]
-    return format_table(headers, right_aligned(headers, rows, range(1, len(headers))))
+    return format_table(headers, rows, numeric=range(1, len(headers)))
 
 
 def render_report(report: CostReport) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -11,10 +12,16 @@ from agent_routing.cli._common import (
     config_option,
     db_option,
     emit_json,
+    format_table,
     handle_errors,
     json_option,
 )
+from agent_routing.cli.costs import render_report
+from agent_routing.cli.formatting import money, percent
 from agent_routing.config import data_home, load_settings
+
+if TYPE_CHECKING:
+    from agent_routing.demo_report import DemoReport
 
 
 @click.command("demo")
@@ -33,7 +40,7 @@ def command(db_path: str | None, config_path: Path | None, as_json: bool) -> Non
     ledger); any other file is refused with exit code 2 and left as it is.
     """
     from agent_routing.demo import fresh_demo_ledger, run_demo
-    from agent_routing.demo_report import build_demo_report, render_demo_report
+    from agent_routing.demo_report import build_demo_report
 
     settings = load_settings(config_path)
     path = _demo_file(db_path) or data_home() / "demo.db"
@@ -61,3 +68,55 @@ def _demo_file(db_path: str | None) -> Path | None:
             "db", f"the demo writes a fresh local SQLite file, not {target.redacted()}"
         )
     return target.path
+
+
+def render_demo_report(report: DemoReport) -> str:
+    """The human-readable demo output: narrative, cost tables, budgets, saving."""
+    result = report.result
+    lines = [
+        f"Scripted agent session {result.conversation_id} (offline: litellm mock responses)",
+        "",
+        format_table(
+            ["step", "kind", "tier", "model", "score", "hops", "why"],
+            [
+                [
+                    step.label,
+                    step.kind,
+                    step.tier or "-",
+                    step.model,
+                    "-" if step.score is None else f"{step.score:.2f}",
+                    step.hops,
+                    step.reason,
+                ]
+                for step in result.steps
+            ],
+        ),
+        "",
+        render_report(report.by_model),
+        "",
+        render_report(report.by_kind).split("\n\nTotal:")[0],
+        "",
+        "Budgets:",
+        format_table(
+            ["budget", "enforcement", "limit", "spent", "used"],
+            [
+                [
+                    status.key,
+                    status.enforcement,
+                    money(status.limit_usd),
+                    money(status.spent_usd),
+                    percent(status.fraction),
+                ]
+                for status in report.budgets
+            ],
+        ),
+        "",
+    ]
+    if report.saving is not None and report.all_strong_cost_usd is not None:
+        lines.append(
+            f"Routed cost {money(report.routed_cost_usd)} vs {money(report.all_strong_cost_usd)} "
+            f"with every call on {report.strongest_model}: {report.saving:.0%} saved "
+            "(same recorded tokens, priced from litellm's map)."
+        )
+    lines.append(f"Ledger: {result.db_path}  (try: agent-routing costs --db {result.db_path})")
+    return "\n".join(lines)

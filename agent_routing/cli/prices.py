@@ -23,6 +23,7 @@ from agent_routing.cli._common import (
     handle_errors,
     json_option,
 )
+from agent_routing.cli.formatting import money
 from agent_routing.config import PriceOverride
 
 PER_MILLION = 1_000_000
@@ -91,11 +92,8 @@ def model_prices(model: str, overrides: Mapping[str, PriceOverride]) -> ModelPri
 
 
 def _dollars(value: float | None, base: str) -> str:
-    """`$2.50`, `$0.075`, `$0.000125`: at least cents, as many digits as the price has."""
-    if value is None:
-        return f"({base})"
-    whole, _, decimals = f"{value:,.6f}".partition(".")
-    return f"${whole}.{decimals.rstrip('0').ljust(2, '0')}"
+    """A price per 1M tokens (`$2.50`, `$0.075`); None reads `(input)` / `(output)`."""
+    return f"({base})" if value is None else money(value)
 
 
 def _source(row: ModelPrices) -> str:
@@ -134,7 +132,7 @@ def render(rows: Sequence[ModelPrices]) -> str:
         for row in rows
         if row.known
     ]
-    return format_table(headers, cells)
+    return format_table(headers, cells, numeric=range(1, 8))
 
 
 @click.command("prices")
