@@ -334,7 +334,7 @@ class LedgerSettings(_Strict):
     path: Path | None = Field(
         default=None,
         description="SQLite file; default $AGENT_ROUTING_DB, else $AGENT_ROUTING_HOME/ledger.db, "
-        "else ~/.agent-routing/ledger.db",
+        "else ledger.db in the user data folder",
     )
     timezone: str = Field(default="UTC", description="time zone for daily/monthly periods")
     busy_timeout_ms: int = Field(default=5000, ge=0)
@@ -594,10 +594,23 @@ DEFAULT_TIERS: tuple[TierConfig, ...] = (
 )
 
 
+LEGACY_DATA_DIR = ".agent-routing"  # under the home directory: kept when it exists
+
+
 def data_home() -> Path:
-    """The directory for the ledger and learned models ($AGENT_ROUTING_HOME)."""
+    """The directory for the ledger and learned models: $AGENT_ROUTING_HOME, else
+    ~/.agent-routing if it exists (where earlier versions kept the ledger), else the
+    platform's user data folder (platformdirs: ~/.local/share/agent-routing on Linux,
+    ~/Library/Application Support/agent-routing on macOS, %LOCALAPPDATA% on Windows)."""
     home = os.environ.get("AGENT_ROUTING_HOME")
-    return Path(home).expanduser() if home else Path.home() / ".agent-routing"
+    if home:
+        return Path(home).expanduser()
+    legacy = Path.home() / LEGACY_DATA_DIR
+    if legacy.is_dir():
+        return legacy
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("agent-routing", appauthor=False))
 
 
 # --- loading -------------------------------------------------------------------------------

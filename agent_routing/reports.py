@@ -29,6 +29,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import math
+import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
@@ -198,14 +199,14 @@ def prepare_query(
 
 
 def _percentile(values: Sequence[float], fraction: float) -> float | None:
-    """Linear interpolation between closest ranks (numpy's default); None when empty."""
+    """The whole-number percentile `fraction` (0.50, 0.95) by linear interpolation between
+    closest ranks (statistics' "inclusive" method, numpy's default); None when empty."""
     if not values:
         return None
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * fraction
-    low = math.floor(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+    if len(values) == 1:  # statistics.quantiles needs two points before Python 3.13
+        return float(values[0])
+    cuts = statistics.quantiles(values, n=100, method="inclusive")
+    return cuts[round(fraction * 100) - 1]
 
 
 class _Totals:

@@ -174,3 +174,20 @@ def test_an_empty_limit_target_is_refused(data: dict[str, object], field: str) -
     """An empty name would limit nothing; it is an error naming the field, not a silent no-op."""
     with pytest.raises(ConfigError, match=field):
         settings_from_mapping(data)
+
+
+def test_data_home_is_the_platform_user_data_folder_unless_told(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """$AGENT_ROUTING_HOME wins; else an existing ~/.agent-routing (earlier versions' ledger
+    stays found); else the user data folder platformdirs names (XDG on Linux)."""
+    from agent_routing.config import data_home
+
+    monkeypatch.setenv("HOME", str(tmp_path / "me"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("AGENT_ROUTING_HOME", str(tmp_path / "chosen"))
+    assert data_home() == tmp_path / "chosen"
+    monkeypatch.delenv("AGENT_ROUTING_HOME")
+    assert data_home() == tmp_path / "xdg" / "agent-routing"
+    (tmp_path / "me" / ".agent-routing").mkdir(parents=True)
+    assert data_home() == tmp_path / "me" / ".agent-routing"

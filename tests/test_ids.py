@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
+
 from agent_routing.ids import id_time_ms, new_id
 
 
@@ -38,3 +40,23 @@ def test_ids_from_many_threads_never_collide() -> None:
         thread.join()
     everything = [i for slot in results for i in slot]
     assert len(set(everything)) == len(everything) == 40_000
+
+
+def test_ids_keep_increasing_when_the_wall_clock_steps_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A wall clock set back (NTP) does not make a later id sort before an earlier one."""
+    first = new_id()
+    real = time.time_ns
+    monkeypatch.setattr(time, "time_ns", lambda: real() - 60_000_000_000)  # one minute back
+    later = [new_id() for _ in range(100)]
+    assert [first, *later] == sorted([first, *later])
+    assert len(set(later)) == 100
+
+
+def test_ids_are_standard_ulids() -> None:
+    """An id parses as a ULID (any ULID library reads it) and round-trips unchanged."""
+    from ulid import ULID
+
+    record_id = new_id()
+    assert str(ULID.from_str(record_id)) == record_id

@@ -40,8 +40,8 @@ db_option = click.option(
     type=str,  # a path or a ledger URL (sqlite:///..., postgresql://...): kept as given
     default=None,
     help="Ledger: a file path, sqlite:///PATH or postgresql://USER:PASSWORD@HOST/DB. "
-    "Default: ledger.url / ledger.path from config, $AGENT_ROUTING_DB, "
-    "or ~/.agent-routing/ledger.db.",
+    "Default: ledger.url / ledger.path from config, $AGENT_ROUTING_DB, or ledger.db in the "
+    "data directory ($AGENT_ROUTING_HOME, else the user data folder).",
 )
 
 
