@@ -191,3 +191,17 @@ def test_data_home_is_the_platform_user_data_folder_unless_told(
     assert data_home() == tmp_path / "xdg" / "agent-routing"
     (tmp_path / "me" / ".agent-routing").mkdir(parents=True)
     assert data_home() == tmp_path / "me" / ".agent-routing"
+
+
+def test_a_misspelt_environment_override_is_refused_naming_it() -> None:
+    """A typo in the section or the key of AGENT_ROUTING__* is an error naming it, never a
+    setting silently ignored (pydantic-settings ignores an unknown section: why we keep ours)."""
+    from agent_routing.config import load_settings
+
+    for name, field in (
+        ("AGENT_ROUTING__ROUTERR__STRATEGY", "routerr"),
+        ("AGENT_ROUTING__ROUTER__STRATEGGY", "router.strateggy"),
+    ):
+        with pytest.raises(ConfigError) as caught:
+            load_settings(environ={name: "quality_first"}, validate_models=False)
+        assert [problem[0] for problem in caught.value.problems] == [field]
