@@ -150,7 +150,7 @@ def test_eval_needs_both_price_models(tmp_path: Path) -> None:
         "eval", "--data", str(write_eval_csv(tmp_path / "e.csv")), "--weak-model", "gpt-4o-mini"
     )
     assert result.exit_code == 2
-    assert "strong_model" in result.output
+    assert "--strong-model" in result.output
 
 
 def test_calibrate_prints_the_quantile_threshold(tmp_path: Path) -> None:
@@ -174,7 +174,7 @@ def test_calibrate_rejects_share_outside_zero_one(tmp_path: Path, share: str) ->
     """--strong-share outside (0, 1) is exit 2 naming strong_share (checked before reading)."""
     result = invoke("calibrate", "--strong-share", share, "--data", str(tmp_path / "absent.csv"))
     assert result.exit_code == 2
-    assert "strong_share" in result.output
+    assert "--strong-share" in result.output
 
 
 def test_eval_and_calibrate_use_router_model_path_from_config(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from compress_support import chat_conversation
 
@@ -47,10 +48,13 @@ def test_json_output_has_the_promised_fields(tmp_path: Path) -> None:
     assert [t["id"] for t in report["per_transcript"]] == ["run-0", "run-1"]
 
 
-def test_text_output_lists_each_transcript_and_the_file(tmp_path: Path) -> None:
+def test_text_output_lists_each_transcript_and_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Without --json a table per transcript and a totals line per file are printed."""
-    first = write_transcripts(tmp_path / "a.jsonl", [10])
-    second = write_transcripts(tmp_path / "b.jsonl", [3])
+    monkeypatch.chdir(tmp_path)  # files named as a user types them (tables fit 80 columns)
+    first = write_transcripts(Path("a.jsonl"), [10])
+    second = write_transcripts(Path("b.jsonl"), [3])
     result = CliRunner().invoke(
         main, ["compress", str(first), str(second), "--model", "gpt-4o", "--budget", "3000"]
     )

@@ -12,6 +12,7 @@ from agent_routing.cli._common import (
     config_option,
     db_option,
     emit_json,
+    existing_ledger,
     format_table,
     handle_errors,
     json_option,
@@ -29,12 +30,18 @@ def _when(moment: float | None, zone: Any) -> str:
     return datetime.fromtimestamp(moment, zone or UTC).strftime("%Y-%m-%d %H:%M")
 
 
-def _budgets(config_path: Path | None, db_path: str | None) -> tuple[Settings, Budgets]:
+def _budgets(
+    config_path: Path | None, db_path: str | None, *, read_only: bool = False
+) -> tuple[Settings, Budgets]:
+    """Settings and Budgets over the ledger; `read_only` refuses a ledger file that does not
+    exist (saying so) instead of creating it."""
     from agent_routing.budgets import Budgets
     from agent_routing.config import load_settings
     from agent_routing.ledger import ledger_for
 
     settings = load_settings(config_path, validate_models=False)
+    if read_only:
+        existing_ledger(settings, db_path)  # exits 1 naming a missing ledger file
     return settings, Budgets(ledger_for(settings.ledger, db_path), settings)
 
 
@@ -129,7 +136,7 @@ def show(
     """
     from agent_routing.reports import to_jsonable
 
-    settings, budgets = _budgets(config_path, db_path)
+    settings, budgets = _budgets(config_path, db_path, read_only=True)
 
     async def gather() -> tuple[list[BudgetStatus], list[QuotaStatus]]:
         return await budgets.status(conversation_id), await budgets.quota_status()

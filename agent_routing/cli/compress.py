@@ -61,20 +61,33 @@ def command(
     settings = load_settings(config_path, validate_models=False)
     profile = model_profile(model, settings.prices)
     count = token_counter(model)
-    per_file = [
-        (
-            path,
-            compress_transcripts(
-                read_transcripts(path),
-                model=model,
-                settings=settings,
-                target_tokens=budget,
-                profile=profile,
-                count=count,
-            ),
+    from tqdm import tqdm
+
+    def compress_file(path: Path) -> Totals:
+        # One transcript at a time under a progress bar (stderr, only on a terminal).
+        bar = tqdm(
+            read_transcripts(path),
+            desc=path.name,
+            unit="transcript",
+            disable=True if as_json else None,
+            leave=False,
         )
-        for path in files
-    ]
+        return Totals(
+            tuple(
+                result
+                for transcript in bar
+                for result in compress_transcripts(
+                    [transcript],
+                    model=model,
+                    settings=settings,
+                    target_tokens=budget,
+                    profile=profile,
+                    count=count,
+                ).transcripts
+            )
+        )
+
+    per_file = [(path, compress_file(path)) for path in files]
     everything = Totals(tuple(t for _, totals in per_file for t in totals.transcripts))
     if as_json:
         payload: dict[str, Any] = {"model": model, "budget": budget, **everything.as_dict()}

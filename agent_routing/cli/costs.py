@@ -12,6 +12,7 @@ from agent_routing.cli._common import (
     config_option,
     db_option,
     emit_json,
+    existing_ledger,
     format_table,
     handle_errors,
     json_option,
@@ -146,6 +147,7 @@ def command(
     query = prepare_query(
         by=by, since=since, until=until, tz=tz or settings.ledger.timezone, top=top
     )
+    where = existing_ledger(settings, db_path)  # a read command never creates a file
     ledger = ledger_for(settings.ledger, db_path)
 
     async def run() -> CostReport:
@@ -158,3 +160,4 @@ def command(
         emit_json(payload)
     else:
         click.echo(render_report(report))
+        click.echo(f"\nLedger: {where}")

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from agent_routing.cli._common import (
+    DEMO_LEDGER,
     config_option,
     db_option,
     emit_json,
@@ -43,7 +44,7 @@ def command(db_path: str | None, config_path: Path | None, as_json: bool) -> Non
     from agent_routing.demo_report import build_demo_report
 
     settings = load_settings(config_path)
-    path = _demo_file(db_path) or data_home() / "demo.db"
+    path = _demo_file(db_path) or data_home() / DEMO_LEDGER
     path.parent.mkdir(parents=True, exist_ok=True)
     fresh_demo_ledger(path)  # refuses (exit 2) a file the demo did not create
     result = asyncio.run(run_demo(path, settings))

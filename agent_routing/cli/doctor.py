@@ -83,6 +83,8 @@ def check_ledger(settings: Settings, db_path: str | Path | None) -> Check:
     except ConfigError as error:
         return Check("ledger", False, str(error).replace("\n", " "))
     where = target.redacted()
+    if target.path is not None and not target.path.exists():  # a check never creates it
+        return _missing_ledger(target.path)
     cutoff = time.time() - settings.capture.abandoned_after_s
     try:
 
@@ -135,6 +137,25 @@ def _probe_sqlite(path: Path) -> tuple[bool, int]:
     finally:
         connection.close()
     return read_back == (PROBE_MODEL,), int(calls)
+
+
+def _missing_ledger(path: Path) -> Check:
+    """No ledger file yet: fine if the first recorded call will be able to create it."""
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        return Check(
+            "ledger",
+            False,
+            f"{path} does not exist and cannot be created ({folder} is not a writable directory)",
+        )
+    return Check(
+        "ledger",
+        True,
+        f"no ledger at {path} yet (not created by this check; the first recorded call creates it)",
+        {"calls": 0, "exists": False},
+    )
 
 
 def _orphans_text(swept: OrphanSweep, settings: Settings) -> str:

@@ -7,14 +7,17 @@ in the same run (library: :mod:`agent_routing.evaluation`).
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from agent_routing.cli._common import (
+    EXIT_FAILURE,
     config_option,
     emit_json,
+    fail,
     format_table,
     handle_errors,
     json_option,
@@ -119,6 +122,16 @@ def render(report: EvaluationReport) -> str:
     return "\n".join(lines)
 
 
+def require_matplotlib() -> None:
+    """Exit 1 naming the extra to install when matplotlib is missing (it is optional)."""
+    if importlib.util.find_spec("matplotlib") is None:
+        fail(
+            "--plot needs matplotlib, which is not installed: "
+            "pip install 'agent-routing[plot]' (or pip install matplotlib)",
+            EXIT_FAILURE,
+        )
+
+
 @click.command(name="eval")
 @click.option(
     "--data",
@@ -169,6 +182,8 @@ def command(
     from agent_routing.evaluation.report import report_to_dict
     from agent_routing.evaluation.run import run_evaluation
 
+    if plot_path is not None:
+        require_matplotlib()  # before any work: say which extra to install
     settings = load_cli_settings(config_path)
     report = run_evaluation(
         data_path,
@@ -177,6 +192,7 @@ def command(
         strong_model=strong_model,
         output_tokens=output_tokens,
         overrides=settings.prices,
+        progress=not as_json,
     )
     if plot_path is not None:
         from agent_routing.evaluation.plot import plot_report

@@ -200,12 +200,15 @@ def command(
         return
     from agent_routing.analyzer.model import save_model
     from agent_routing.analyzer.pipeline import build_model
-    from agent_routing.config import data_home
+    from agent_routing.config import data_home, load_settings
 
+    settings = load_settings(config_path, validate_models=False)
     target = out if out is not None else data_home() / DEFAULT_MODEL_FILE
     model = build_model(data_dir, seed=seed, progress=not as_json)
     save_model(model, target)
     rows = sum(entry["rows"] for entry in model.training["data"])
+    configured = settings.router.model_path
+    in_use = configured is not None and configured.expanduser().resolve() == target.resolve()
     if as_json:
         emit_json(
             {
@@ -214,11 +217,26 @@ def command(
                 "rows": rows,
                 "seed": seed,
                 "metrics": model.metrics,
+                "router_loads_it": in_use,
             }
         )
         return
     click.echo(f"wrote {model.model_version} to {target} ({rows} prompts, seed {seed})")
     click.echo(_metrics_table(dict(model.metrics)))
+    click.echo("")
+    click.echo(_where_the_router_loads(target, in_use=in_use))
+
+
+def _where_the_router_loads(target: Path, *, in_use: bool) -> str:
+    """Say whether the router will use the file just written, and how to make it."""
+    if in_use:
+        return f"The router loads this file (router.model_path is {target})."
+    return (
+        "The router does not load this file yet: it uses router.model_path, else a model "
+        "refit from your ledger, else the shipped one. To use it, set in the configuration\n"
+        f"  router:\n    model_path: {target}\n"
+        f"or export AGENT_ROUTING__ROUTER__MODEL_PATH={target}"
+    )
 
 
 def _file(db_path: str | None) -> Path | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -26,22 +26,38 @@ FloatArray = npt.NDArray[np.float64]
 
 
 def score_prompts(
-    analyzer: Analyzer, prompts: tuple[str, ...], categories: tuple[str, ...] | None = None
+    analyzer: Analyzer,
+    prompts: tuple[str, ...],
+    categories: tuple[str, ...] | None = None,
+    *,
+    progress: bool = False,
 ) -> tuple[FloatArray, str]:
     """Each prompt's score by `analyzer` and the model version that scored them.
 
     The feature model scores in batch; any other analyzer prompt by prompt, with the file's
-    `category` (the learnable analyzer learns a benefit rate per category).
+    `category` (the learnable analyzer learns a benefit rate per category). With
+    `progress`, a tqdm bar over the prompts goes to stderr when it is a terminal.
     """
     from agent_routing.analyzer.scoring import ComplexityAnalyzer
 
+    shown: Iterable[str] = prompts
+    if progress:
+        from tqdm import tqdm
+
+        shown = tqdm(prompts, desc="scoring prompts", unit="prompt", disable=None, leave=False)
     if isinstance(analyzer, ComplexityAnalyzer):
-        requests = [AnalysisRequest(prompt=prompt) for prompt in prompts]
-        return score_examples(analyzer.model, requests), analyzer.model.model_version
+        if not progress:
+            requests = [AnalysisRequest(prompt=prompt) for prompt in prompts]
+            return score_examples(analyzer.model, requests), analyzer.model.model_version
+        from agent_routing.analyzer.features import extract_features
+        from agent_routing.analyzer.scoring import score_features
+
+        rows = [extract_features(AnalysisRequest(prompt=prompt)) for prompt in shown]
+        return score_features(analyzer.model, rows), analyzer.model.model_version
     labels = categories or ("",) * len(prompts)
     analyses = [
         analyzer.analyze(AnalysisRequest(prompt=prompt, category=category))
-        for prompt, category in zip(prompts, labels, strict=True)
+        for prompt, category in zip(shown, labels, strict=True)
     ]
     version = analyses[0].model_version if analyses else ""
     return np.array([a.score for a in analyses], dtype=np.float64), version
@@ -56,11 +72,13 @@ def run_evaluation(
     output_tokens: int = DEFAULT_OUTPUT_TOKENS,
     overrides: Mapping[str, PriceOverride] | None = None,
     analyzer: Analyzer | None = None,
+    progress: bool = False,
 ) -> EvaluationReport:
     """Score every prompt of `data_path` and evaluate the routing curve against baselines.
 
     Costs come from the file's `weak_cost`/`strong_cost` columns, or from the price table
-    when both `weak_model` and `strong_model` are given.
+    when both `weak_model` and `strong_model` are given. With `progress`, a progress bar
+    over the prompts goes to stderr when it is a terminal.
     """
     if (weak_model is None) != (strong_model is None):
         missing = "strong_model" if strong_model is None else "weak_model"
@@ -73,7 +91,7 @@ def run_evaluation(
         )
     if analyzer is None:
         analyzer = ComplexityAnalyzer(model or load_default_model())
-    scores, version = score_prompts(analyzer, data.prompts, data.categories)
+    scores, version = score_prompts(analyzer, data.prompts, data.categories, progress=progress)
     return build_report(data, scores, model_version=version, cost_basis=cost_basis)
 
 
