@@ -163,7 +163,7 @@ def test_budget_show_lists_config_budgets_and_conversations(tmp_path: Path) -> N
 @pytest.mark.parametrize(
     ("args", "field"),
     [
-        (["--scope", "daily", "--limit-usd", "-1"], "limit_usd"),
+        (["--scope", "daily", "--limit-usd", "-1"], "--limit-usd"),
         (["--scope", "weekly", "--limit-usd", "1"], "scope"),
         (["--scope", "daily", "--limit-usd", "1", "--enforcement", "ignore"], "enforcement"),
         (["--scope", "daily", "--limit-usd", "1", "--alert", "0"], "alert_thresholds"),

@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from agent_routing.cli import doctor, main
+from agent_routing.ledger import SQLiteLedger, run_sync
 
 
 def run(*args: str) -> Result:
@@ -32,8 +33,14 @@ def test_healthy_setup_passes_every_check(tmp_path: Path) -> None:
 
 
 def test_ledger_probe_is_rolled_back(tmp_path: Path) -> None:
-    """The ledger is created and migrated, but the probe row is not left in it."""
+    """An existing ledger is migrated and probed, but the probe row is not left in it."""
     db = tmp_path / "ledger.db"
+
+    async def create() -> None:
+        async with SQLiteLedger(db):
+            pass
+
+    run_sync(create())
     assert run("--db", str(db)).exit_code == 0
     with sqlite3.connect(db) as connection:
         assert connection.execute("SELECT COUNT(*) FROM calls").fetchone() == (0,)
