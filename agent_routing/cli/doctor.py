@@ -33,6 +33,7 @@ from agent_routing.cli._common import (
     handle_errors,
     json_option,
 )
+from agent_routing.cli.formatting import money
 
 if TYPE_CHECKING:
     from agent_routing.config import Settings
@@ -165,7 +166,7 @@ def _orphans_text(swept: OrphanSweep, settings: Settings) -> str:
     unpriced = f", {swept.unpriced} unpriced" if swept.unpriced else ""
     return (
         f"closed {swept.closed:,} call(s) left pending over {after} by dead processes "
-        f"as abandoned, ${swept.cost_usd:.4f} now counted{unpriced}"
+        f"as abandoned, {money(swept.cost_usd)} now counted{unpriced}"
     )
 
 

@@ -22,6 +22,7 @@ from agent_routing.cli._common import (
     handle_errors,
     json_option,
 )
+from agent_routing.cli.formatting import money
 
 if TYPE_CHECKING:
     from agent_routing.analyzer.model import AnalyzerModel
@@ -72,7 +73,7 @@ def _saving(result: RouterResult, key: str) -> str:
     saving = result.savings.get(key)
     if saving is None:
         return "-"
-    return f"${saving.saved:,.4f} ({100 * saving.saved_fraction:.0f} %)"
+    return f"{money(saving.saved)} ({100 * saving.saved_fraction:.0f} %)"
 
 
 def render(report: EvaluationReport) -> str:
@@ -84,8 +85,8 @@ def render(report: EvaluationReport) -> str:
     ]
     if report.cost_basis:
         lines.append(
-            f"costs from {report.cost_basis}: always weak ${report.weak_cost:,.4f}, "
-            f"always strong ${report.strong_cost:,.4f}"
+            f"costs from {report.cost_basis}: always weak {money(report.weak_cost)}, "
+            f"always strong {money(report.strong_cost)}"
         )
     headers = ["router", "APGR", "CPT(20%)", "CPT(50%)", "CPT(80%)"]
     with_costs = bool(report.analyzer.savings)
