@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -40,8 +41,17 @@ def test_doctor_checks_a_missing_ledger_without_creating_it(isolated_home: Path)
 def test_costs_after_the_demo_points_to_the_demos_ledger(isolated_home: Path) -> None:
     """After `demo`, plain `costs` names the demo's ledger and the --db that reads it; that
     command then prints the demo's costs and says which ledger it read."""
+    # The demo runs in its own process, as a user runs it: it enables capture process-wide.
+    done = subprocess.run(
+        [sys.executable, "-m", "agent_routing", "demo", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env={**os.environ, "AGENT_ROUTING_HOME": str(isolated_home)},
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
     runner = CliRunner()
-    assert runner.invoke(main, ["demo"]).exit_code == 0
     demo = isolated_home / "demo.db"
     pointed = runner.invoke(main, ["costs"])
     assert pointed.exit_code == 1
