@@ -186,6 +186,8 @@ def format_usd(value: float) -> str:
     sign = "-" if value < 0 else ""
     places = 6 if abs(value) >= 0.01 else 8
     whole, _, decimals = f"{abs(value):,.{places}f}".partition(".")
+    if value and whole == "0" and not decimals.rstrip("0"):  # below 1e-8 dollars
+        return f"{sign}${abs(value):.2g}"
     return f"{sign}${whole}.{decimals.rstrip('0').ljust(2, '0')}"
 
 

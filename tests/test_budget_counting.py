@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from test_router_fakes import THREE_TIERS, FixedAnalyzer, RecordingSink, settings_with
+from router_support import THREE_TIERS, settings_with
 
 from agent_routing.budgets import Budgets
 from agent_routing.budgets_rules import format_usd
@@ -20,6 +20,7 @@ from agent_routing.ledger.writer import LedgerWriter
 from agent_routing.records import CallRecord, Outcome
 from agent_routing.router import CooldownRegistry, Router, RouteRequest, run_with_fallback
 from agent_routing.router.holds import refusal
+from agent_routing.testing import FixedAnalyzer, RecordingSink
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC).timestamp()
 HIGH = 0.99  # the strongest tier

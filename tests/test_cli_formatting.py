@@ -16,14 +16,15 @@ from agent_routing.cli.formatting import money, percent, table
         (0.0099375, "$0.0099375"),
         (0.1 + 0.2, "$0.30"),  # float noise is not a digit
         (10 * 0.02 / 1e6, "$0.0000002"),  # ten embedding tokens: exact, not $0.000000
-        (1234.56789, "$1,234.5679"),
+        (1234.56789, "$1,234.56789"),
         (0.0, "$0.00"),
         (-0.25, "-$0.25"),
         (1e-12, "$1e-12"),
     ],
 )
 def test_money_shows_as_many_decimals_as_the_amount_needs(value: float, shown: str) -> None:
-    """Cents at least; below $1 exact to 1e-10; from $1 to a hundredth of a cent."""
+    """Cents at least; exact to 1e-8 dollars below a cent and 1e-6 from a cent; a tinier
+    amount in scientific notation, never $0.00 (the formatter budget messages use too)."""
     assert money(value) == shown
 
 

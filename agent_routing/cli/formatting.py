@@ -2,7 +2,8 @@
 
 - :func:`money` prints dollars with as many decimals as the amount needs, so a small cost is
   exact (`$0.0000002` for ten embedding tokens, never `$0.000000`), cents at least, and an
-  unknown cost never as $0.
+  unknown cost never as $0 (the formatting itself is `budgets_rules.format_usd`, the one
+  money formatter of the package).
 - :func:`table` renders aligned text tables with `tabulate` (numbers right-aligned, text
   left). A table wider than the terminal (80 columns when there is none) wraps its text
   columns first and, if it is still too wide, continues below with the remaining columns,
@@ -19,27 +20,18 @@ import tabulate as tabulate_module
 
 DEFAULT_WIDTH = 80
 MIN_TEXT_WIDTH = 24  # a wrapped text column is never narrower (else the table splits)
-MONEY_DECIMALS_SMALL = 10  # below $1: exact to 1e-10 dollars (per-token prices reach 1e-8)
-MONEY_DECIMALS_LARGE = 4  # from $1: to a hundredth of a cent
 GAP = 2  # spaces between columns (tabulate's "simple" format)
 
 
 def money(value: float | None, *, unpriced: bool = False) -> str:
-    """Dollars: `$2.50`, `$0.075`, `$0.009938`, `$0.0000002`, `$1,234.5678`.
-
-    Trailing zeros go, cents stay; below $1 the amount is exact to 1e-10 dollars, from $1
-    it is rounded to a hundredth of a cent. None is `unpriced` (when `unpriced`) or `-`.
-    """
+    """Dollars for the CLI: :func:`agent_routing.budgets_rules.format_usd` (the one money
+    formatter, shared with budget messages: `$2.50`, `$0.075`, `$0.0000002`); None is
+    `unpriced` (when `unpriced`) or `-`, never $0."""
     if value is None:
         return "unpriced" if unpriced else "-"
-    sign = "-" if value < 0 else ""
-    amount = abs(value)
-    places = MONEY_DECIMALS_LARGE if amount >= 1 else MONEY_DECIMALS_SMALL
-    whole, _, decimals = f"{amount:,.{places}f}".partition(".")
-    decimals = decimals.rstrip("0")
-    if amount and whole == "0" and not decimals:  # below 1e-10 dollars: say how small
-        return f"{sign}${amount:.2g}"
-    return f"{sign}${whole}.{decimals.ljust(2, '0')}"
+    from agent_routing.budgets_rules import format_usd
+
+    return format_usd(value)
 
 
 def percent(value: float | None) -> str:
