@@ -91,14 +91,15 @@ async def backend_ledger(ledger_url: str) -> Any:
     await ledger.close()
 
 
-# Fixtures that play whole Agent Zero turns on the fake host (tests/fakehost.py).
-HOST_TURN_FIXTURES = frozenset({"fake_host", "bare_host"})
+# Fixtures that play whole Agent Zero turns on the fake host (tests/fakehost.py), drive a
+# browser process (tests/ui/conftest.py) or need the PostgreSQL server process.
+HOST_TURN_FIXTURES = frozenset({"fake_host", "bare_host", "ui_host", "chromium", "pg_server"})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark `slow` every test that plays whole host turns (it uses a fake-host fixture), so a
-    new host test is marked without anyone remembering to; tests that spawn processes carry
-    `@pytest.mark.slow` themselves."""
+    """Mark `slow` every test that plays whole host turns, drives a browser or needs the
+    PostgreSQL server (it uses one of those fixtures), so a new such test is marked without
+    anyone remembering to; tests that spawn processes carry `@pytest.mark.slow` themselves."""
     for item in items:
         if HOST_TURN_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)

@@ -91,6 +91,7 @@ def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
         (["budget", "set", "--scope", "daily", "--limit-usd", "5", "--model", "gpt4o"], "model"),
     ],
 )
+@pytest.mark.slow
 def test_cli_bad_values_exit_2_naming_the_field(
     tmp_path: Path, args: list[str], field: str
 ) -> None:
@@ -109,6 +110,7 @@ def test_cli_bad_values_exit_2_naming_the_field(
         assert run_sync(stored()) == 0
 
 
+@pytest.mark.slow
 def test_cli_non_utf8_config_exits_2(tmp_path: Path) -> None:
     """A config saved in Latin-1 is refused naming the file, not a UnicodeDecodeError."""
     config = tmp_path / "config.yaml"

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from test_compress_support import chat_conversation, priced_settings
+from compress_support import chat_conversation, priced_settings
 
 from agent_routing.cli import main
 from agent_routing.compression.profile import ModelProfile, profile_for

@@ -38,6 +38,7 @@ def _demo(db: Path, home: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_the_demo_refuses_a_real_ledger_and_leaves_it_intact(tmp_path: Path) -> None:
     """A real ledger holding a budget: exit 2 naming the file; file and budget untouched
     (before: deleted with its -wal/-shm without asking)."""

@@ -56,6 +56,7 @@ def test_uninstall_never_deletes_outside_the_plugin_folder(a0: Path, tmp_path: P
     assert (a0 / "usr" / "plugins" / "agent_routing" / "escape").is_symlink()
 
 
+@pytest.mark.slow
 def test_uninstall_with_an_absolute_entry_finishes_in_a_real_process(
     a0: Path, tmp_path: Path
 ) -> None:
@@ -88,6 +89,7 @@ def test_a_file_system_error_is_a_clear_error(a0: Path) -> None:
         install(a0)
 
 
+@pytest.mark.slow
 def test_the_cli_exits_2_on_a_file_system_error(a0: Path) -> None:
     """`agent-routing install` in a real process: exit 2, one line naming the path."""
     (a0 / "usr" / "plugins" / "agent_routing").write_text("not a folder")

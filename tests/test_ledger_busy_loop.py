@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from agent_routing.ledger import SQLiteLedger, run_sync
 
 # One process checks budgets on an event loop that also runs a task blocking it for 0.6 s
@@ -81,6 +83,7 @@ def _wait_for_first_reservation(path: Path) -> None:
     raise AssertionError("the busy process never reserved")
 
 
+@pytest.mark.slow
 def test_budget_checks_beside_a_busy_loop_are_not_refused(tmp_path: Path) -> None:
     """60 checks with a 300 ms lock wait, beside a process whose loop blocks 0.6 s at a
     time between its own reservations, are all allowed (before: most were refused as

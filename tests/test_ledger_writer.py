@@ -183,6 +183,7 @@ def test_get_writer_is_one_per_resolved_path(
     assert get_writer(settings=settings) is first
 
 
+@pytest.mark.slow
 def test_records_left_at_exit_are_flushed(tmp_path: Path) -> None:
     """A process that submits and simply exits (no flush) still commits every record."""
     path = tmp_path / "ledger.db"
@@ -201,6 +202,7 @@ def test_records_left_at_exit_are_flushed(tmp_path: Path) -> None:
     assert count_rows(path) == 300
 
 
+@pytest.mark.slow
 def test_forked_child_uses_its_own_thread(tmp_path: Path) -> None:
     """After fork the child writes its own records with a new thread; the parent's queued
     records are written once, by the parent."""

@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from agent_routing.budgets import Budgets
 from agent_routing.config import QuotaConfig, Settings
 from agent_routing.ledger import SQLiteLedger, run_sync
@@ -46,6 +48,7 @@ def _create(path: Path) -> None:
     run_sync(create())
 
 
+@pytest.mark.slow
 def test_forty_concurrent_calls_in_four_processes_get_exactly_ten(tmp_path: Path) -> None:
     """10 requests/minute, 40 concurrent checks in 4 processes: exactly 10 admitted
     (before: all 40, since none had been recorded yet)."""
