@@ -86,8 +86,8 @@ def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     [
         (["costs", "--until", "9999-12-31"], "until"),
         (["costs", "--tz", "A" * 5000], "tz"),
-        (["budget", "set", "--scope", "daily", "--limit-usd", "inf"], "limit_usd"),
-        (["budget", "set", "--scope", "daily", "--limit-usd", "nan"], "limit_usd"),
+        (["budget", "set", "--scope", "daily", "--limit-usd", "inf"], "--limit-usd"),
+        (["budget", "set", "--scope", "daily", "--limit-usd", "nan"], "--limit-usd"),
         (["budget", "set", "--scope", "daily", "--limit-usd", "5", "--model", "gpt4o"], "model"),
     ],
 )
