@@ -21,8 +21,11 @@ KNOWN_CYCLES: frozenset[frozenset[str]] = frozenset(
     {
         # analyzer training uses evaluation's rank helpers; evaluation scores with the analyzer.
         frozenset({"analyzer", "evaluation"}),
-        # config checks model names against pricing; pricing reads price overrides' types.
-        frozenset({"config", "pricing"}),
+        # config checks model names against pricing, and parses ledger URLs with
+        # ledger.urls (#14); pricing reads price overrides' types from config; the ledger
+        # takes its settings from config and prices orphaned calls with pricing. Moving
+        # ledger/urls.py below config would leave config <-> pricing.
+        frozenset({"config", "ledger", "pricing"}),
     }
 )
 
