@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import signal
 import sqlite3
 import subprocess
@@ -202,29 +201,55 @@ def test_records_left_at_exit_are_flushed(tmp_path: Path) -> None:
     assert count_rows(path) == 300
 
 
+FORK_PROCESS = """
+import os, sys, time, traceback
+from pathlib import Path
+from agent_routing.config import LedgerSettings
+from agent_routing.ledger import get_writer
+from agent_routing.records import CallRecord, Outcome
+path = Path(sys.argv[1])
+def call(call_id):
+    return CallRecord(id=call_id, started_at=time.time(), model="gpt-4o-mini", outcome=Outcome.OK)
+writer = get_writer(path, LedgerSettings(flush_interval_ms=2000, batch_size=10_000))
+for index in range(100):
+    writer.submit(call(f"parent-{index}"))  # still queued: the window is 2 s
+parent_thread = writer._thread
+pid = os.fork()
+if pid == 0:  # the child
+    code = 1
+    try:
+        assert get_writer(path) is writer, "the child got another writer"
+        assert writer._thread is None, "the child kept the parent's thread"
+        for index in range(50):
+            writer.submit(call(f"child-{index}"))
+        assert writer.flush(timeout=30), "the child's flush timed out"
+        assert writer._thread is not parent_thread, "the child wrote with the parent's thread"
+        code = 0
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        sys.stderr.flush()
+        os._exit(code)
+_, status = os.waitpid(pid, 0)
+print(os.waitstatus_to_exitcode(status), writer.flush(timeout=30))
+"""
+
+
 @pytest.mark.slow
 def test_forked_child_uses_its_own_thread(tmp_path: Path) -> None:
     """After fork the child writes its own records with a new thread; the parent's queued
-    records are written once, by the parent."""
+    records are written once, by the parent. (Forked from a fresh process: a fork of the
+    test runner would copy locks held by other tests' threads.)"""
     path = tmp_path / "ledger.db"
-    writer = get_writer(path, LedgerSettings(flush_interval_ms=2000, batch_size=10_000))
-    for index in range(100):
-        writer.submit(call(f"parent-{index}"))  # still queued: the window is 2 s
-    parent_thread = writer._thread
-    pid = os.fork()
-    if pid == 0:  # the child
-        ok = False
-        try:
-            assert get_writer(path) is writer
-            assert writer._thread is None
-            for index in range(50):
-                writer.submit(call(f"child-{index}"))
-            ok = writer.flush(timeout=30) and writer._thread is not parent_thread
-        finally:
-            os._exit(0 if ok else 1)
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
-    assert writer.flush(timeout=30) is True
+    done = subprocess.run(
+        [sys.executable, "-c", FORK_PROCESS, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["0", "True"], done.stderr
     ids = stored_ids(path)
     assert len(ids) == 150
     assert {i for i in ids if i.startswith("parent-")} == {f"parent-{i}" for i in range(100)}
