@@ -38,7 +38,13 @@ from typing import Any
 from agent_routing.errors import ConfigError
 from agent_routing.ledger.base import Ledger, SQLReportSource
 from agent_routing.ledger.periods import local_date, local_midnight, resolve_timezone
-from agent_routing.ledger.report_sql import FRACTIONS, SUM_FIELDS, ReportSQL
+from agent_routing.ledger.report_rollup import (
+    DIMENSIONS,
+    HOUR_S,
+    decode_value,
+    histogram_percentile,
+)
+from agent_routing.ledger.report_sql import FAR, FRACTIONS, SUM_FIELDS, ReportSQL, RollupSQL
 from agent_routing.records import CallRecord, DecisionRecord, Outcome, OutcomeSignal
 
 GROUP_BY: tuple[str, ...] = ("model", "conversation", "tool", "kind", "tier", "day")
@@ -521,12 +527,22 @@ async def _totals(
 async def _sql_report(ledger: SQLReportSource, query: ReportQuery) -> CostReport:
     zone = resolve_timezone(query.timezone, "tz")
     sql = ReportSQL(ledger.sql_dialect, query.since, query.until)
+    windows: list[tuple[str, float | None, float | None]] = [("", query.since, query.until)]
     if query.by == "day":
+        windows = []
         statement, params = sql.time_span()
         first, last = (await ledger.report_rows(statement, params))[0]
         if first is not None and last is not None:
             days = _local_days(float(first), float(last), zone)  # type: ignore[arg-type]
             sql = ReportSQL(ledger.sql_dialect, query.since, query.until, days)
+            windows = [
+                (day, max(lo, query.since or lo), min(hi, query.until or hi))
+                for day, lo, hi in days
+            ]
+    segments, edges = _split_hours(windows)
+    if segments:
+        rollup = RollupSQL(ledger.sql_dialect, segments, edges)
+        return await _rollup_report(ledger, query, zone, rollup)
     groups = await _group_rows(ledger, sql, query.by)
     totals = await _totals(ledger, sql, groups)
     groups.sort(key=(lambda s: s.key) if query.by == "day" else _by_cost)
@@ -569,6 +585,188 @@ async def _sql_report(ledger: SQLReportSource, query: ReportQuery) -> CostReport
             calls=sum(unpriced_models.values()), models=dict(sorted(unpriced_models.items()))
         ),
     )
+
+
+# --- from the rollup -----------------------------------------------------------------------
+
+
+def _split_hours(
+    windows: Sequence[tuple[str, float | None, float | None]],
+) -> tuple[list[tuple[str, int, int]], list[tuple[str, float, float]]]:
+    """Each (label, start, end) window as its whole UTC hours (label, first hour, end hour)
+    read from the rollup, and its partial edges (label, start, end) read from the calls."""
+    segments: list[tuple[str, int, int]] = []
+    edges: list[tuple[str, float, float]] = []
+    for label, start, end in windows:
+        first = -FAR if start is None else math.ceil(start / HOUR_S)
+        stop = FAR if end is None else math.floor(end / HOUR_S)
+        if first >= stop:
+            edges.append(
+                (label, -float(FAR) if start is None else start, float(FAR) if end is None else end)
+            )
+            continue
+        segments.append((label, first, stop))
+        if start is not None and start < first * HOUR_S:
+            edges.append((label, start, float(first * HOUR_S)))
+        if end is not None and stop * HOUR_S < end:
+            edges.append((label, float(stop * HOUR_S), end))
+    return segments, edges
+
+
+class _Merged:
+    """Sums and a latency histogram per key, merged from rollup and edge rows."""
+
+    def __init__(self) -> None:
+        self.sums: dict[Any, list[Any]] = {}
+        self.histograms: dict[Any, dict[int, int]] = {}
+
+    def add(self, rows: Iterable[Sequence[Any]]) -> None:
+        for row in rows:
+            key, bucket = row[0], int(row[1])
+            values = [0 if value is None else value for value in row[2:]]
+            current = self.sums.get(key)
+            if current is None:
+                self.sums[key] = values
+            else:
+                self.sums[key] = [a + b for a, b in zip(current, values, strict=True)]
+            histogram = self.histograms.setdefault(key, {})
+            histogram[bucket] = histogram.get(bucket, 0) + int(values[0])
+
+    def stats(self, key: Any, label: str) -> GroupStats:
+        sums = dict(zip(SUM_FIELDS, self.sums[key], strict=True))
+        if not sums["priced_calls"]:
+            sums["cost_usd"] = None
+        histogram = self.histograms[key]
+        percentiles = (
+            histogram_percentile(histogram, FRACTIONS[0]),
+            histogram_percentile(histogram, FRACTIONS[1]),
+        )
+        return _stats_from_row([label, *sums.values()], percentiles)
+
+    def live_keys(self) -> list[Any]:
+        return [key for key, sums in self.sums.items() if int(sums[0]) > 0]
+
+
+async def _merged(
+    ledger: SQLReportSource,
+    rollup: RollupSQL,
+    dim: str,
+    *,
+    by_label: bool = False,
+    only_values: Sequence[str] = (),
+) -> _Merged:
+    merged = _Merged()
+    statement, params = rollup.rollup_groups(dim, by_label=by_label, only_values=only_values)
+    merged.add(await ledger.report_rows(statement, params))
+    if rollup.edges:
+        raw = [decode_value(value) for value in only_values]
+        statement, params = rollup.edge_groups(
+            None if by_label else DIMENSIONS[dim], only_values=[v for v in raw if v is not None]
+        )
+        merged.add(await ledger.report_rows(statement, params))
+    return merged
+
+
+def _label(value: Any, by_label: bool) -> str:
+    if by_label:
+        return str(value)
+    decoded = decode_value(value)
+    return decoded if decoded else NO_VALUE
+
+
+async def _rollup_report(
+    ledger: SQLReportSource, query: ReportQuery, zone: tzinfo, rollup: RollupSQL
+) -> CostReport:
+    """The report from the rollup's whole hours and the calls of the partial edges; sums
+    exact, p50/p95 from the latency histogram (see report_rollup.PERCENTILE_ERROR)."""
+    by_day = query.by == "day"
+    dim = "model" if by_day else query.by
+    merged = await _merged(ledger, rollup, dim, by_label=by_day)
+    models = merged if query.by == "model" else await _merged(ledger, rollup, "model")
+    groups = [merged.stats(key, _label(key, by_day)) for key in merged.live_keys()]
+    groups.sort(key=(lambda s: s.key) if by_day else _by_cost)
+    everything = _Merged()
+    everything.add(
+        ["total", bucket, *sums]
+        for key in merged.live_keys()
+        for bucket, sums in _bucket_rows(merged, key)
+    )
+    totals = (
+        everything.stats("total", "total")
+        if everything.sums
+        else _stats_from_row(["total", *([0] * len(SUM_FIELDS))], (None, None))
+    )
+    top: list[GroupStats] = []
+    if query.top:
+        if rollup.edges:
+            conversations = await _merged(ledger, rollup, "conversation")
+            candidates = [
+                conversations.stats(key, _label(key, False))
+                for key in conversations.live_keys()
+                if key != ""
+            ]
+            top = sorted(candidates, key=_by_cost)[: query.top]
+        else:
+            statement, params = rollup.top_conversations(query.top)
+            values = [str(row[0]) for row in await ledger.report_rows(statement, params)]
+            if values:
+                found = await _merged(ledger, rollup, "conversation", only_values=values)
+                top = [found.stats(key, _label(key, False)) for key in found.live_keys()]
+    unpriced_models = {
+        _label(key, False): int(models.sums[key][SUM_FIELDS.index("unpriced_calls")])
+        for key in models.live_keys()
+        if int(models.sums[key][SUM_FIELDS.index("unpriced_calls")]) > 0
+    }
+    if rollup.edges:
+        statement, params = ReportSQL(ledger.sql_dialect, query.since, query.until).tasks(
+            FAILURE_SIGNAL
+        )
+    else:
+        statement, params = rollup.tasks(FAILURE_SIGNAL, query.since, query.until)
+    tasks_row = (await ledger.report_rows(statement, params))[0]
+    task_count, successful = _int(tasks_row[0]), _int(tasks_row[1])
+    task_cost = float(tasks_row[2]) if tasks_row[2] is not None else None  # type: ignore[arg-type]
+    tokens = _int(tasks_row[4])
+    return CostReport(
+        by=query.by,
+        timezone=query.timezone,
+        since=None
+        if query.since is None
+        else datetime.fromtimestamp(query.since, zone).isoformat(),
+        until=None
+        if query.until is None
+        else datetime.fromtimestamp(query.until, zone).isoformat(),
+        totals=totals,
+        groups=tuple(groups),
+        top_conversations=tuple(sorted(top, key=_by_cost)),
+        tasks=TaskStats(
+            tasks=task_count,
+            successful=successful,
+            cost_usd=task_cost,
+            cost_per_successful_task_usd=task_cost / successful
+            if successful and task_cost is not None
+            else None,
+            tokens_per_task=tokens / task_count if task_count else None,
+            tasks_with_unpriced_calls=_int(tasks_row[5]),
+        ),
+        unpriced=UnpricedSummary(
+            calls=sum(unpriced_models.values()), models=dict(sorted(unpriced_models.items()))
+        ),
+    )
+
+
+def _bucket_rows(merged: _Merged, key: Any) -> list[tuple[int, list[Any]]]:
+    """A group's sums as one row on its first bucket plus its other buckets' call counts
+    (rows that add up to the group's sums and histogram)."""
+    histogram = merged.histograms[key]
+    sums = merged.sums[key]
+    rows: list[tuple[int, list[Any]]] = []
+    for index, (bucket, calls) in enumerate(histogram.items()):
+        if index == 0:
+            rows.append((bucket, [calls, *sums[1:]]))
+        else:
+            rows.append((bucket, [calls, *([0] * (len(sums) - 1))]))
+    return rows
 
 
 # --- output -------------------------------------------------------------------------------

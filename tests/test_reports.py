@@ -12,6 +12,7 @@ import pytest
 from agent_routing.errors import ConfigError
 from agent_routing.ledger import Ledger
 from agent_routing.ledger.base import SQLReportSource
+from agent_routing.ledger.report_rollup import PERCENTILE_ERROR
 from agent_routing.records import CallRecord, DecisionRecord, Outcome, OutcomeSignal, Usage
 from agent_routing.reports import (
     GROUP_BY,
@@ -189,7 +190,8 @@ async def test_build_report_reads_the_range_from_the_ledger(backend_ledger: Ledg
     whole = await build_report(ledger, query())
     first_day = await build_report(ledger, query(since="2026-03-10", until="2026-03-10"))
     second_day = await build_report(ledger, query(since="2026-03-11"))
-    assert same_report(whole, summarize(CALLS, query(), decisions=DECISIONS, signals=SIGNALS))
+    expected = summarize(CALLS, query(), decisions=DECISIONS, signals=SIGNALS)
+    assert same_report(whole, expected, percentile_error=PERCENTILE_ERROR)
     assert first_day.totals.calls == 3
     assert first_day.since == "2026-03-10T00:00:00+00:00"
     assert first_day.until == "2026-03-11T00:00:00+00:00"
@@ -234,14 +236,17 @@ def test_reports_serialise_to_json() -> None:
     }
 
 
-def same_report(first: CostReport, second: CostReport) -> bool:
-    """Equal reports, floats compared to 1e-9 relative (sums in another order)."""
+def same_report(first: CostReport, second: CostReport, percentile_error: float = 1e-9) -> bool:
+    """Equal reports, floats compared to 1e-9 relative (sums in another order), latency
+    percentiles to `percentile_error` relative."""
 
-    def close(a: object, b: object) -> bool:
+    def close(a: object, b: object, tolerance: float = 1e-9) -> bool:
         if isinstance(a, float) and isinstance(b, float):
-            return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+            return math.isclose(a, b, rel_tol=tolerance, abs_tol=1e-12)
         if isinstance(a, dict) and isinstance(b, dict):
-            return a.keys() == b.keys() and all(close(a[k], b[k]) for k in a)
+            return a.keys() == b.keys() and all(
+                close(a[k], b[k], percentile_error if "latency_p" in k else 1e-9) for k in a
+            )
         if isinstance(a, list) and isinstance(b, list):
             return len(a) == len(b) and all(close(x, y) for x, y in zip(a, b, strict=True))
         return a == b
@@ -304,4 +309,5 @@ async def test_sql_report_equals_the_python_report(backend_ledger: Ledger, by: s
             assert same_report(
                 await build_report(backend_ledger, wanted),
                 await build_report_in_python(backend_ledger, wanted),
+                percentile_error=PERCENTILE_ERROR,
             ), (by, tz, since)

@@ -15,6 +15,8 @@ from collections.abc import Awaitable, Callable, Sequence
 
 import aiosqlite
 
+from agent_routing.ledger.report_rollup import sqlite_statements
+
 Migration = Callable[[aiosqlite.Connection], Awaitable[None]]
 
 MIGRATIONS: list[Migration] = []
@@ -303,6 +305,16 @@ async def m009_quota_holds(db: aiosqlite.Connection) -> None:
         """
     )
     await db.execute("CREATE INDEX idx_quota_holds ON quota_holds (quota_key, created_at)")
+
+
+@migration
+async def m011_report_rollup(db: aiosqlite.Connection) -> None:
+    """The report rollup (`report_rollup`, see :mod:`agent_routing.ledger.report_rollup`):
+    per UTC hour sums and latency histograms of the calls by model, kind, tool, tier and
+    conversation, kept exact by triggers on `calls`, backfilled here from the calls already
+    stored. Named m011 as on PostgreSQL (whose m010 is an index SQLite does not need)."""
+    for statement in sqlite_statements():
+        await db.execute(statement)
 
 
 async def applied_migrations(db: aiosqlite.Connection) -> set[str]:

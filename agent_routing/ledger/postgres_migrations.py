@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from agent_routing.ledger.migrations import BOOKKEEPING_TABLE, SPEND_BUCKET_S
+from agent_routing.ledger.report_rollup import postgres_statements
 
 MIGRATION_LOCK_KEY = 0x41_52_5F_4D_49_47  # "AR_MIG": one advisory lock for the whole run
 
@@ -251,6 +252,8 @@ PG_MIGRATIONS: list[tuple[str, tuple[str, ...]]] = [
             "cached_read_tokens, cost_usd, latency_ms, tokens_saved, usd_saved, id)",
         ),
     ),
+    # the report rollup and its triggers (agent_routing.ledger.report_rollup), backfilled
+    ("m011_report_rollup", tuple(postgres_statements())),
 ]
 """(name, statements) in order; every statement of one migration runs in its transaction."""
 

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from agent_routing.ledger.queries import where
+from agent_routing.ledger.report_rollup import bucket_sql, value_sql
 
 ERROR_OUTCOMES_SQL = "('error', 'rate_limited', 'timeout', 'context_overflow', 'content_policy')"
 BILLED_OUTCOMES_SQL = "('ok', 'abandoned')"
@@ -238,3 +239,126 @@ class ReportSQL:
             f"SELECT MIN(started_at), MAX(started_at) FROM calls{self.range_where}",
             list(self.range_params),
         )
+
+
+# --- from the rollup ------------------------------------------------------------------------
+
+FAR = 2**62
+"""An hour or time beyond any call (an open range end)."""
+
+
+class RollupSQL:
+    """Statements reading the report rollup (:mod:`agent_routing.ledger.report_rollup`)
+    for whole UTC hours, and the raw calls of the partial edges, in the same row shape:
+    (key, latency bucket, the sums of `SUM_FIELDS`).
+
+    `segments` are (label, first hour, end hour) of the rollup part (the label is the
+    local day for `by=day`, else ignored); `edges` are (label, start, end) ranges of
+    started_at read from the calls.
+    """
+
+    def __init__(
+        self,
+        dialect: str,
+        segments: Sequence[tuple[str, int, int]],
+        edges: Sequence[tuple[str, float, float]],
+    ) -> None:
+        self.dialect = dialect
+        self.segments = list(segments)
+        self.edges = list(edges)
+
+    def _segments(self) -> tuple[str, list[Any]]:
+        values = ", ".join("(?, ?, ?)" for _ in self.segments) or "('', 0, 0)"
+        params: list[Any] = [value for segment in self.segments for value in segment]
+        return f"WITH seg (label, lo, hi) AS (VALUES {values}) ", params
+
+    def rollup_groups(
+        self, dim: str, *, by_label: bool = False, only_values: Sequence[str] = ()
+    ) -> tuple[str, list[Any]]:
+        """Sums per (key, bucket) from the rollup rows of `dim` in the segments' hours; the
+        key is the encoded value, or the segment's label with `by_label`."""
+        prefix, params = self._segments()
+        key = "seg.label" if by_label else "r.value"
+        sums = ", ".join(f"SUM(r.{name})" for name in SUM_FIELDS)
+        only = ""
+        if only_values:
+            only = f" AND r.value IN ({', '.join('?' for _ in only_values)})"
+        sql = (
+            f"{prefix}SELECT {key}, r.bucket, {sums} FROM report_rollup r "
+            "JOIN seg ON r.hour >= seg.lo AND r.hour < seg.hi "
+            f"WHERE r.dim = ?{only} GROUP BY {key}, r.bucket"
+        )
+        return sql, [*params, dim, *only_values]
+
+    def edge_groups(
+        self, column: str | None, *, only_values: Sequence[str] = ()
+    ) -> tuple[str, list[Any]]:
+        """Sums per (key, bucket) of the calls in the edges; the key is `column` encoded as
+        in the rollup, or the edge's label when `column` is None."""
+        values = ", ".join("(?, ?, ?)" for _ in self.edges) or "('', 0.0, 0.0)"
+        params: list[Any] = [value for edge in self.edges for value in edge]
+        key = "edge.label" if column is None else value_sql(column, "calls.")
+        only = ""
+        if only_values and column is not None:
+            only = f" WHERE calls.{column} IN ({', '.join('?' for _ in only_values)})"
+        sql = (
+            f"WITH edge (label, lo, hi) AS (VALUES {values}) "
+            f"SELECT {key}, {bucket_sql(self.dialect, 'calls.')}, {', '.join(_SUMS)} "
+            "FROM calls JOIN edge ON calls.started_at >= edge.lo AND calls.started_at < edge.hi"
+            f"{only} GROUP BY 1, 2"
+        )
+        return sql, params + list(only_values)
+
+    def top_conversations(self, limit: int) -> tuple[str, list[Any]]:
+        """The `limit` costliest conversations of the segments (encoded values), in the
+        report's order (cost, then calls, descending, then id); only without edges."""
+        prefix, params = self._segments()
+        collate = ' COLLATE "C"' if self.dialect == "postgresql" else ""
+        sql = (
+            f"{prefix}SELECT r.value FROM report_rollup r "
+            "JOIN seg ON r.hour >= seg.lo AND r.hour < seg.hi "
+            "WHERE r.dim = 'conversation' AND r.value <> '' GROUP BY r.value "
+            "HAVING SUM(r.calls) > 0 "
+            "ORDER BY CASE WHEN SUM(r.priced_calls) > 0 THEN SUM(r.cost_usd) ELSE 0 END DESC, "
+            f"SUM(r.calls) DESC, r.value{collate} LIMIT ?"
+        )
+        return sql, [*params, limit]
+
+    def tasks(
+        self, failure_signal: str, since: float | None, until: float | None
+    ) -> tuple[str, list[Any]]:
+        """The tasks row of :meth:`ReportSQL.tasks`, with the per-conversation sums from the
+        rollup (only without edges); the last finished call of each conversation is one
+        index seek on the calls."""
+        prefix, params = self._segments()
+        bounds, bound_params = where([("started_at >= ?", since), ("started_at < ?", until)])
+        bounds = bounds.replace(" WHERE ", " AND ")
+        signal_where, signal_params = where(
+            [
+                ("s.created_at >= ?", since),
+                ("s.created_at < ?", until),
+                ("d.created_at >= ?", since),
+                ("d.created_at < ?", until),
+            ],
+            fixed=["s.kind = ?", "d.conversation_id IS NOT NULL"],
+        )
+        sql = (
+            f"{prefix}, per_task AS ("
+            "SELECT r.value AS v, SUM(r.cost_usd) AS cost, SUM(r.priced_calls) AS priced, "
+            "SUM(r.input_tokens + r.output_tokens) AS tokens, SUM(r.unpriced_calls) AS unpriced "
+            "FROM report_rollup r JOIN seg ON r.hour >= seg.lo AND r.hour < seg.hi "
+            "WHERE r.dim = 'conversation' AND r.value <> '' GROUP BY r.value "
+            "HAVING SUM(r.calls) > 0), "
+            "last_finished AS (SELECT p0.v AS v, (SELECT outcome FROM calls "
+            f"WHERE conversation_id = substr(p0.v, 2){bounds} AND outcome <> 'pending' "
+            "ORDER BY started_at DESC, id DESC LIMIT 1) AS outcome FROM per_task p0), "
+            "failed AS (SELECT DISTINCT '=' || d.conversation_id AS v FROM signals s "
+            f"JOIN decisions d ON d.id = s.decision_id{signal_where}) "
+            "SELECT COUNT(*), "
+            "SUM(CASE WHEN lf.outcome = 'ok' AND f.v IS NULL THEN 1 ELSE 0 END), "
+            "CASE WHEN SUM(p.priced) > 0 THEN SUM(p.cost) END, SUM(p.priced), SUM(p.tokens), "
+            "SUM(CASE WHEN p.unpriced > 0 THEN 1 ELSE 0 END) "
+            "FROM per_task p LEFT JOIN last_finished lf ON lf.v = p.v "
+            "LEFT JOIN failed f ON f.v = p.v"
+        )
+        return sql, params + bound_params + [failure_signal, *signal_params]
