@@ -524,7 +524,15 @@ async def _totals(
     return _stats_from_row(sums, percentiles)
 
 
-async def _sql_report(ledger: SQLReportSource, query: ReportQuery) -> CostReport:
+async def build_report_from_calls(ledger: SQLReportSource, query: ReportQuery) -> CostReport:
+    """The report aggregated in the database from the calls alone, without the rollup
+    (exact percentiles; the path before the rollup, kept for comparison in bench/)."""
+    return await _sql_report(ledger, query, use_rollup=False)
+
+
+async def _sql_report(
+    ledger: SQLReportSource, query: ReportQuery, *, use_rollup: bool = True
+) -> CostReport:
     zone = resolve_timezone(query.timezone, "tz")
     sql = ReportSQL(ledger.sql_dialect, query.since, query.until)
     windows: list[tuple[str, float | None, float | None]] = [("", query.since, query.until)]
@@ -540,7 +548,7 @@ async def _sql_report(ledger: SQLReportSource, query: ReportQuery) -> CostReport
                 for day, lo, hi in days
             ]
     segments, edges = _split_hours(windows)
-    if segments:
+    if segments and use_rollup:
         rollup = RollupSQL(ledger.sql_dialect, segments, edges)
         return await _rollup_report(ledger, query, zone, rollup)
     groups = await _group_rows(ledger, sql, query.by)
@@ -717,12 +725,7 @@ async def _rollup_report(
         for key in models.live_keys()
         if int(models.sums[key][SUM_FIELDS.index("unpriced_calls")]) > 0
     }
-    if rollup.edges:
-        statement, params = ReportSQL(ledger.sql_dialect, query.since, query.until).tasks(
-            FAILURE_SIGNAL
-        )
-    else:
-        statement, params = rollup.tasks(FAILURE_SIGNAL, query.since, query.until)
+    statement, params = rollup.tasks(FAILURE_SIGNAL, query.since, query.until)
     tasks_row = (await ledger.report_rows(statement, params))[0]
     task_count, successful = _int(tasks_row[0]), _int(tasks_row[1])
     task_cost = float(tasks_row[2]) if tasks_row[2] is not None else None  # type: ignore[arg-type]

@@ -5,12 +5,15 @@ change the report size, default 1,000,000).
 
 1. Writer throughput: 8 writer processes submit realistic calls through `get_writer(url)`
    (the registry, as capture does) into one ledger; records/s = records / (last flush -
-   first submit); the row count is checked (lost = submitted - stored).
+   first submit); the row count is checked (lost = submitted - stored). Measured with the
+   report rollup triggers and without them (dropped: the write path before them).
 2. Budget check latency: `Budgets.check()` + `release()` under a daily block budget, p50/p99.
-3. Report latency on a ledger of N calls over 30 days (`costs` by model and by day, the
-   whole ledger), aggregated in the database, beside the previous code path (every call
-   loaded into Python and summarised), which is measured on a 100,000-call ledger since
-   it would take minutes at 1,000,000.
+3. Report latency on a ledger of N calls over 30 days (`build_report` for the whole
+   ledger by model, by day, by conversation, and the last 7 days by model): from the report
+   rollup (whole UTC hours) beside the previous SQL path (every call aggregated in the
+   database, `build_report_from_calls`), then the path before that (every call loaded into
+   Python and summarised), measured on a 100,000-call ledger since it would take minutes
+   at 1,000,000.
 
 The PostgreSQL server is a throwaway one (tests/pgserver.py) started with the durability
 defaults (fsync and synchronous_commit on), on the same machine.
@@ -29,6 +32,7 @@ import statistics
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -39,11 +43,14 @@ from pgserver import PostgresServer
 from agent_routing.budgets import Budgets
 from agent_routing.config import BudgetConfig, LedgerSettings, Settings
 from agent_routing.ledger import get_writer, ledger_for
+from agent_routing.ledger.report_rollup import backfill_sql
+from agent_routing.ledger.report_rollup import sqlite_statements as rollup_statements
 from agent_routing.ledger.rows import CALL_COLUMNS, call_to_row
 from agent_routing.ledger.urls import parse_ledger_url
 from agent_routing.records import CallRecord, Outcome, UnitPrices, Usage, UsageSource
 from agent_routing.reports import (
     build_report,
+    build_report_from_calls,
     build_report_in_python,
     prepare_query,
 )
@@ -79,18 +86,22 @@ def make_record(tag: str, index: int, started_at: float | None = None) -> CallRe
 
 
 def varied_record(rng: random.Random, index: int, start: float, span_s: float) -> CallRecord:
-    """A call of a busy fleet: several models, tools, tiers, outcomes, conversations."""
+    """A call of a busy fleet: several models, tools, tiers, outcomes, conversations. A
+    conversation is 50 calls in a session of about an hour that starts at a random time of
+    the span (as an agent's task runs), 20,000 conversations per 1,000,000 calls."""
     model = rng.choice(MODELS)
     outcome = rng.choice(OUTCOMES)
     usage = Usage(rng.randrange(200, 8000), rng.randrange(0, 1500), cached_read_tokens=0)
-    at = start + rng.random() * span_s
+    conversation = index // 50
+    session = random.Random(conversation).random() * (span_s - 3600)
+    at = start + session + (index % 50) * 72 + rng.random() * 72
     return CallRecord(
         id=f"r-{index:08d}",
         started_at=at,
         model=model,
         provider="openai",
         call_kind=rng.choice(["chat", "chat", "utility", "memory", "embedding"]),
-        conversation_id=f"conv-{rng.randrange(20_000)}",
+        conversation_id=f"conv-{conversation}",
         agent_no=rng.randrange(3),
         tool=rng.choice([None, "code_execution", "search_engine", "memory_load"]),
         decision_id=None,
@@ -142,6 +153,21 @@ def open_and_close(url: str) -> None:
         await ledger.close()
 
     asyncio.run(run())
+
+
+def drop_rollup_triggers(url: str) -> None:
+    """Migrate, then drop the report rollup triggers: the write path as before them."""
+    open_and_close(url)
+    target = parse_ledger_url(url)
+    if target.path is not None:
+        with sqlite3.connect(target.path) as db:
+            for name in ("calls_rollup_insert", "calls_rollup_update", "calls_rollup_delete"):
+                db.execute(f"DROP TRIGGER {name}")
+        return
+    import psycopg
+
+    with psycopg.connect(target.dsn, autocommit=True) as conn:
+        conn.execute("DROP TRIGGER calls_rollup ON calls")
 
 
 def measure_writers(url: str, processes: int, per_process: int) -> dict[str, Any]:
@@ -196,8 +222,8 @@ async def measure_check_latency(url: str, count: int) -> dict[str, float]:
 
 
 def fill(url: str, calls: int, seed: int = 1) -> None:
-    """Store `calls` varied calls over the last 30 days (bulk load, then the indexes and
-    the spend buckets as the migrations keep them)."""
+    """Store `calls` varied calls over the last 30 days (bulk load with the triggers off,
+    then the spend buckets and the report rollup filled as the migrations backfill them)."""
     open_and_close(url)
     rng = random.Random(seed)
     start = time.time() - 30 * 86_400
@@ -208,12 +234,18 @@ def fill(url: str, calls: int, seed: int = 1) -> None:
 
         db = sqlite3.connect(target.path, isolation_level=None)
         db.execute("BEGIN IMMEDIATE")
+        triggers = rollup_statements()[2:5]  # the three CREATE TRIGGER statements
+        for name in ("calls_rollup_insert", "calls_rollup_update", "calls_rollup_delete"):
+            db.execute(f"DROP TRIGGER {name}")
         for first in range(0, calls, 50_000):
             rows = [
                 call_to_row(varied_record(rng, i, start, 30 * 86_400))
                 for i in range(first, min(calls, first + 50_000))
             ]
             db.executemany(UPSERT_CALL_SQL, rows)
+        db.execute("DELETE FROM report_rollup")
+        for statement in [*backfill_sql("sqlite"), *triggers]:
+            db.execute(statement)
         db.execute("COMMIT")
         db.execute("ANALYZE")
         db.close()
@@ -222,20 +254,34 @@ def fill(url: str, calls: int, seed: int = 1) -> None:
 
     with psycopg.connect(target.dsn, autocommit=True) as conn:
         conn.execute("ALTER TABLE calls DISABLE TRIGGER calls_spend")
+        conn.execute("ALTER TABLE calls DISABLE TRIGGER calls_rollup")
         with conn.cursor() as cursor, cursor.copy(f"COPY calls ({columns}) FROM STDIN") as copy:
             for index in range(calls):
                 copy.write_row(call_to_row(varied_record(rng, index, start, 30 * 86_400)))
         conn.execute("ALTER TABLE calls ENABLE TRIGGER calls_spend")
+        conn.execute("ALTER TABLE calls ENABLE TRIGGER calls_rollup")
+        for statement in backfill_sql("postgresql"):
+            conn.execute(statement)
         conn.execute(
             "INSERT INTO spend_buckets (bucket, model, cost_usd) "
             "SELECT floor(started_at / 900)::bigint, model, SUM(cost_usd) FROM calls "
             "WHERE outcome <> 'pending' AND cost_usd IS NOT NULL GROUP BY 1, 2"
         )
         conn.execute("VACUUM ANALYZE calls")
+        conn.execute("VACUUM ANALYZE report_rollup")
 
 
-async def time_report(url: str, by: str, *, python: bool = False, runs: int = 3) -> float:
-    """Best of `runs` wall times (ms) of one whole-ledger report."""
+async def time_report(
+    url: str,
+    by: str,
+    *,
+    python: bool = False,
+    runs: int = 3,
+    since: str | None = None,
+    calls_only: bool = False,
+) -> float:
+    """Best of `runs` wall times (ms) of one report (whole ledger, or from `since`);
+    `calls_only`: aggregated from the calls without the rollup (the previous SQL path)."""
     ledger = ledger_for(path=url)
     await ledger.open()
     try:
@@ -243,8 +289,10 @@ async def time_report(url: str, by: str, *, python: bool = False, runs: int = 3)
         for _ in range(runs):
             gc.collect()
             before = time.perf_counter()
-            builder = build_report_in_python if python else build_report
-            report = await builder(ledger, prepare_query(by=by))
+            builder: Any = build_report_in_python if python else build_report
+            if calls_only:
+                builder = build_report_from_calls
+            report = await builder(ledger, prepare_query(by=by, since=since))
             best = min(best, (time.perf_counter() - before) * 1000)
             assert report.totals.calls > 0
     finally:
@@ -272,27 +320,43 @@ def main(argv: list[str] | None = None) -> None:
         }
         print(f"# 1. writer throughput: 8 processes x {per_process:,} records")
         for backend, new_url in () if args.reports_only else backends.items():
-            result = measure_writers(new_url(f"w-{backend}"), 8, per_process)
-            print(
-                f"{backend:<11} {result['per_second']:>9,.0f} records/s  "
-                f"lost {result['lost']}  all flushed {result['all_flushed']}"
-            )
+            for triggers in (True, False):
+                url = new_url(f"w-{backend}-{triggers}")
+                if not triggers:
+                    drop_rollup_triggers(url)
+                result = measure_writers(url, 8, per_process)
+                print(
+                    f"{backend:<11} {result['per_second']:>9,.0f} records/s  "
+                    f"lost {result['lost']}  all flushed {result['all_flushed']}  "
+                    f"({'with' if triggers else 'WITHOUT'} the report rollup triggers)"
+                )
         print(f"\n# 2. Budgets.check() + release(), daily block budget, {checks:,} checks")
         for backend, new_url in () if args.reports_only else backends.items():
             latency = asyncio.run(measure_check_latency(new_url(f"b-{backend}"), checks))
             print(f"{backend:<11} p50 {latency['p50_ms']:.2f} ms  p99 {latency['p99_ms']:.2f} ms")
-        print(f"\n# 3. whole-ledger report latency (best of 3), {calls:,} calls over 30 days")
+        print(
+            f"\n# 3. report latency (best of 3), {calls:,} calls over 30 days, 20,000 conversations"
+        )
+        week = (datetime.now(UTC) - timedelta(days=7)).date().isoformat()
+        cases = [
+            ("by model", "model", None),
+            ("by day", "day", None),
+            ("by conversation", "conversation", None),
+            ("7 days by model", "model", week),
+        ]
         for backend, new_url in backends.items():
             url = new_url(f"r-{backend}")
             before = time.perf_counter()
             fill(url, calls)
             loaded = time.perf_counter() - before
-            by_model = asyncio.run(time_report(url, "model"))
-            by_day = asyncio.run(time_report(url, "day"))
-            print(
-                f"{backend:<11} in SQL: by model {by_model:,.0f} ms, by day {by_day:,.0f} ms "
-                f"(loaded in {loaded:.0f} s)"
-            )
+            print(f"{backend} (loaded in {loaded:.0f} s)")
+            for label, by, since in cases:
+                rollup = asyncio.run(time_report(url, by, since=since))
+                raw = asyncio.run(time_report(url, by, since=since, calls_only=True, runs=1))
+                print(
+                    f"  {label:<16} rollup {rollup:>7,.0f} ms   "
+                    f"from the calls (previous SQL path) {raw:>7,.0f} ms"
+                )
         print(f"\n# previous code path (every call into Python), {python_calls:,} calls")
         for backend, new_url in backends.items():
             url = new_url(f"p-{backend}")

@@ -165,6 +165,10 @@ def table_sql(dialect: str) -> str:
     )
 
 
+INDEX_SQL = "CREATE INDEX idx_report_rollup_value ON report_rollup (dim, value, hour)"
+"""Finds one conversation's rows (the top conversations' histograms) without a scan."""
+
+
 def _add(dialect: str, row: str) -> list[str]:
     """One upsert per dimension adding the call row `row` (NEW) to the rollup."""
     names = ", ".join(name for name, _ in ROLLUP_SUMS)
@@ -225,6 +229,7 @@ def sqlite_statements() -> list[str]:
     """The SQLite migration: table, index-free triggers, backfill."""
     return [
         table_sql("sqlite"),
+        INDEX_SQL,
         "CREATE TRIGGER calls_rollup_insert AFTER INSERT ON calls BEGIN "
         + " ".join(_add("sqlite", "NEW"))
         + " END",
@@ -250,6 +255,7 @@ def postgres_statements() -> list[str]:
     )
     return [
         table_sql("postgresql"),
+        INDEX_SQL,
         "CREATE FUNCTION routing_calls_rollup() RETURNS trigger LANGUAGE plpgsql AS $$ "
         + body
         + " $$",

@@ -328,9 +328,11 @@ class RollupSQL:
         self, failure_signal: str, since: float | None, until: float | None
     ) -> tuple[str, list[Any]]:
         """The tasks row of :meth:`ReportSQL.tasks`, with the per-conversation sums from the
-        rollup (only without edges); the last finished call of each conversation is one
+        rollup and the edges' calls; the last finished call of each conversation is one
         index seek on the calls."""
         prefix, params = self._segments()
+        edge_values = ", ".join("(?, ?, ?)" for _ in self.edges) or "('', 0.0, 0.0)"
+        edge_params: list[Any] = [value for edge in self.edges for value in edge]
         bounds, bound_params = where([("started_at >= ?", since), ("started_at < ?", until)])
         bounds = bounds.replace(" WHERE ", " AND ")
         signal_where, signal_params = where(
@@ -343,12 +345,22 @@ class RollupSQL:
             fixed=["s.kind = ?", "d.conversation_id IS NOT NULL"],
         )
         sql = (
-            f"{prefix}, per_task AS ("
-            "SELECT r.value AS v, SUM(r.cost_usd) AS cost, SUM(r.priced_calls) AS priced, "
-            "SUM(r.input_tokens + r.output_tokens) AS tokens, SUM(r.unpriced_calls) AS unpriced "
+            f"{prefix}, edge (label, lo, hi) AS (VALUES {edge_values}), parts AS ("
+            "SELECT r.value AS v, r.calls AS calls, r.cost_usd AS cost, "
+            "r.priced_calls AS priced, r.input_tokens + r.output_tokens AS tokens, "
+            "r.unpriced_calls AS unpriced "
             "FROM report_rollup r JOIN seg ON r.hour >= seg.lo AND r.hour < seg.hi "
-            "WHERE r.dim = 'conversation' AND r.value <> '' GROUP BY r.value "
-            "HAVING SUM(r.calls) > 0), "
+            "WHERE r.dim = 'conversation' AND r.value <> '' UNION ALL "
+            "SELECT '=' || c.conversation_id, 1, COALESCE(c.cost_usd, 0), "
+            "CASE WHEN c.cost_usd IS NOT NULL THEN 1 ELSE 0 END, "
+            "COALESCE(c.input_tokens, 0) + COALESCE(c.output_tokens, 0), "
+            f"CASE WHEN c.cost_usd IS NULL AND c.outcome IN {BILLED_OUTCOMES_SQL} "
+            "THEN 1 ELSE 0 END "
+            "FROM calls c JOIN edge ON c.started_at >= edge.lo AND c.started_at < edge.hi "
+            "WHERE c.conversation_id IS NOT NULL), "
+            "per_task AS (SELECT v, SUM(cost) AS cost, SUM(priced) AS priced, "
+            "SUM(tokens) AS tokens, SUM(unpriced) AS unpriced FROM parts GROUP BY v "
+            "HAVING SUM(calls) > 0), "
             "last_finished AS (SELECT p0.v AS v, (SELECT outcome FROM calls "
             f"WHERE conversation_id = substr(p0.v, 2){bounds} AND outcome <> 'pending' "
             "ORDER BY started_at DESC, id DESC LIMIT 1) AS outcome FROM per_task p0), "
@@ -361,4 +373,4 @@ class RollupSQL:
             "FROM per_task p LEFT JOIN last_finished lf ON lf.v = p.v "
             "LEFT JOIN failed f ON f.v = p.v"
         )
-        return sql, params + bound_params + [failure_signal, *signal_params]
+        return sql, [*params, *edge_params, *bound_params, failure_signal, *signal_params]
