@@ -12,6 +12,7 @@ import pytest
 
 from agent_routing.ledger import SQLiteLedger
 from agent_routing.ledger.migrations import MIGRATIONS, applied_migrations, migrate
+from agent_routing.ledger.report_sql import SUM_FIELDS
 
 EXPECTED_COLUMNS = {
     "calls": [
@@ -101,6 +102,7 @@ EXPECTED_COLUMNS = {
     "kv_cache": ["namespace", "key", "value", "created_at"],
     "spend_buckets": ["bucket", "model", "cost_usd"],
     "quota_holds": ["id", "quota_key", "created_at", "requests", "tokens"],
+    "report_rollup": ["dim", "hour", "value", "bucket", *SUM_FIELDS],
     "_routing_migrations": ["name", "applied_at"],
 }
 
@@ -127,7 +129,13 @@ async def test_migrate_blank(tmp_path: Path) -> None:
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         triggers = db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall()
-        assert sorted(name for (name,) in triggers) == ["calls_spend_insert", "calls_spend_update"]
+        assert sorted(name for (name,) in triggers) == [
+            "calls_rollup_delete",
+            "calls_rollup_insert",
+            "calls_rollup_update",
+            "calls_spend_insert",
+            "calls_spend_update",
+        ]
         names = [row[0] for row in db.execute("SELECT name FROM _routing_migrations ORDER BY name")]
     assert names == [function.__name__ for function in MIGRATIONS]
     assert names == sorted(names), "migrations are numbered in the order they run"
