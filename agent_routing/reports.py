@@ -640,6 +640,25 @@ class _Merged:
             histogram = self.histograms.setdefault(key, {})
             histogram[bucket] = histogram.get(bucket, 0) + int(values[0])
 
+    def merge(self, key: Any, other: _Merged, other_key: Any) -> None:
+        """Add `other`'s group `other_key` into this one's group `key`."""
+        values = other.sums[other_key]
+        current = self.sums.get(key)
+        self.sums[key] = (
+            list(values)
+            if current is None
+            else [a + b for a, b in zip(current, values, strict=True)]
+        )
+        histogram = self.histograms.setdefault(key, {})
+        for bucket, calls in other.histograms[other_key].items():
+            histogram[bucket] = histogram.get(bucket, 0) + calls
+
+    def add_histograms(self, rows: Iterable[Sequence[Any]]) -> None:
+        """Latency buckets only (rows of a histogram-only dimension: key, bucket, calls)."""
+        for row in rows:
+            histogram = self.histograms.setdefault(row[0], {})
+            histogram[int(row[1])] = histogram.get(int(row[1]), 0) + int(row[2])
+
     def stats(self, key: Any, label: str) -> GroupStats:
         sums = dict(zip(SUM_FIELDS, self.sums[key], strict=True))
         if not sums["priced_calls"]:
@@ -662,10 +681,16 @@ async def _merged(
     *,
     by_label: bool = False,
     only_values: Sequence[str] = (),
+    percentiles: bool = True,
 ) -> _Merged:
     merged = _Merged()
     statement, params = rollup.rollup_groups(dim, by_label=by_label, only_values=only_values)
     merged.add(await ledger.report_rows(statement, params))
+    if dim == "conversation" and percentiles:
+        statement, params = rollup.rollup_groups(
+            "conversation_latency", only_values=only_values, calls_only=True
+        )
+        merged.add_histograms(await ledger.report_rows(statement, params))
     if rollup.edges:
         raw = [decode_value(value) for value in only_values]
         statement, params = rollup.edge_groups(
@@ -694,11 +719,8 @@ async def _rollup_report(
     groups = [merged.stats(key, _label(key, by_day)) for key in merged.live_keys()]
     groups.sort(key=(lambda s: s.key) if by_day else _by_cost)
     everything = _Merged()
-    everything.add(
-        ["total", bucket, *sums]
-        for key in merged.live_keys()
-        for bucket, sums in _bucket_rows(merged, key)
-    )
+    for key in merged.live_keys():
+        everything.merge("total", merged, key)
     totals = (
         everything.stats("total", "total")
         if everything.sums
@@ -756,20 +778,6 @@ async def _rollup_report(
             calls=sum(unpriced_models.values()), models=dict(sorted(unpriced_models.items()))
         ),
     )
-
-
-def _bucket_rows(merged: _Merged, key: Any) -> list[tuple[int, list[Any]]]:
-    """A group's sums as one row on its first bucket plus its other buckets' call counts
-    (rows that add up to the group's sums and histogram)."""
-    histogram = merged.histograms[key]
-    sums = merged.sums[key]
-    rows: list[tuple[int, list[Any]]] = []
-    for index, (bucket, calls) in enumerate(histogram.items()):
-        if index == 0:
-            rows.append((bucket, [calls, *sums[1:]]))
-        else:
-            rows.append((bucket, [calls, *([0] * (len(sums) - 1))]))
-    return rows
 
 
 # --- output -------------------------------------------------------------------------------

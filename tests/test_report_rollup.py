@@ -23,7 +23,7 @@ from agent_routing.ledger.report_rollup import (
     backfill_sql,
     histogram_percentile,
 )
-from agent_routing.ledger.report_sql import FAR
+from agent_routing.ledger.report_sql import FAR, SUM_FIELDS
 from agent_routing.ledger.rows import CALL_COLUMNS, call_to_row
 from agent_routing.ledger.sqlite import SQLiteLedger
 from agent_routing.ledger.urls import parse_ledger_url
@@ -69,7 +69,8 @@ def aggregate_rows(url: str) -> dict[tuple[Any, ...], list[float]]:
     for statement in backfill_sql(dialect):
         select = statement[statement.index("SELECT") :]
         for row in fetch(url, select):
-            found[tuple(row[:4])] = [float(v) for v in row[4:]]
+            sums = [float(v) for v in row[4:]]
+            found[tuple(row[:4])] = sums + [0.0] * (len(SUM_FIELDS) - len(sums))
     return found
 
 

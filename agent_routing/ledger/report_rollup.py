@@ -42,6 +42,21 @@ DIMENSIONS: dict[str, str] = {
 }
 """Rollup dimension -> the calls column it groups."""
 
+NO_HISTOGRAM = frozenset({"conversation"})
+"""Dimensions kept without latency buckets (one row per hour and value): a conversation's
+rows are few, so the top conversations and the tasks sum few rows."""
+
+LATENCY_ONLY: dict[str, str] = {"conversation_latency": "conversation_id"}
+"""Histogram-only dimensions (only `calls` is counted, per latency bucket): the
+conversations' latencies, read for their percentiles only."""
+
+
+def _dimensions() -> list[tuple[str, str, bool, bool]]:
+    """(dim, column, with latency buckets, with the sums) of every rollup dimension."""
+    rows = [(dim, column, dim not in NO_HISTOGRAM, True) for dim, column in DIMENSIONS.items()]
+    return rows + [(dim, column, True, False) for dim, column in LATENCY_ONLY.items()]
+
+
 ROLLUP_SUMS: tuple[tuple[str, str], ...] = (
     ("calls", "1"),
     ("pending", "CASE WHEN {r}.outcome = 'pending' THEN 1 ELSE 0 END"),
@@ -171,16 +186,18 @@ INDEX_SQL = "CREATE INDEX idx_report_rollup_value ON report_rollup (dim, value, 
 
 def _add(dialect: str, row: str) -> list[str]:
     """One upsert per dimension adding the call row `row` (NEW) to the rollup."""
-    names = ", ".join(name for name, _ in ROLLUP_SUMS)
     statements = []
-    for dim, column in DIMENSIONS.items():
-        values = ", ".join(expression.format(r=row) for _, expression in ROLLUP_SUMS)
+    for dim, column, histogram, with_sums in _dimensions():
+        sums = ROLLUP_SUMS if with_sums else ROLLUP_SUMS[:1]
+        names = ", ".join(name for name, _ in sums)
+        values = ", ".join(expression.format(r=row) for _, expression in sums)
         table = "report_rollup." if dialect == "postgresql" else ""
-        updates = ", ".join(f"{name} = {table}{name} + excluded.{name}" for name, _ in ROLLUP_SUMS)
+        updates = ", ".join(f"{name} = {table}{name} + excluded.{name}" for name, _ in sums)
+        bucket = bucket_sql(dialect, row + ".") if histogram else str(NO_LATENCY)
         statements.append(
             f"INSERT INTO report_rollup (dim, hour, value, bucket, {names}) VALUES ('{dim}', "
             f"{hour_sql(dialect, row + '.')}, {value_sql(column, row + '.')}, "
-            f"{bucket_sql(dialect, row + '.')}, {values}) "
+            f"{bucket}, {values}) "
             f"ON CONFLICT (dim, hour, value, bucket) DO UPDATE SET {updates};"
         )
     return statements
@@ -189,15 +206,17 @@ def _add(dialect: str, row: str) -> list[str]:
 def _subtract(dialect: str, row: str) -> list[str]:
     """One update per dimension taking the call row `row` (OLD) out of the rollup."""
     statements = []
-    for dim, column in DIMENSIONS.items():
+    for dim, column, histogram, with_sums in _dimensions():
+        sums = ROLLUP_SUMS if with_sums else ROLLUP_SUMS[:1]
         updates = ", ".join(
-            f"{name} = {name} - {expression.format(r=row)}" for name, expression in ROLLUP_SUMS
+            f"{name} = {name} - {expression.format(r=row)}" for name, expression in sums
         )
+        bucket = bucket_sql(dialect, row + ".") if histogram else str(NO_LATENCY)
         statements.append(
             f"UPDATE report_rollup SET {updates} WHERE dim = '{dim}' "
             f"AND hour = {hour_sql(dialect, row + '.')} "
             f"AND value = {value_sql(column, row + '.')} "
-            f"AND bucket = {bucket_sql(dialect, row + '.')};"
+            f"AND bucket = {bucket};"
         )
     return statements
 
@@ -211,16 +230,16 @@ def backfill_sql(dialect: str) -> list[str]:
     """Statements filling the rollup from the calls already stored (the migration; bulk
     loads that bypass the triggers)."""
     statements = []
-    names = ", ".join(name for name, _ in ROLLUP_SUMS)
-    for dim, column in DIMENSIONS.items():
-        sums = ", ".join(f"SUM({expression.format(r='calls')})" for _, expression in ROLLUP_SUMS)
-        key = (
-            f"{hour_sql(dialect, 'calls.')}, {value_sql(column, 'calls.')}, "
-            f"{bucket_sql(dialect, 'calls.')}"
-        )
+    for dim, column, histogram, with_sums in _dimensions():
+        kept = ROLLUP_SUMS if with_sums else ROLLUP_SUMS[:1]
+        names = ", ".join(name for name, _ in kept)
+        sums = ", ".join(f"SUM({expression.format(r='calls')})" for _, expression in kept)
+        bucket = bucket_sql(dialect, "calls.") if histogram else str(NO_LATENCY)
+        key = f"{hour_sql(dialect, 'calls.')}, {value_sql(column, 'calls.')}"
         statements.append(
             f"INSERT INTO report_rollup (dim, hour, value, bucket, {names}) "
-            f"SELECT '{dim}', {key}, {sums} FROM calls GROUP BY {key}"
+            f"SELECT '{dim}', {key}, {bucket}, {sums} FROM calls GROUP BY {key}"
+            + (f", {bucket}" if histogram else "")
         )
     return statements
 

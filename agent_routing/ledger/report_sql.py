@@ -273,13 +273,19 @@ class RollupSQL:
         return f"WITH seg (label, lo, hi) AS (VALUES {values}) ", params
 
     def rollup_groups(
-        self, dim: str, *, by_label: bool = False, only_values: Sequence[str] = ()
+        self,
+        dim: str,
+        *,
+        by_label: bool = False,
+        only_values: Sequence[str] = (),
+        calls_only: bool = False,
     ) -> tuple[str, list[Any]]:
         """Sums per (key, bucket) from the rollup rows of `dim` in the segments' hours; the
-        key is the encoded value, or the segment's label with `by_label`."""
+        key is the encoded value, or the segment's label with `by_label`; `calls_only`
+        sums the call counts alone (a histogram-only dimension)."""
         prefix, params = self._segments()
         key = "seg.label" if by_label else "r.value"
-        sums = ", ".join(f"SUM(r.{name})" for name in SUM_FIELDS)
+        sums = ", ".join(f"SUM(r.{name})" for name in SUM_FIELDS[: 1 if calls_only else None])
         only = ""
         if only_values:
             only = f" AND r.value IN ({', '.join('?' for _ in only_values)})"
