@@ -715,7 +715,6 @@ async def _rollup_report(
     by_day = query.by == "day"
     dim = "model" if by_day else query.by
     merged = await _merged(ledger, rollup, dim, by_label=by_day)
-    models = merged if query.by == "model" else await _merged(ledger, rollup, "model")
     groups = [merged.stats(key, _label(key, by_day)) for key in merged.live_keys()]
     groups.sort(key=(lambda s: s.key) if by_day else _by_cost)
     everything = _Merged()
@@ -742,11 +741,20 @@ async def _rollup_report(
             if values:
                 found = await _merged(ledger, rollup, "conversation", only_values=values)
                 top = [found.stats(key, _label(key, False)) for key in found.live_keys()]
-    unpriced_models = {
-        _label(key, False): int(models.sums[key][SUM_FIELDS.index("unpriced_calls")])
-        for key in models.live_keys()
-        if int(models.sums[key][SUM_FIELDS.index("unpriced_calls")]) > 0
-    }
+    if query.by == "model" or rollup.edges:
+        models = merged if query.by == "model" else await _merged(ledger, rollup, "model")
+        unpriced_at = SUM_FIELDS.index("unpriced_calls")
+        unpriced_models = {
+            _label(key, False): int(models.sums[key][unpriced_at])
+            for key in models.live_keys()
+            if int(models.sums[key][unpriced_at]) > 0
+        }
+    else:
+        statement, params = rollup.unpriced_models()
+        unpriced_models = {
+            _label(value, False): int(count)  # type: ignore[call-overload]
+            for value, count in await ledger.report_rows(statement, params)
+        }
     statement, params = rollup.tasks(FAILURE_SIGNAL, query.since, query.until)
     tasks_row = (await ledger.report_rows(statement, params))[0]
     task_count, successful = _int(tasks_row[0]), _int(tasks_row[1])

@@ -235,9 +235,12 @@ class ReportSQL:
 
     def time_span(self) -> tuple[str, list[Any]]:
         """The first and last start time of the range's calls (to list the local days)."""
+        # two subqueries: SQLite answers a lone MIN or MAX from the index's ends, but
+        # scans the whole range for both in one SELECT (150 ms at 1,000,000 calls)
         return (
-            f"SELECT MIN(started_at), MAX(started_at) FROM calls{self.range_where}",
-            list(self.range_params),
+            f"SELECT (SELECT MIN(started_at) FROM calls{self.range_where}), "
+            f"(SELECT MAX(started_at) FROM calls{self.range_where})",
+            list(self.range_params) * 2,
         )
 
 
@@ -314,6 +317,18 @@ class RollupSQL:
             f"{only} GROUP BY 1, 2"
         )
         return sql, params + list(only_values)
+
+    def unpriced_models(self) -> tuple[str, list[Any]]:
+        """(encoded model, unpriced calls) of the models with some, from the rollup alone
+        (only without edges)."""
+        prefix, params = self._segments()
+        sql = (
+            f"{prefix}SELECT r.value, SUM(r.unpriced_calls) FROM report_rollup r "
+            "JOIN seg ON r.hour >= seg.lo AND r.hour < seg.hi "
+            "WHERE r.dim = 'model' AND r.unpriced_calls <> 0 GROUP BY r.value "
+            "HAVING SUM(r.unpriced_calls) > 0"
+        )
+        return sql, params
 
     def top_conversations(self, limit: int) -> tuple[str, list[Any]]:
         """The `limit` costliest conversations of the segments (encoded values), in the
