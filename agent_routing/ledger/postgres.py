@@ -28,6 +28,7 @@ password) and the server's reason.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -63,6 +64,7 @@ from agent_routing.ledger.queries import (
     spend_query,
     where,
 )
+from agent_routing.ledger.report_rollup import FOLD_SQL
 from agent_routing.ledger.rows import (
     CALL_COLUMNS,
     DECISION_COLUMNS,
@@ -83,6 +85,8 @@ _HOLD_KEEP_S = 2 * 86400.0  # longer than any quota window (a local day is <= 25
 RESERVE_LOCK_KEY = 0x41_52_5F_52_45_53  # "AR_RES": serialises check-and-reserve fleet-wide
 _USD_EPSILON = 1e-9
 _PG_MODEL_IN = "model IN (SELECT jsonb_array_elements_text(?::jsonb))"
+
+logger = logging.getLogger(__name__)
 
 
 def pg_sql(sql: str) -> str:
@@ -327,6 +331,18 @@ class PostgresLedger:
                     )
             if calls:
                 await self._upsert(conn, calls, now)
+        if calls:
+            await self._fold_rollup()
+
+    async def _fold_rollup(self) -> None:
+        """Fold the report rollup's deltas (report_rollup.FOLD_SQL) in a transaction of its
+        own, after the calls committed; a failure only leaves deltas for the next fold (the
+        reports read them too), so it is logged and never fails the write."""
+        try:
+            async with self._tx() as conn:
+                await conn.execute(FOLD_SQL)
+        except Exception as error:
+            logger.debug("report rollup fold deferred: %s", error)
 
     async def upsert_calls(self, calls: Sequence[CallRecord]) -> None:
         """Insert or merge call rows by id, settling reservations of final calls."""

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from agent_routing.ledger.queries import where
-from agent_routing.ledger.report_rollup import bucket_sql, value_sql
+from agent_routing.ledger.report_rollup import bucket_sql, rollup_source, value_sql
 
 ERROR_OUTCOMES_SQL = "('error', 'rate_limited', 'timeout', 'context_overflow', 'content_policy')"
 BILLED_OUTCOMES_SQL = "('ok', 'abandoned')"
@@ -267,6 +267,7 @@ class RollupSQL:
         edges: Sequence[tuple[str, float, float]],
     ) -> None:
         self.dialect = dialect
+        self.source = rollup_source(dialect)
         self.segments = list(segments)
         self.edges = list(edges)
 
@@ -293,7 +294,7 @@ class RollupSQL:
         if only_values:
             only = f" AND r.value IN ({', '.join('?' for _ in only_values)})"
         sql = (
-            f"{prefix}SELECT {key}, r.bucket, {sums} FROM report_rollup r "
+            f"{prefix}SELECT {key}, r.bucket, {sums} FROM {self.source} r "
             "JOIN seg ON r.hour >= seg.lo AND r.hour < seg.hi "
             f"WHERE r.dim = ?{only} GROUP BY {key}, r.bucket"
         )
@@ -323,7 +324,7 @@ class RollupSQL:
         (only without edges)."""
         prefix, params = self._segments()
         sql = (
-            f"{prefix}SELECT r.value, SUM(r.unpriced_calls) FROM report_rollup r "
+            f"{prefix}SELECT r.value, SUM(r.unpriced_calls) FROM {self.source} r "
             "JOIN seg ON r.hour >= seg.lo AND r.hour < seg.hi "
             "WHERE r.dim = 'model' AND r.unpriced_calls <> 0 GROUP BY r.value "
             "HAVING SUM(r.unpriced_calls) > 0"
@@ -336,7 +337,7 @@ class RollupSQL:
         prefix, params = self._segments()
         collate = ' COLLATE "C"' if self.dialect == "postgresql" else ""
         sql = (
-            f"{prefix}SELECT r.value FROM report_rollup r "
+            f"{prefix}SELECT r.value FROM {self.source} r "
             "JOIN seg ON r.hour >= seg.lo AND r.hour < seg.hi "
             "WHERE r.dim = 'conversation' AND r.value <> '' GROUP BY r.value "
             "HAVING SUM(r.calls) > 0 "
@@ -370,7 +371,7 @@ class RollupSQL:
             "SELECT r.value AS v, r.calls AS calls, r.cost_usd AS cost, "
             "r.priced_calls AS priced, r.input_tokens + r.output_tokens AS tokens, "
             "r.unpriced_calls AS unpriced "
-            "FROM report_rollup r JOIN seg ON r.hour >= seg.lo AND r.hour < seg.hi "
+            f"FROM {self.source} r JOIN seg ON r.hour >= seg.lo AND r.hour < seg.hi "
             "WHERE r.dim = 'conversation' AND r.value <> '' UNION ALL "
             "SELECT '=' || c.conversation_id, 1, COALESCE(c.cost_usd, 0), "
             "CASE WHEN c.cost_usd IS NOT NULL THEN 1 ELSE 0 END, "
