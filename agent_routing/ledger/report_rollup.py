@@ -7,7 +7,11 @@ counts by outcome, retries, token sums, cost sum, priced/unpriced counts and sav
 same sums the report makes from raw rows (`report_sql._SUMS`). Triggers AFTER INSERT,
 UPDATE and DELETE on `calls` subtract a row's old contribution and add its new one in the
 transaction that writes the call, so the rollup is always exactly the calls' aggregate
-(a pending call later finished, usage corrected, a merge: all the same).
+(a pending call later finished, usage corrected, a merge: all the same). On PostgreSQL the
+trigger appends the contributions to `report_rollup_delta` instead (concurrent writers
+would otherwise queue on the same hot rollup rows), each written batch then folds the
+deltas into `report_rollup` under a try-lock, and the reports read both
+(:func:`rollup_source`).
 
 Values are stored encoded so that NULL is a key: `''` for NULL, `'=' || value` otherwise.
 Hours are `floor(started_at / 3600)`: a local day of any zone whose offset is a whole
