@@ -234,7 +234,7 @@ def fill(url: str, calls: int, seed: int = 1) -> None:
 
         db = sqlite3.connect(target.path, isolation_level=None)
         db.execute("BEGIN IMMEDIATE")
-        triggers = rollup_statements()[2:5]  # the three CREATE TRIGGER statements
+        triggers = [t for t in rollup_statements() if t.startswith("CREATE TRIGGER")]
         for name in ("calls_rollup_insert", "calls_rollup_update", "calls_rollup_delete"):
             db.execute(f"DROP TRIGGER {name}")
         for first in range(0, calls, 50_000):
