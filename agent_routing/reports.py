@@ -684,8 +684,14 @@ async def _merged(
     percentiles: bool = True,
 ) -> _Merged:
     merged = _Merged()
-    statement, params = rollup.rollup_groups(dim, by_label=by_label, only_values=only_values)
-    merged.add(await ledger.report_rows(statement, params))
+    statement, params = rollup.rollup_groups(dim, by_hour=by_label, only_values=only_values)
+    rows = await ledger.report_rows(statement, params)
+    if by_label:  # hours to their segment's label (a local day) here, not in a SQL join
+        labels = {
+            hour: label for label, first, stop in rollup.segments for hour in range(first, stop)
+        }
+        rows = [(labels[int(row[0])], *row[1:]) for row in rows]  # type: ignore[call-overload]
+    merged.add(rows)
     if dim == "conversation" and percentiles:
         statement, params = rollup.rollup_groups(
             "conversation_latency", only_values=only_values, calls_only=True

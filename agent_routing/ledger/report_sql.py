@@ -293,15 +293,16 @@ class RollupSQL:
         self,
         dim: str,
         *,
-        by_label: bool = False,
+        by_hour: bool = False,
         only_values: Sequence[str] = (),
         calls_only: bool = False,
     ) -> tuple[str, list[Any]]:
         """Sums per (key, bucket) from the rollup rows of `dim` in the segments' hours; the
-        key is the encoded value, or the segment's label with `by_label`; `calls_only`
-        sums the call counts alone (a histogram-only dimension)."""
-        prefix, params = self._segments(labelled=by_label)
-        key = "seg.label" if by_label else "r.value"
+        key is the encoded value, or the hour with `by_hour` (the caller maps hours to
+        local days: a join with one row per day made PostgreSQL loop over the days);
+        `calls_only` sums the call counts alone (a histogram-only dimension)."""
+        prefix, params = self._segments()
+        key = "r.hour" if by_hour else "r.value"
         sums = ", ".join(f"SUM(r.{name})" for name in SUM_FIELDS[: 1 if calls_only else None])
         only = ""
         if only_values:
