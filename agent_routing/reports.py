@@ -684,9 +684,14 @@ async def _merged(
     percentiles: bool = True,
 ) -> _Merged:
     merged = _Merged()
-    statement, params = rollup.rollup_groups(dim, by_hour=by_label, only_values=only_values)
+    # by day: SQLite joins the days' hour ranges (measured faster); PostgreSQL turned that
+    # join into a loop over the days, so it groups by hour and the hours are mapped here
+    by_hour = by_label and ledger.sql_dialect == "postgresql"
+    statement, params = rollup.rollup_groups(
+        dim, by_hour=by_hour, by_label=by_label and not by_hour, only_values=only_values
+    )
     rows = await ledger.report_rows(statement, params)
-    if by_label:  # hours to their segment's label (a local day) here, not in a SQL join
+    if by_hour:  # hours to their segment's label (a local day)
         labels = {
             hour: label for label, first, stop in rollup.segments for hour in range(first, stop)
         }

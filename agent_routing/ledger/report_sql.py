@@ -294,15 +294,17 @@ class RollupSQL:
         dim: str,
         *,
         by_hour: bool = False,
+        by_label: bool = False,
         only_values: Sequence[str] = (),
         calls_only: bool = False,
     ) -> tuple[str, list[Any]]:
         """Sums per (key, bucket) from the rollup rows of `dim` in the segments' hours; the
         key is the encoded value, or the hour with `by_hour` (the caller maps hours to
         local days: a join with one row per day made PostgreSQL loop over the days);
-        `calls_only` sums the call counts alone (a histogram-only dimension)."""
-        prefix, params = self._segments()
-        key = "r.hour" if by_hour else "r.value"
+        `calls_only` sums the call counts alone (a histogram-only dimension); `by_label`
+        keys on the segment's label by a join with the segments (faster on SQLite)."""
+        prefix, params = self._segments(labelled=by_label)
+        key = "seg.label" if by_label else "r.hour" if by_hour else "r.value"
         sums = ", ".join(f"SUM(r.{name})" for name in SUM_FIELDS[: 1 if calls_only else None])
         only = ""
         if only_values:
