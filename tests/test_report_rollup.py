@@ -279,3 +279,31 @@ def test_histogram_percentiles_are_within_the_stated_bound() -> None:
     assert worst <= PERCENTILE_ERROR
     assert worst > PERCENTILE_ERROR / 2  # the bound is nearly reached: not a loose check
     assert histogram_percentile({-1000: 5}, 0.5) is None
+
+
+async def test_rollup_triggers_work_without_sqlites_math_functions(tmp_path: Path) -> None:
+    """On a SQLite built without `log2`/`floor`, the functions the ledger defines give the
+    triggers exactly the rollup SQLite's own would (forced here over the built-ins)."""
+    from agent_routing.ledger.sqlite_base import ensure_math_functions_sync
+
+    calls, _ = random_calls(5, 300)
+    calls = [
+        dataclasses.replace(c, latency_ms=latency)
+        for c, latency in zip(calls, [0.0004, 0.5, 1.0, 3.7, 250.0, None] * 50, strict=True)
+    ]
+    columns = ", ".join(CALL_COLUMNS)
+    marks = ", ".join("?" for _ in CALL_COLUMNS)
+    stored = {}
+    for name, force in (("builtin", False), ("python", True)):
+        path = tmp_path / f"{name}.db"
+        async with SQLiteLedger(path):
+            pass  # created and migrated
+        db = sqlite3.connect(path, isolation_level=None)
+        assert ensure_math_functions_sync(db, force=force) is force
+        db.executemany(
+            f"INSERT INTO calls ({columns}) VALUES ({marks})", [call_to_row(c) for c in calls]
+        )
+        db.close()
+        stored[name] = rollup_rows(str(path))
+    assert len(stored["builtin"]) > 50
+    assert_same(stored["python"], stored["builtin"])

@@ -27,6 +27,7 @@ which build on this class; :class:`~agent_routing.ledger.sqlite.SQLiteLedger` jo
 from __future__ import annotations
 
 import asyncio
+import math
 import sqlite3
 import threading
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -122,6 +123,7 @@ class SQLiteConnection:
             await db.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
             await self._enable_wal(db)
             await db.execute(f"PRAGMA synchronous = {self.synchronous}")
+            await _ensure_math_functions(db)
             await migrate(db)
         except BaseException:
             await db.close()
@@ -222,3 +224,54 @@ class SQLiteConnection:
         """Run one autocommitted statement; return the number of rows it changed."""
         async with self._lock, self._conn().execute(sql, storable_row(params)) as cursor:
             return int(cursor.rowcount)
+
+
+# --- SQL math functions the report rollup's triggers use (m011) ---------------------------
+# SQLite has `log2` and `floor` only when built with its math functions (the default of its
+# own build since 3.35, but not of every distribution's library). Without them every write
+# to `calls` would fail in the trigger; the same functions are then defined on the
+# connection, computing exactly what SQLite's would.
+MATH_PROBE_SQL = "SELECT log2(2.0), floor(1.5)"
+
+
+def _sql_log2(value: float | None) -> float | None:
+    if value is None or value <= 0:
+        return None  # as SQLite's log2: NULL outside its domain
+    return math.log2(value)
+
+
+def _sql_floor(value: float | None) -> float | None:
+    return None if value is None else float(math.floor(value))
+
+
+MATH_FUNCTIONS: dict[str, Callable[[float | None], float | None]] = {
+    "log2": _sql_log2,
+    "floor": _sql_floor,
+}
+
+
+def ensure_math_functions_sync(connection: sqlite3.Connection, *, force: bool = False) -> bool:
+    """Define `log2`/`floor` on `connection` when SQLite lacks them (or `force`); True if
+    they were defined here."""
+    if not force:
+        try:
+            connection.execute(MATH_PROBE_SQL).fetchone()
+            return False
+        except sqlite3.OperationalError:
+            pass
+    for name, function in MATH_FUNCTIONS.items():
+        connection.create_function(name, 1, function, deterministic=True)
+    return True
+
+
+async def _ensure_math_functions(db: aiosqlite.Connection, *, force: bool = False) -> bool:
+    """`ensure_math_functions_sync` for an aiosqlite connection."""
+    if not force:
+        try:
+            await db.execute_fetchall(MATH_PROBE_SQL)
+            return False
+        except sqlite3.OperationalError:
+            pass
+    for name, function in MATH_FUNCTIONS.items():
+        await db.create_function(name, 1, function, deterministic=True)
+    return True
