@@ -11,7 +11,7 @@ import pytest
 from router_support import THREE_TIERS, settings_with
 
 from agent_routing.budgets import Budgets
-from agent_routing.budgets_rules import format_usd
+from agent_routing.budgets.rules import format_usd
 from agent_routing.config import CallKind, LedgerSettings, Settings, settings_from_mapping
 from agent_routing.errors import BudgetBlockedError
 from agent_routing.host.failures import block_message

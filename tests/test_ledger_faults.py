@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from fakehost import FakeHost, fake_host, respond
 
-from agent_routing.budgets_guard import PerLoopBudgets, stored_budgets_readonly
+from agent_routing.budgets.guard import PerLoopBudgets, stored_budgets_readonly
 from agent_routing.config import BudgetConfig, QuotaConfig, Settings, TierConfig
 from agent_routing.errors import BudgetBlockedError
 from agent_routing.host.failures import BLOCK_HEADING

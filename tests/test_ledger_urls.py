@@ -279,7 +279,7 @@ async def test_plugin_budget_guard_fails_closed_on_an_unusable_server(
 ) -> None:
     """The plugin's per-loop budgets on a server it cannot log into: a block budget refuses
     the call, and the log names the URL without its password."""
-    from agent_routing.budgets_guard import PerLoopBudgets
+    from agent_routing.budgets.guard import PerLoopBudgets
 
     settings = Settings(
         ledger={"url": pg_server.url("postgres", password="wrong-pw")},

@@ -2,7 +2,7 @@
 
 - :func:`money` prints dollars with as many decimals as the amount needs, so a small cost is
   exact (`$0.0000002` for ten embedding tokens, never `$0.000000`), cents at least, and an
-  unknown cost never as $0 (the formatting itself is `budgets_rules.format_usd`, the one
+  unknown cost never as $0 (the formatting itself is `budgets.rules.format_usd`, the one
   money formatter of the package).
 - :func:`table` renders aligned text tables with `tabulate` (numbers right-aligned, text
   left). A table wider than the terminal (80 columns when there is none) wraps its text
@@ -24,12 +24,12 @@ GAP = 2  # spaces between columns (tabulate's "simple" format)
 
 
 def money(value: float | None, *, unpriced: bool = False) -> str:
-    """Dollars for the CLI: :func:`agent_routing.budgets_rules.format_usd` (the one money
+    """Dollars for the CLI: :func:`agent_routing.budgets.rules.format_usd` (the one money
     formatter, shared with budget messages: `$2.50`, `$0.075`, `$0.0000002`); None is
     `unpriced` (when `unpriced`) or `-`, never $0."""
     if value is None:
         return "unpriced" if unpriced else "-"
-    from agent_routing.budgets_rules import format_usd
+    from agent_routing.budgets.rules import format_usd
 
     return format_usd(value)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from agent_routing.budgets_rules import format_usd
+from agent_routing.budgets.rules import format_usd
 from agent_routing.errors import BudgetBlockedError
 from agent_routing.host.layout import handled_exception_type
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING, Any
 
-from agent_routing.budgets_rules import format_usd
+from agent_routing.budgets.rules import format_usd
 from agent_routing.config import TierConfig
 from agent_routing.host import attribution, state
 from agent_routing.host.runtime import get_runtime

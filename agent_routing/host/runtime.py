@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from agent_routing.budgets_guard import PerLoopBudgets
+from agent_routing.budgets.guard import PerLoopBudgets
 from agent_routing.config import Settings, TierConfig, apply_env_overrides, settings_from_mapping
 from agent_routing.errors import ConfigError
 from agent_routing.host.failures import CONFIGURATION_BLOCK
@@ -41,7 +41,7 @@ _lock = threading.Lock()
 class LoopLocalBudgets(PerLoopBudgets):
     """A BudgetGuard that keeps one ledger connection and `Budgets` per event loop; a
     ledger that cannot be opened refuses calls under a block budget (see
-    :mod:`agent_routing.budgets_guard`)."""
+    :mod:`agent_routing.budgets.guard`)."""
 
     def __init__(
         self,

@@ -37,8 +37,8 @@ from urllib.parse import quote
 
 from pydantic import ValidationError
 
-from agent_routing.budgets import Budgets, BudgetStatus, PendingWrites
-from agent_routing.budgets_rules import SEVERITY, applies
+from agent_routing.budgets._core import Budgets, BudgetStatus, PendingWrites
+from agent_routing.budgets.rules import SEVERITY, applies
 from agent_routing.config import BudgetConfig, Settings
 from agent_routing.ledger.base import Ledger, LedgerError
 from agent_routing.pricing import same_model

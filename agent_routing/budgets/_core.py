@@ -37,14 +37,15 @@ the router checks candidates with `alerts=False` and calls :meth:`Budgets.fire_a
 once it has taken one, so a refused or downgraded candidate's reservation never fires an
 alert. Each fires once per budget, period and threshold (a unique row in `alerts`).
 Per-call budgets do not alert. Money in messages is printed with as many decimals as it
-needs (`budgets_rules.format_usd`). Quotas (`QuotaConfig`) count requests or tokens
+needs (`budgets.rules.format_usd`). Quotas (`QuotaConfig`) count requests or tokens
 (input + output) of calls for a model or provider over the last 60 s (`minute`) or the
 local calendar day (`day`); a model at its quota is unavailable. A quota check that cannot
 read the ledger also answers "unavailable".
 
 The rules that need no ledger (validation, applicability, windows, verdicts) are in
-:mod:`agent_routing.budgets_rules`, quotas in :mod:`agent_routing.budgets_quotas`; the names
-callers import (`QuotaStatus`, `budget_from_mapping`, ...) are re-exported here.
+:mod:`agent_routing.budgets.rules`, quotas in :mod:`agent_routing.budgets.quotas`; the names
+callers import (`QuotaStatus`, `budget_from_mapping`, ...) are re-exported by the
+package (`agent_routing.budgets`).
 """
 
 from __future__ import annotations
@@ -58,13 +59,13 @@ from dataclasses import dataclass
 from typing import Literal
 
 from agent_routing import events
-from agent_routing.budgets_quotas import (
+from agent_routing.budgets.quotas import (
     ProviderFunction,
     Quotas,
     QuotaStatus,
     default_provider_of,
 )
-from agent_routing.budgets_rules import (
+from agent_routing.budgets.rules import (
     USD_EPSILON,
     Finding,
     applies,

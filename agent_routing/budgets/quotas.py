@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import tzinfo
 
-from agent_routing.budgets_rules import check_tokens
+from agent_routing.budgets.rules import check_tokens
 from agent_routing.config import QuotaConfig, Settings
 from agent_routing.ledger.base import Ledger, QuotaHold, QuotaHolder
 from agent_routing.ledger.periods import day_bounds
