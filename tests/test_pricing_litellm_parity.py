@@ -42,7 +42,7 @@ SHAPES = {
 # Reasoning is always below output: litellm bills all-reasoning output at the output price.
 
 
-# litellm bills these providers' reasoning on top of completion_tokens (see pricing.py).
+# litellm bills these providers' reasoning on top of completion_tokens (see pricing/_core.py).
 def litellm_charge(key: str, usage: Usage) -> float:
     litellm = litellm_module()
     response = litellm.ModelResponse(usage=pricing.litellm_usage(usage, pricing.provider_of(key)))

@@ -12,12 +12,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from agent_routing import price_snapshot, pricing
+from agent_routing import pricing
 from agent_routing._litellm import litellm_module
 from agent_routing.cli import main
 from agent_routing.cli.prices import HOST_DEFAULT_MODELS
 from agent_routing.config import PriceOverride
 from agent_routing.ledger.sqlite import SQLiteLedger
+from agent_routing.pricing import snapshot as price_snapshot
 from agent_routing.records import CallRecord, Outcome, Usage
 
 SHIPPED = price_snapshot.info()

@@ -199,7 +199,8 @@ def command(
 
 
 def _update_snapshot(path: Path, version: str | None, as_json: bool) -> None:
-    from agent_routing import price_snapshot, pricing
+    from agent_routing import pricing
+    from agent_routing.pricing import snapshot as price_snapshot
 
     raw, found_version, license_text = price_snapshot.read_map(path, version)
     written = price_snapshot.write_snapshot(raw, found_version, license_text)

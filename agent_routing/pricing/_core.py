@@ -5,7 +5,7 @@ No price is ever written by hand here. Per model, the price comes from (first ma
 1. a user override (`Settings.prices`);
 2. the newer of two offline maps that prices the model: the map in the installed litellm
    wheel (:mod:`agent_routing._litellm`) and the snapshot of a newer litellm map shipped in
-   this package (:mod:`agent_routing.price_snapshot`). When both price it alike, the
+   this package (:mod:`agent_routing.pricing.snapshot`). When both price it alike, the
    installed map is used (its prices are probed from litellm's own billing, below); a
    snapshot entry is priced from its own per-token prices and tiers;
 3. the same, for the upstream model of a router that passes list prices through
@@ -36,7 +36,7 @@ Deliberate differences, documented in docs/capture.md and pinned by tests:
 
 **Tiered prices.** Some entries price long prompts higher
 (``input_cost_per_token_above_200k_tokens`` ...); litellm 1.79.3 picks one tier per call
-from the prompt size (rules in :mod:`agent_routing.price_tiers`). Given ``input_tokens``,
+from the prompt size (rules in :mod:`agent_routing.pricing._long_context`). Given ``input_tokens``,
 :func:`unit_prices` selects the tier by the same rule and returns that tier's effective
 prices, probed from ``completion_cost`` just above the threshold like the base
 ones (so provider quirks carry over: openrouter, which litellm bills flat, gets no tier);
@@ -56,11 +56,11 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from agent_routing import price_snapshot
 from agent_routing._litellm import litellm_module, litellm_version
 from agent_routing.config import PriceOverride
 from agent_routing.errors import ConfigError
-from agent_routing.price_tiers import Tier, snapped, tier_map_prices, tiers_of
+from agent_routing.pricing import snapshot as price_snapshot
+from agent_routing.pricing._long_context import Tier, snapped, tier_map_prices, tiers_of
 from agent_routing.records import UnitPrices, Usage
 
 # Providers whose map lookups litellm may turn into a network request (a local Ollama
@@ -532,7 +532,7 @@ def _billed_prices(model: str, map_prices: UnitPrices, prompt: int = 0) -> UnitP
     )
 
 
-# --- tiered prices (rules in agent_routing.price_tiers) -----------------------------------
+# --- long-prompt prices (rules in agent_routing.pricing._long_context) -----------------
 
 
 @functools.lru_cache(maxsize=2048)

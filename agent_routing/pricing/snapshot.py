@@ -2,9 +2,9 @@
 
 Agent Zero pins an old litellm (v1.7: 1.79.3), whose map does not know the models the host
 itself offers by default. The package therefore ships the map of a newer litellm release
-(``price_data/litellm_prices.json.gz``, litellm's own
+(``pricing/data/litellm_prices.json.gz``, litellm's own
 ``model_prices_and_context_window_backup.json``, MIT licence, copyright line and
-provenance in ``price_data/litellm_prices.meta.json`` and ``price_data/LICENSE.litellm``).
+provenance in ``pricing/data/litellm_prices.meta.json`` and ``pricing/data/LICENSE.litellm``).
 :mod:`agent_routing.pricing` prices a model from whichever of the installed litellm map and
 this snapshot is newer and knows it. Nothing here touches the network.
 
@@ -30,7 +30,7 @@ from typing import Any
 
 from agent_routing.errors import ConfigError
 
-DATA_DIR = Path(__file__).parent / "price_data"
+DATA_DIR = Path(__file__).parent / "data"
 MAP_FILE = "litellm_prices.json.gz"
 META_FILE = "litellm_prices.meta.json"
 LICENSE_FILE = "LICENSE.litellm"
