@@ -22,7 +22,7 @@ from agent_routing.cli.formatting import money, percent
 from agent_routing.config import data_home, load_settings
 
 if TYPE_CHECKING:
-    from agent_routing.demo_report import DemoReport
+    from agent_routing.demo import DemoReport
 
 
 @click.command("demo")
@@ -40,8 +40,7 @@ def command(db_path: str | None, config_path: Path | None, as_json: bool) -> Non
     A file at --db is replaced only if an earlier demo created it (the demo marks its
     ledger); any other file is refused with exit code 2 and left as it is.
     """
-    from agent_routing.demo import fresh_demo_ledger, run_demo
-    from agent_routing.demo_report import build_demo_report
+    from agent_routing.demo import build_demo_report, fresh_demo_ledger, run_demo
 
     settings = load_settings(config_path)
     path = _demo_file(db_path) or data_home() / DEMO_LEDGER

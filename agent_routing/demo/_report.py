@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agent_routing.config import Settings
-from agent_routing.demo import DemoResult, demo_settings
+from agent_routing.demo._session import DemoResult, demo_settings
 from agent_routing.records import CallRecord, Outcome
 
 
