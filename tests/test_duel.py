@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+from agent_routing.analyzer.learning import refit_text_from_ledger
 from agent_routing.analyzer.registry import build_analyzer, text_model_path
 from agent_routing.analyzer.text import TextAnalyzer, untrained_model
 from agent_routing.config import DuelConfig, Settings, settings_from_mapping
@@ -19,7 +20,6 @@ from agent_routing.router.duel import (
     parse_judge_reply,
     verdict_by_signals,
 )
-from agent_routing.router.learning import refit_text_from_ledger
 
 
 class ListSink:

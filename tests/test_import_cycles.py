@@ -20,9 +20,11 @@ PACKAGE = Path(__file__).resolve().parent.parent / "agent_routing"
 KNOWN_CYCLES: frozenset[frozenset[str]] = frozenset(
     {
         # analyzer training uses evaluation's rank helpers; evaluation scores with the analyzer;
-        # the router scores with the analyzer, and the analyzer registry (#13) builds the
-        # default analyzer from router/learning.py (moving learning.py into analyzer/, item 3
-        # of #15, would cut analyzer -> router).
+        # the router scores with the analyzer, and analyzer/learning.py (moved from router/,
+        # item 3 of #15) labels recorded decisions with the router's signal kinds
+        # (router/cascade.py), score quantiles (router/calibration.py, strategies.py) and
+        # duel strategy name (router/duel.py); moving those below the analyzer cuts
+        # analyzer -> router.
         frozenset({"analyzer", "evaluation", "router"}),
         # config checks model names against pricing, and parses ledger URLs with
         # ledger.urls (#14); pricing reads price overrides' types from config; the ledger

@@ -9,14 +9,7 @@ from typing import Any
 
 import pytest
 
-from agent_routing.analyzer.model import load_default_model, load_model
-from agent_routing.analyzer.scoring import score_features
-from agent_routing.config import Settings, settings_from_mapping
-from agent_routing.errors import ConfigError
-from agent_routing.ledger import get_writer
-from agent_routing.records import DecisionRecord, OutcomeSignal
-from agent_routing.router import Router, RouteRequest
-from agent_routing.router.learning import (
+from agent_routing.analyzer.learning import (
     current_model,
     default_analyzer,
     held_out_auc,
@@ -24,6 +17,13 @@ from agent_routing.router.learning import (
     learned_model_path,
     train_from_ledger,
 )
+from agent_routing.analyzer.model import load_default_model, load_model
+from agent_routing.analyzer.scoring import score_features
+from agent_routing.config import Settings, settings_from_mapping
+from agent_routing.errors import ConfigError
+from agent_routing.ledger import get_writer
+from agent_routing.records import DecisionRecord, OutcomeSignal
+from agent_routing.router import Router, RouteRequest
 from agent_routing.router.strategies import SCORE_QUANTILES_KEY, quantiles_for
 
 SNIPPETS = (

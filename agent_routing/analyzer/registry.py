@@ -43,7 +43,7 @@ def _features(settings: Settings, path: Path | None) -> CalibratedAnalyzer:
     if path is not None:
         _expect_format(path, FEATURE_FORMAT, FEATURES)
         return ComplexityAnalyzer(load_model(path))
-    from agent_routing.router.learning import current_model
+    from agent_routing.analyzer.learning import current_model
 
     return ComplexityAnalyzer(current_model(settings))
 

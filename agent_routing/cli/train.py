@@ -2,8 +2,8 @@
 
 Without `--from-ledger`, the model is trained on the three labelled sets under `--data-dir`
 (see docs/analyzer.md); the same data and seed give a byte-identical file. With
-`--from-ledger`, the router's learning code refits the model from the outcomes recorded in
-the ledger (`agent_routing.router.learning.train_from_ledger`).
+`--from-ledger`, the analyzer's learning module refits the model from the outcomes recorded in
+the ledger (`agent_routing.analyzer.learning.train_from_ledger`).
 """
 
 from __future__ import annotations
@@ -28,11 +28,11 @@ from agent_routing.errors import AgentRoutingError, ConfigError
 
 DEFAULT_DATA_DIR = Path("../shared/data")
 DEFAULT_MODEL_FILE = "analyzer_model.json"
-LEARNING_MODULE = "agent_routing.router.learning"
+LEARNING_MODULE = "agent_routing.analyzer.learning"
 
 
 def _ledger_trainer() -> Any:
-    """`train_from_ledger` from the router's learning module, or a clear error if absent."""
+    """`train_from_ledger` from the analyzer's learning module, or a clear error if absent."""
     if importlib.util.find_spec(LEARNING_MODULE) is None:
         raise AgentRoutingError(
             f"train --from-ledger is not available: {LEARNING_MODULE} is not installed"
@@ -122,7 +122,7 @@ def _from_ledger(db_path: str | None, config_path: Path | None, out: Path | None
 
     settings = load_settings(config_path, validate_models=False)
     if settings.router.analyzer == "text":  # #13: the text analyzer learns from duel labels
-        from agent_routing.router.learning import refit_text_from_ledger
+        from agent_routing.analyzer.learning import refit_text_from_ledger
 
         return refit_text_from_ledger(_file(db_path), settings, out)
     trainer = _ledger_trainer()

@@ -42,7 +42,7 @@ def duels_for(settings: Settings, sink: Any) -> Duels:
 
 
 def _refit(settings: Settings) -> None:
-    from agent_routing.router.learning import refit_text_from_ledger
+    from agent_routing.analyzer.learning import refit_text_from_ledger
 
     report = refit_text_from_ledger(None, settings)
     logger.info("agent-routing: duel refit: %s", report.reason)

@@ -98,7 +98,7 @@ class Router:
     def analyzer(self) -> Analyzer:
         """The analyzer in use; the default one loads on first use (scikit-learn is heavy)."""
         if self._analyzer is None:
-            from agent_routing.router.learning import default_analyzer
+            from agent_routing.analyzer.learning import default_analyzer
 
             self._analyzer = default_analyzer(self.settings)
         return self._analyzer

@@ -26,7 +26,7 @@ coroutines that make the second call and ask the judge. Each duel is written to 
 as a decision record (`strategy = "duel"`, `applied = False`, `extra.duel_of` = the routed
 decision, `extra.features` = that decision's analyzer inputs, `extra.cheap` / `extra.strong`
 = both outcomes, `extra.benefit` = the label) plus the second call's call record (its cost
-counts like any other call's). :func:`~agent_routing.router.learning.refit_text_from_ledger`
+counts like any other call's). :func:`~agent_routing.analyzer.learning.refit_text_from_ledger`
 trains on these records.
 """
 

@@ -3,9 +3,10 @@
 Every routed decision stores the analyzer's full feature vector (`extra["features"]`), the
 tier the call used and its rank among the tiers (`extra["tiers"]`); outcome signals
 (`signals` table) say how the answer went. :func:`train_from_ledger` turns them into
-training examples, refits the analyzer with the analyzer's own trainer, and keeps the new
-model **only if it scores better than the model in use on a held-out split of the same
-data** (both scores are reported either way).
+training examples, refits the analyzer with its trainer (the fit itself is
+:mod:`agent_routing.analyzer.refit`), and keeps the new model **only if it scores better
+than the model in use on a held-out split of the same data** (both scores are reported
+either way).
 
 Labels (1 = "a stronger model was needed", 0 = "this tier was enough"), per decision:
 
@@ -47,7 +48,7 @@ from agent_routing.router.strategies import SCORE_QUANTILES_KEY
 if TYPE_CHECKING:
     from agent_routing.analyzer.model import AnalyzerModel
 
-logger = logging.getLogger("agent_routing.router")
+logger = logging.getLogger("agent_routing.analyzer")
 
 LEARNED_MODEL_FILE = "learned-analyzer-model.json"
 TEST_SHARE_PERCENT = 30
