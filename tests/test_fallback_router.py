@@ -9,6 +9,7 @@ from router_support import settings_with
 from agent_routing.capture.metadata import METADATA_KEY
 from agent_routing.errors import BudgetBlockedError
 from agent_routing.router import CooldownRegistry, HopCall, Router, RouteRequest
+from agent_routing.router.execution import run_decision
 from agent_routing.testing import FixedAnalyzer, RecordingSink, ScriptedBudgets
 
 MESSAGES = [{"role": "user", "content": "hello"}]
@@ -143,6 +144,31 @@ async def test_run_decision_hands_each_hop_to_a_host_attempt() -> None:
     assert seen[0].reservation_id == decision.reservation_id
     assert seen[0].call_id != seen[1].call_id
     assert seen[1].metadata[METADATA_KEY]["call_id"] == seen[1].call_id
+
+
+async def test_run_decision_needs_only_the_parts_it_uses() -> None:
+    """execution.run_decision runs a chain from a tier table, settings and cooldowns alone."""
+    router = make_router(0.0, output_caps={"chat": 300})
+    decision = await router.route(RouteRequest("hi", input_tokens=20))
+    seen: list[HopCall] = []
+
+    async def host_call(call: HopCall) -> str:
+        seen.append(call)
+        if call.number == 0:
+            raise TimeoutError("host model timed out")
+        return f"{call.tier.name} ok"
+
+    result = await run_decision(
+        decision,
+        host_call,
+        tiers=router.tiers,
+        budgets=None,
+        settings=router.settings.router,
+        cooldowns=CooldownRegistry(),
+    )
+    assert result == "medium ok"
+    assert [(c.number, c.tier.name) for c in seen] == [(0, "small"), (1, "medium")]
+    assert seen[1].kwargs["max_tokens"] == 300  # the fallback hop is capped by the settings
 
 
 async def test_bad_caller_attribution_never_stops_the_call(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -386,7 +386,24 @@ class Router:
         `on_wait(seconds, model)` is awaited before a cooldown wait of more than
         `fallback.NOTICE_AFTER_S` seconds, to tell the user (the Agent Zero plugin logs it
         in the chat)."""
-        return await run_decision(self, decision, attempt, on_wait=on_wait)
+        return await self._run(decision, attempt, on_wait)
+
+    def _run(
+        self,
+        decision: RoutingDecision,
+        attempt: Callable[[HopCall], Awaitable[T]],
+        on_wait: OnWait | None = None,
+    ) -> Awaitable[T]:
+        """:func:`~agent_routing.router.execution.run_decision` with this router's parts."""
+        return run_decision(
+            decision,
+            attempt,
+            tiers=self.tiers,
+            budgets=self.budgets,
+            settings=self.settings.router,
+            cooldowns=self.cooldowns,
+            on_wait=on_wait,
+        )
 
     async def acompletion(
         self, decision: RoutingDecision, messages: Sequence[dict[str, Any]], **kwargs: Any
@@ -403,7 +420,7 @@ class Router:
         async def attempt(call: HopCall) -> Any:
             return await litellm.acompletion(messages=list(messages), **call.merged(kwargs))
 
-        return await run_decision(self, decision, attempt)
+        return await self._run(decision, attempt)
 
     def record_signal(
         self,

@@ -34,7 +34,10 @@ from agent_routing.router.fallback import Hop, OnWait, run_with_fallback
 from agent_routing.router.holds import fire_alerts, refusal, release
 
 if TYPE_CHECKING:
-    from agent_routing.router.controller import Router
+    from agent_routing.config import RouterSettings
+    from agent_routing.protocols import BudgetGuard
+    from agent_routing.router.fallback import CooldownRegistry
+    from agent_routing.router.tiers import TierTable
 
 T = TypeVar("T")
 
@@ -65,24 +68,30 @@ class HopCall:
 
 
 async def run_decision(
-    router: Router,
     decision: RoutingDecision,
     attempt: Callable[[HopCall], Awaitable[T]],
     *,
+    tiers: TierTable,
+    budgets: BudgetGuard | None,
+    settings: RouterSettings,
+    cooldowns: CooldownRegistry,
     on_wait: OnWait | None = None,
 ) -> T:
-    """Run `attempt` along the decision's fallback chain (see the module docstring)."""
+    """Run `attempt` along the decision's fallback chain (see the module docstring).
+
+    Takes what it needs, not the router: the tier table (ranks, context windows), the
+    budget guard (re-checked per hop; None: no budgets), the router settings (fallback
+    config, output caps) and the cooldown registry shared with the router."""
     chain = decision.fallback_chain
-    start_rank = _rank(router, decision.tier)
+    start_rank = _rank(tiers, decision.tier)
     next_reservation: list[str | None] = [decision.reservation_id]
     used: dict[int, str | None] = {}
     next_cap: list[int | None] = [None]  # the output cap the next hop's block budget sets
     attempts = 0
 
     async def admit(hop: Hop) -> bool:
-        if not _window_grows(router, hop):
+        if not _window_grows(tiers, hop):
             return False
-        budgets = router.budgets
         if budgets is None:
             next_reservation[0] = None
             return True
@@ -97,14 +106,14 @@ async def run_decision(
             model=model,
             conversation_id=decision.conversation_id,
             input_tokens=decision.input_tokens,
-            max_output_tokens=_hop_max_tokens(router, decision, hop.tier),
+            max_output_tokens=_hop_max_tokens(settings, decision, hop.tier),
             call_kind=decision.call_kind.value,
             alerts=False,  # fired below, once the hop is admitted
         )
         if verdict.action == "block":
             await release(budgets, verdict.reservation_id)
             raise refusal(verdict, model)
-        if verdict.action == "downgrade" and _rank(router, hop.tier) > start_rank:
+        if verdict.action == "downgrade" and _rank(tiers, hop.tier) > start_rank:
             await release(budgets, verdict.reservation_id)
             logger.info("fallback: budget refuses the dearer %s", model)
             return False
@@ -114,7 +123,7 @@ async def run_decision(
         return True
 
     async def on_error(hop: Hop, classification: ErrorClassification, error: Exception) -> None:
-        await release(router.budgets, used.get(hop.number))
+        await release(budgets, used.get(hop.number))
         if classification.fallback and len(chain) > 1:
             what = f"{hop.tier.model} failed ({classification.kind.value}); trying the next model"
             events.publish(events.Event("fallback", what, decision.conversation_id, hop.tier.model))
@@ -128,14 +137,14 @@ async def run_decision(
         used[number] = reservation_id
         budget_cap = next_cap[0]
         next_cap[0] = None
-        call = _hop_call(router, decision, tier, number, reservation_id, budget_cap=budget_cap)
+        call = _hop_call(settings, decision, tier, number, reservation_id, budget_cap=budget_cap)
         return await attempt(call)
 
     return await run_with_fallback(
         chain,
         one,
-        config=router.settings.router.fallback,
-        cooldowns=router.cooldowns,
+        config=settings.fallback,
+        cooldowns=cooldowns,
         admit=admit,
         on_error=on_error,
         on_wait=on_wait,
@@ -143,7 +152,7 @@ async def run_decision(
 
 
 def _hop_call(
-    router: Router,
+    settings: RouterSettings,
     decision: RoutingDecision,
     tier: TierConfig,
     number: int,
@@ -153,7 +162,7 @@ def _hop_call(
 ) -> HopCall:
     from agent_routing.capture import capture_metadata
 
-    caps = [cap for cap in (_hop_max_tokens(router, decision, tier), budget_cap) if cap]
+    caps = [cap for cap in (_hop_max_tokens(settings, decision, tier), budget_cap) if cap]
     kwargs = tier_call_kwargs(tier, min(caps) if caps else None)
     call_id = new_id()
     ours = functools.partial(
@@ -173,26 +182,28 @@ def _hop_call(
     return HopCall(tier, number, call_id, reservation_id, kwargs, metadata)
 
 
-def _hop_max_tokens(router: Router, decision: RoutingDecision, tier: TierConfig) -> int | None:
+def _hop_max_tokens(
+    settings: RouterSettings, decision: RoutingDecision, tier: TierConfig
+) -> int | None:
     if decision.tier is not None and tier.name == decision.tier.name:
         return decision.max_tokens
-    caps = [router.settings.router.output_caps.get(decision.call_kind), tier.max_output_tokens]
+    caps = [settings.output_caps.get(decision.call_kind), tier.max_output_tokens]
     known = [cap for cap in caps if cap is not None]
     return min(known) if known else None
 
 
-def _rank(router: Router, tier: TierConfig | None) -> int:
-    found = router.tiers.find(tier.name) if tier is not None else None
-    return found.index if found is not None else len(router.tiers)
+def _rank(tiers: TierTable, tier: TierConfig | None) -> int:
+    found = tiers.find(tier.name) if tier is not None else None
+    return found.index if found is not None else len(tiers)
 
 
-def _window_grows(router: Router, hop: Hop) -> bool:
+def _window_grows(tiers: TierTable, hop: Hop) -> bool:
     """After a context overflow, only a model with a larger known window is worth a try."""
     error = hop.previous_error
     if error is None or error.kind is not FailureKind.CONTEXT_OVERFLOW or not hop.previous_tier:
         return True
-    before = router.tiers.find(hop.previous_tier.name)
-    after = router.tiers.find(hop.tier.name)
+    before = tiers.find(hop.previous_tier.name)
+    after = tiers.find(hop.tier.name)
     if before is None or after is None or None in {before.context_window, after.context_window}:
         return True
     return (after.context_window or 0) > (before.context_window or 0)
