@@ -52,7 +52,8 @@ def bad_request(error: ConfigError) -> ApiResult:
     return ApiResult(400, {"error": str(error), "problems": problems})
 
 
-def _check_params(params: Mapping[str, Any], allowed: frozenset[str]) -> None:
+def check_params(params: Mapping[str, Any], allowed: frozenset[str] | set[str]) -> None:
+    """Refuse any parameter not in `allowed`, naming each."""
     unknown = sorted(set(params) - allowed)
     if unknown:
         raise ConfigError(
@@ -60,7 +61,8 @@ def _check_params(params: Mapping[str, Any], allowed: frozenset[str]) -> None:
         )
 
 
-def _text(params: Mapping[str, Any], name: str) -> str | None:
+def text_param(params: Mapping[str, Any], name: str) -> str | None:
+    """A string parameter (None when absent or empty)."""
     value = params.get(name)
     if value is None or value == "":
         return None
@@ -69,10 +71,13 @@ def _text(params: Mapping[str, Any], name: str) -> str | None:
     return value
 
 
-def _int(params: Mapping[str, Any], name: str, default: int, maximum: int) -> int:
+def int_param(params: Mapping[str, Any], name: str, default: int, maximum: int) -> int:
+    """An integer parameter in [0, maximum] (`default` when absent); a boolean is refused."""
     value = params.get(name)
     if value is None or value == "":
         return default
+    if isinstance(value, bool):
+        raise ConfigError.single(name, f"must be an integer (got {value!r})")
     try:
         number = int(str(value))
     except ValueError:
@@ -116,14 +121,14 @@ async def costs(params: Mapping[str, Any]) -> ApiResult:
 async def _costs(params: Mapping[str, Any]) -> dict[str, Any]:
     from agent_routing.reports import build_report, prepare_query, to_jsonable
 
-    _check_params(params, COSTS_PARAMS)
+    check_params(params, COSTS_PARAMS)
     runtime = get_runtime(None)
     query = prepare_query(
-        by=_text(params, "by") or "model",
-        since=_text(params, "since"),
-        until=_text(params, "until"),
-        tz=_text(params, "tz") or runtime.settings.ledger.timezone,
-        top=_int(params, "top", 10, 1000),
+        by=text_param(params, "by") or "model",
+        since=text_param(params, "since"),
+        until=text_param(params, "until"),
+        tz=text_param(params, "tz") or runtime.settings.ledger.timezone,
+        top=int_param(params, "top", 10, 1000),
     )
     async with _ledger(runtime) as ledger:
         report = await build_report(ledger, query)
@@ -139,13 +144,15 @@ async def chat_costs(params: Mapping[str, Any]) -> ApiResult:
 async def _chat_costs(params: Mapping[str, Any]) -> dict[str, Any]:
     from agent_routing.reports import prepare_query, summarize, to_jsonable
 
-    _check_params(params, CHAT_PARAMS)
-    context = _text(params, "context")
+    check_params(params, CHAT_PARAMS)
+    context = text_param(params, "context")
     if context is None:
         raise ConfigError.single("context", "required: the chat (context) id")
-    limit = _int(params, "limit", 100, MAX_CHAT_CALLS)
+    limit = int_param(params, "limit", 100, MAX_CHAT_CALLS)
     runtime = get_runtime(None)
-    query = prepare_query(by=_text(params, "by") or "model", tz=runtime.settings.ledger.timezone)
+    query = prepare_query(
+        by=text_param(params, "by") or "model", tz=runtime.settings.ledger.timezone
+    )
     async with _ledger(runtime) as ledger:
         calls = await ledger.query_calls(conversation_id=context)
         decisions = await ledger.query_decisions(conversation_id=context)
@@ -167,12 +174,12 @@ async def budget_status(params: Mapping[str, Any]) -> ApiResult:
 async def _budget_status(params: Mapping[str, Any]) -> dict[str, Any]:
     from agent_routing.reports import to_jsonable
 
-    _check_params(params, BUDGET_GET_PARAMS)
+    check_params(params, BUDGET_GET_PARAMS)
     from agent_routing.budgets import Budgets
 
     runtime = get_runtime(None)
     async with _ledger(runtime) as ledger:
-        statuses = await Budgets(ledger, runtime.settings).status(_text(params, "context"))
+        statuses = await Budgets(ledger, runtime.settings).status(text_param(params, "context"))
     return {"budgets": [to_jsonable(status) for status in statuses]}
 
 
@@ -189,8 +196,8 @@ async def _set_budget(body: Mapping[str, Any]) -> dict[str, Any]:
         raise ConfigError.single("body", "send a JSON object: a budget, or {'remove': key}")
     remove: str | None = None
     if "remove" in body:
-        _check_params(body, frozenset({"remove"}))
-        remove = _text(body, "remove")
+        check_params(body, frozenset({"remove"}))
+        remove = text_param(body, "remove")
         if remove is None:
             raise ConfigError.single("remove", "give the budget key, e.g. 'daily:*'")
     budget = None if remove is not None else budget_from_mapping(body)  # before any write

@@ -34,7 +34,7 @@ from typing import Any
 from agent_routing.config import Settings, check_models_known, settings_from_mapping
 from agent_routing.errors import ConfigError
 from agent_routing.host import api as cost_api
-from agent_routing.host.api import ApiResult, bad_request
+from agent_routing.host.api import ApiResult, bad_request, check_params, int_param, text_param
 from agent_routing.records import CallRecord, DecisionRecord, Outcome
 
 STACKS = ("model", "kind")
@@ -151,16 +151,16 @@ def host_models() -> list[dict[str, str]]:
 
 
 async def _settings(body: Mapping[str, Any]) -> dict[str, Any]:
-    action = _text(body, "action") or "validate"
+    action = text_param(body, "action") or "validate"
     if action == "validate":
-        _check(body, {"action", "settings"})
+        check_params(body, {"action", "settings"})
         if "settings" not in body:
             raise ConfigError.single("settings", "required: the whole plugin configuration")
         problems = validate_settings(body["settings"])
         return {"ok": not problems, "problems": problems}
     if action == "models":
-        _check(body, {"action", "query"})
-        query = _text(body, "query") or ""
+        check_params(body, {"action", "query"})
+        query = text_param(body, "query") or ""
         listed = [entry["model"] for entry in host_models()]
         names = list(dict.fromkeys([*listed, *search_models(query)]))
         if query:
@@ -170,7 +170,7 @@ async def _settings(body: Mapping[str, Any]) -> dict[str, Any]:
             "models": [describe_model(name) for name in names[:MODEL_RESULTS]],
         }
     if action == "describe":
-        _check(body, {"action", "models"})
+        check_params(body, {"action", "models"})
         models = body.get("models")
         if not isinstance(models, list) or not all(isinstance(m, str) for m in models):
             raise ConfigError.single("models", "must be a list of model ids")
@@ -245,8 +245,8 @@ async def _chat(body: Mapping[str, Any]) -> dict[str, Any]:
     from agent_routing.budgets import Budgets
     from agent_routing.host.runtime import get_runtime
 
-    _check(body, {"context"})
-    context = _text(body, "context")
+    check_params(body, {"context"})
+    context = text_param(body, "context")
     if context is None:
         raise ConfigError.single("context", "required: the chat (context) id")
     runtime = get_runtime(None)
@@ -293,7 +293,7 @@ async def _chat(body: Mapping[str, Any]) -> dict[str, Any]:
 def _range(body: Mapping[str, Any], tz: str) -> tuple[str | None, str | None]:
     from agent_routing.reports import prepare_query
 
-    since, until = _text(body, "since"), _text(body, "until")
+    since, until = text_param(body, "since"), text_param(body, "until")
     prepare_query(since=since, until=until, tz=tz)  # validates, names the field
     return since, until
 
@@ -320,7 +320,7 @@ def _days(since: str | None, until: str | None, tz: str) -> list[date]:
 
 async def _daily(runtime: Any, body: Mapping[str, Any], tz: str) -> dict[str, Any]:
     """Spend per local day, stacked by model or call kind: one report per day."""
-    stack = _text(body, "stack") or "model"
+    stack = text_param(body, "stack") or "model"
     if stack not in STACKS:
         raise ConfigError.single("stack", f"must be one of {', '.join(STACKS)} (got {stack!r})")
     since, until = _range(body, tz)
@@ -352,8 +352,8 @@ async def _latest_calls(runtime: Any, body: Mapping[str, Any], tz: str) -> dict[
     """
     from agent_routing.reports import prepare_query, to_jsonable
 
-    page = _int(body, "page", 0, MAX_CALL_ROWS)
-    size = _int(body, "page_size", 25, 100)
+    page = int_param(body, "page", 0, MAX_CALL_ROWS)
+    size = int_param(body, "page_size", 25, 100)
     if size not in PAGE_SIZES:
         raise ConfigError.single("page_size", f"must be one of {list(PAGE_SIZES)} (got {size})")
     since, until = _range(body, tz)
@@ -429,12 +429,12 @@ async def _routing(runtime: Any, body: Mapping[str, Any], tz: str) -> dict[str, 
 async def _dashboard(body: Mapping[str, Any]) -> dict[str, Any]:
     from agent_routing.host.runtime import get_runtime
 
-    _check(body, {"section", "since", "until", "tz", "by", "stack", "page", "page_size"})
-    section = _text(body, "section") or "summary"
+    check_params(body, {"section", "since", "until", "tz", "by", "stack", "page", "page_size"})
+    section = text_param(body, "section") or "summary"
     if section not in SECTIONS:
         raise ConfigError.single("section", f"must be one of {', '.join(SECTIONS)}")
     runtime = get_runtime(None)
-    tz = _text(body, "tz") or runtime.settings.ledger.timezone
+    tz = text_param(body, "tz") or runtime.settings.ledger.timezone
     if section == "budgets":
         return await _budgets(runtime)
     if section == "daily":
@@ -444,7 +444,7 @@ async def _dashboard(body: Mapping[str, Any]) -> dict[str, Any]:
     if section == "routing":
         return await _routing(runtime, body, tz)
     since, until = _range(body, tz)
-    by = _text(body, "by") or "model"
+    by = text_param(body, "by") or "model"
     if section == "breakdown" and by not in BREAKDOWNS:
         raise ConfigError.single("by", f"must be one of {', '.join(BREAKDOWNS)} (got {by!r})")
     report: dict[str, Any] = await _report(runtime, by, since, until, tz)
@@ -458,36 +458,6 @@ async def _dashboard(body: Mapping[str, Any]) -> dict[str, Any]:
 
 
 # --- plumbing ------------------------------------------------------------------------------
-
-
-def _check(body: Mapping[str, Any], allowed: set[str]) -> None:
-    unknown = sorted(set(body) - allowed)
-    if unknown:
-        raise ConfigError([(n, f"unknown parameter; allowed: {sorted(allowed)}") for n in unknown])
-
-
-def _text(body: Mapping[str, Any], name: str) -> str | None:
-    value = body.get(name)
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise ConfigError.single(name, f"must be a string (got {value!r})")
-    return value
-
-
-def _int(body: Mapping[str, Any], name: str, default: int, maximum: int) -> int:
-    value = body.get(name)
-    if value is None or value == "":
-        return default
-    if isinstance(value, bool):
-        raise ConfigError.single(name, f"must be an integer (got {value!r})")
-    try:
-        number = int(str(value))
-    except ValueError:
-        raise ConfigError.single(name, f"must be an integer (got {value!r})") from None
-    if not 0 <= number <= maximum:
-        raise ConfigError.single(name, f"must be between 0 and {maximum} (got {number})")
-    return number
 
 
 _HANDLERS: dict[str, Callable[[Mapping[str, Any]], Awaitable[dict[str, Any]]]] = {
