@@ -20,9 +20,11 @@ safe, since its own capture abandons them at that same age.
 Process model: :func:`get_writer` keeps one writer per resolved ledger path per process.
 After `fork()` the child drops the parent's queue and thread (the parent writes its own
 records) and starts a fresh thread on its first submit. Pending records are flushed at
-interpreter exit (`atexit`). Note that `multiprocessing` children started with the "fork"
-method leave through `os._exit`, which skips atexit: call :meth:`LedgerWriter.flush` (or
-`close`) before such a child returns.
+interpreter exit (`atexit`); what still cannot be written then (the ledger file is garbage,
+the server is down) is saved to the spool (:mod:`agent_routing.ledger.spool`) and written by
+the next writer that opens the same ledger, in this process or another. Note that
+`multiprocessing` children started with the "fork" method leave through `os._exit`, which
+skips atexit: call :meth:`LedgerWriter.flush` (or `close`) before such a child returns.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from typing import Any
 
 from agent_routing.config import CaptureSettings, LedgerSettings
 from agent_routing.errors import ConfigError
+from agent_routing.ledger import spool
 from agent_routing.ledger.base import Ledger
 from agent_routing.ledger.urls import LedgerURL
 from agent_routing.records import CallRecord, DecisionRecord, OutcomeSignal
@@ -73,6 +76,8 @@ class WriterStats:
     last_error: str | None
     orphans_closed: int = 0
     reopened: int = 0  # times the ledger file was found deleted or replaced, and reopened
+    spooled: int = 0  # records saved to the spool at exit (not written to the ledger)
+    unspooled: int = 0  # spooled records (of any process) this writer wrote to the ledger
 
 
 class LedgerWriter:
@@ -92,8 +97,12 @@ class LedgerWriter:
         ledger_factory: Callable[[], Ledger] | None = None,
         exit_timeout_s: float = 10.0,
         abandoned_after_s: float | None = None,
+        spool_key: str | None = None,
     ) -> None:
         self.path = path
+        self.spool_key = spool_key or str(path)
+        # where this writer spools: fixed now, not at exit (when the environment may differ)
+        self.spool_folder = spool.spool_dir()
         self.settings = settings or LedgerSettings()
         self.exit_timeout_s = exit_timeout_s
         if abandoned_after_s is None:
@@ -130,6 +139,9 @@ class LedgerWriter:
         self._last_error: str | None = None
         self._identity: tuple[int, int] | None = None
         self._reopened = 0
+        self._inflight: list[_Item] = []
+        self._spooled = 0
+        self._unspooled = 0
         self._ledger: Ledger
 
     # --- the hot path ------------------------------------------------------------------
@@ -223,7 +235,35 @@ class LedgerWriter:
             last_error=self._last_error,
             orphans_closed=self._orphans_closed,
             reopened=self._reopened,
+            spooled=self._spooled,
+            unspooled=self._unspooled,
         )
+
+    def spool_unwritten(self) -> Path | None:
+        """Save every record submitted but not yet committed to a spool file (at exit,
+        after :meth:`close` timed out), so the next writer of this ledger writes it.
+        Returns the file, or None when nothing was left (or it could not be saved: logged).
+        """
+        with self._lock:
+            pending = {seq: (seq, kind, item) for seq, kind, item in self._inflight}
+            pending.update((item[0], item) for item in self._drain_nowait())
+        unwritten = [pending[seq] for seq in sorted(pending) if seq > self._committed]
+        target = spool.save(
+            self.spool_key,
+            str(self.path),
+            [(kind, item) for _, kind, item in unwritten],
+            self.spool_folder,
+        )
+        if target is not None:
+            self._spooled += len(unwritten)
+            logger.error(
+                "ledger writer for %s: %d record(s) could not be written before exit; saved to "
+                "%s: the next agent-routing process that opens this ledger writes them",
+                self.path,
+                len(unwritten),
+                target,
+            )
+        return target
 
     # --- the background thread ---------------------------------------------------------
 
@@ -248,6 +288,7 @@ class LedgerWriter:
     async def _serve(self) -> None:
         self._ledger = await self._open()
         try:
+            await self._write_spooled()
             await self._close_orphans(self._ledger)
             stopping = False
             while not stopping:
@@ -285,6 +326,29 @@ class LedgerWriter:
             logger.warning("ledger writer for %s: closing the old file: %r", self.path, error)
         self._ledger = await self._open()
         return False
+
+    async def _write_spooled(self) -> None:
+        """Write the records earlier processes (or this one) spooled for this ledger."""
+        for path in spool.claim(self.spool_key, self.spool_folder):
+            try:
+                records = spool.load(path)
+            except (OSError, ValueError, TypeError, KeyError):
+                logger.exception(
+                    "ledger writer for %s: unreadable spool file %s set aside as .bad",
+                    self.path,
+                    path,
+                )
+                spool.release(path, imported=False, bad=True)
+                continue
+            await self._write(self._ledger, [(0, kind, record) for kind, record in records])
+            self._unspooled += len(records)
+            spool.release(path, imported=True)
+            logger.warning(
+                "ledger writer for %s: wrote %d record(s) spooled by an earlier process (%s)",
+                self.path,
+                len(records),
+                path.name,
+            )
 
     async def _close_orphans(self, ledger: Ledger) -> None:
         """Close the calls dead processes left pending (once per writer). A failure is
@@ -353,12 +417,14 @@ class LedgerWriter:
         # into a deleted (unlinked) file is written again into the new one. Rewriting is
         # safe: calls merge by id, decisions and signals are inserted once.
         await self._same_file()
+        self._inflight = items
         while True:
             await self._write(self._ledger, items)
             if await self._same_file():
                 break
         with self._committed_changed:
-            self._committed = items[-1][0]
+            self._committed = max(self._committed, items[-1][0])
+            self._inflight = []
             self._batches += 1
             self._committed_changed.notify_all()
 
@@ -476,7 +542,11 @@ def get_writer(
         writer = _REGISTRY.by_path.get(resolved)
         if writer is None:
             writer = LedgerWriter(
-                label, settings, ledger_factory=factory, abandoned_after_s=abandoned_after_s
+                label,
+                settings,
+                ledger_factory=factory,
+                abandoned_after_s=abandoned_after_s,
+                spool_key=str(resolved),
             )
             _REGISTRY.by_path[resolved] = writer
         return writer
@@ -491,7 +561,11 @@ def _reset_after_fork_in_child() -> None:
 
 def _close_all_at_exit() -> None:
     for writer in list(_LIVE_WRITERS):
-        writer.close(timeout=writer.exit_timeout_s)
+        try:
+            if not writer.close(timeout=writer.exit_timeout_s):
+                writer.spool_unwritten()
+        except Exception:  # one writer's failure must not keep the others from closing
+            logger.exception("ledger writer for %s: closing at exit failed", writer.path)
 
 
 os.register_at_fork(after_in_child=_reset_after_fork_in_child)

@@ -1,0 +1,189 @@
+"""No record is lost when a process ends before its ledger can be written: what the writer
+still holds at exit goes to the spool, and the next writer of that ledger writes it."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from agent_routing.ledger import SQLiteLedger, spool
+from agent_routing.ledger.writer import LedgerWriter
+from agent_routing.records import (
+    CallRecord,
+    DecisionRecord,
+    Outcome,
+    OutcomeSignal,
+    UnitPrices,
+    Usage,
+    UsageSource,
+)
+
+_CHILD = textwrap.dedent(
+    """
+    import sys, time
+    from agent_routing.ledger.writer import get_writer
+    from agent_routing.records import CallRecord, DecisionRecord, OutcomeSignal, Usage
+
+    path, count = sys.argv[1], int(sys.argv[2])
+    writer = get_writer(path)
+    writer.exit_timeout_s = 0.5
+    writer.submit_decision(DecisionRecord(
+        id="decision-1", created_at=time.time(), conversation_id="chat \\ud800",
+        agent_no=0, call_kind="chat", strategy="threshold", chosen_tier="cheap",
+        chosen_model="gpt-4o-mini", configured_model="gpt-4o", score=0.2,
+        top_features=[("length", 0.5)]))
+    for index in range(count):
+        writer.submit(CallRecord(
+            id=f"call-{index}", started_at=time.time(), model="gpt-4o-mini",
+            conversation_id="chat \\ud800", decision_id="decision-1",
+            usage=Usage(input_tokens=100 + index, output_tokens=5), cost_usd=0.001))
+    writer.submit_signal(OutcomeSignal(decision_id="decision-1", kind="success",
+                                       created_at=time.time()))
+    print("submitted", flush=True)
+    """
+)
+
+
+def _run_child(path: Path, count: int, home: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "AGENT_ROUTING_HOME": str(home)}
+    return subprocess.run(
+        [sys.executable, "-c", _CHILD, str(path), str(count)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def _garbage(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"not a database\n" * 100)
+
+
+@pytest.mark.slow
+def test_records_a_process_could_not_write_are_spooled_and_written_by_the_next(
+    isolated_home: Path,
+) -> None:
+    """A process whose ledger is a garbage file exits: its 40 calls, decision and signal go
+    to the spool (logged); once the file is fixed, the next writer writes all of them."""
+    ledger_path = isolated_home / "fleet" / "ledger.db"
+    _garbage(ledger_path)
+    child = _run_child(ledger_path, 40, isolated_home)
+    assert child.returncode == 0, child.stderr
+    assert "saved to" in child.stderr
+    assert "42 record(s)" in child.stderr
+    files = sorted(spool.spool_dir().glob("*.jsonl"))
+    assert len(files) == 1
+    assert "ledger.db" in files[0].read_text(encoding="utf-8").splitlines()[0]
+
+    ledger_path.unlink()  # the operator replaces the broken file
+    writer = LedgerWriter(ledger_path, spool_key=str(ledger_path.resolve()))
+    writer.submit(CallRecord(id="after", started_at=1.0, model="gpt-4o-mini"))
+    assert writer.flush(timeout=30)
+    assert writer.stats().unspooled == 42
+    writer.close()
+
+    async def read() -> tuple[int, CallRecord | None, int, int]:
+        async with SQLiteLedger(ledger_path) as ledger:
+            calls = await ledger.query_calls()
+            decisions = await ledger.query_decisions()
+            signals = await ledger.query_signals()
+            return len(calls), await ledger.get_call("call-7"), len(decisions), len(signals)
+
+    calls, seventh, decisions, signals = asyncio.run(read())
+    assert (calls, decisions, signals) == (41, 1, 1)
+    assert seventh is not None
+    assert seventh.usage is not None
+    assert seventh.usage.input_tokens == 107
+    assert seventh.conversation_id == "chat \\ud800"  # as the ledger stores a lone surrogate
+    assert list(spool.spool_dir().glob("*")) == []
+
+
+def test_a_spool_file_round_trips_every_field(isolated_home: Path) -> None:
+    """Calls (usage, prices, enums, extra), decisions and signals read back equal."""
+    call = CallRecord(
+        id="c1",
+        started_at=12.5,
+        model="openrouter/anthropic/claude-sonnet-4.6",
+        provider="openrouter",
+        call_kind="utility",
+        conversation_id="lone \udc80 surrogate",
+        agent_no=2,
+        tool="code_execution_tool",
+        attempt=1,
+        stream=True,
+        ended_at=13.0,
+        latency_ms=500.0,
+        outcome=Outcome.OK,
+        usage=Usage(input_tokens=10, output_tokens=2, cached_read_tokens=4, reasoning_tokens=1),
+        usage_source=UsageSource.PROVIDER,
+        prices=UnitPrices(input=3e-6, output=1.5e-5, cache_read=3e-7, source="snapshot"),
+        cost_usd=6e-5,
+        tokens_saved=100,
+        usd_saved=3e-4,
+        extra={"price_source": "snapshot", "nested": [1, 2]},
+    )
+    decision = DecisionRecord(
+        id="d1",
+        created_at=1.0,
+        conversation_id=None,
+        agent_no=None,
+        call_kind="chat",
+        strategy="threshold",
+        chosen_tier="strong",
+        chosen_model="gpt-4o",
+        configured_model="gpt-4o",
+        score=0.9,
+        top_features=[("length", 0.4), ("code", 0.1)],
+        candidates=[{"tier": "strong", "ok": True}],
+        applied=False,
+    )
+    signal = OutcomeSignal(decision_id="d1", kind="tool_error", created_at=2.0)
+    saved = spool.save("key", "ledger.db", [(0, call), (1, decision), (2, signal)])
+    assert saved is not None
+    (claimed,) = spool.claim("key")
+    assert spool.load(claimed) == [(0, call), (1, decision), (2, signal)]
+
+
+def test_a_spool_file_is_taken_by_one_writer_only(isolated_home: Path) -> None:
+    """Two claims of the same ledger's spool: the first takes the file, the second none;
+    a file given back is claimable again, another ledger's never."""
+    signal = OutcomeSignal(decision_id="d", kind="success", created_at=1.0)
+    spool.save("ledger-a", "a", [(2, signal)])
+    spool.save("ledger-b", "b", [(2, signal)])
+    first = spool.claim("ledger-a")
+    assert len(first) == 1
+    assert spool.claim("ledger-a") == []
+    spool.release(first[0], imported=False)
+    again = spool.claim("ledger-a")
+    assert len(again) == 1
+    spool.release(again[0], imported=True)
+    assert spool.claim("ledger-a") == []
+    assert len(spool.claim("ledger-b")) == 1
+
+
+def test_an_unreadable_spool_file_is_set_aside_and_the_rest_written(
+    isolated_home: Path,
+) -> None:
+    """A corrupt spool file is renamed `.bad` (never read again, logged); a good one beside
+    it is still written to the ledger."""
+    ledger_path = isolated_home / "ledger.db"
+    key = str(ledger_path.resolve())
+    spool.save(key, "x", [(2, OutcomeSignal(decision_id="d", kind="success", created_at=1.0))])
+    folder = spool.spool_dir()
+    (folder / f"{spool.ledger_hash(key)}-broken.jsonl").write_text("{not json\n")
+    writer = LedgerWriter(ledger_path, spool_key=key)
+    writer.submit(CallRecord(id="now", started_at=1.0, model="gpt-4o-mini"))
+    assert writer.flush(timeout=30)
+    writer.close()
+    assert writer.stats().unspooled == 1
+    assert [path.name for path in folder.iterdir()] == [
+        f"{spool.ledger_hash(key)}-broken.jsonl.bad"
+    ]
