@@ -29,6 +29,7 @@ def test_healthy_setup_passes_every_check(tmp_path: Path) -> None:
         ["ok", "price"],
         ["ok", "tokenizers"],
         ["ok", "litellm"],
+        ["ok", "spool"],
     ]
 
 
@@ -115,3 +116,24 @@ def test_missing_tokenizer_files_fail(monkeypatch: pytest.MonkeyPatch, tmp_path:
 def test_litellm_version_range_and_compromised_releases(version: str, ok: bool) -> None:
     """Versions outside >=1.79.3,<2, or compromised (1.82.7, 1.82.8, 1.107.0), fail."""
     assert doctor.check_litellm_version(version).ok is ok
+
+
+def test_spool_check_counts_waiting_files_and_fails_on_unreadable_ones(
+    tmp_path: Path, isolated_home: Path
+) -> None:
+    """Records spooled at exit are reported as waiting (still ok); a `.bad` file fails."""
+    from agent_routing.ledger import spool
+    from agent_routing.records import OutcomeSignal
+
+    signal = OutcomeSignal(decision_id="d", kind="success", created_at=1.0)
+    saved = spool.save("some ledger", "ledger.db", [(2, signal)])
+    assert saved is not None
+    waiting = doctor.check_spool()
+    assert waiting.ok
+    assert "1 file(s)" in waiting.detail
+    saved.rename(saved.with_name(saved.name + ".bad"))
+    result = run("--db", str(tmp_path / "ledger.db"), "--json")
+    assert result.exit_code == 1
+    checks = {check["name"]: check for check in json.loads(result.stdout)["checks"]}
+    assert not checks["spool"]["ok"]
+    assert "1 unreadable file(s)" in checks["spool"]["detail"]

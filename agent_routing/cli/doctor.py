@@ -248,6 +248,25 @@ def check_litellm_version(version: str | None = None) -> Check:
     return Check("litellm", True, f"{version} (supported: >=1.79.3,<2)")
 
 
+def check_spool() -> Check:
+    """Records saved at exit because their ledger could not be written (see docs/ledger.md):
+    waiting files are written by the next writer of their ledger; a `.bad` file could not be
+    read back and needs a person."""
+    from agent_routing.ledger.spool import spool_dir
+
+    folder = spool_dir()
+    waiting = sorted(folder.glob("*.jsonl")) if folder.is_dir() else []
+    bad = sorted(folder.glob("*.bad")) if folder.is_dir() else []
+    facts = {"folder": str(folder), "waiting": len(waiting), "bad": len(bad)}
+    if not waiting and not bad:
+        return Check("spool", True, "no records waiting", facts)
+    text = (
+        f"{len(waiting)} file(s) of records saved at exit wait for their ledger (written when "
+        f"an agent next opens it); {len(bad)} unreadable file(s) set aside: {folder}"
+    )
+    return Check("spool", not bad, text, facts)
+
+
 def run_checks(config_path: Path | None, db_path: str | Path | None) -> list[Check]:
     """Every check, in order; the ledger check uses default settings if the config failed."""
     from agent_routing.config import Settings
@@ -258,6 +277,7 @@ def run_checks(config_path: Path | None, db_path: str | Path | None) -> list[Che
         check_price_map,
         check_tokenizers,
         check_litellm_version,
+        check_spool,
     ]
     return [config, *(check() for check in checks)]
 
@@ -268,11 +288,13 @@ def run_checks(config_path: Path | None, db_path: str | Path | None) -> list[Che
 @json_option
 @handle_errors
 def command(*, config_path: Path | None, db_path: str | None, as_json: bool) -> None:
-    """Check the configuration, the ledger, the offline price map, the tokenizers and the
-    litellm version. One line per check; exit code 1 if any fails.
+    """Check the configuration, the ledger, the offline price map, the tokenizers, the
+    litellm version and the spool. One line per check; exit code 1 if any fails.
 
     The ledger check also closes, as abandoned, calls left pending longer than
-    capture.abandoned_after_s by processes that were killed, and says how many.
+    capture.abandoned_after_s by processes that were killed, and says how many. The spool
+    check counts records saved at exit because their ledger could not be written (the next
+    writer of that ledger writes them) and fails on a file that could not be read back.
     """
     checks = run_checks(config_path, db_path)
     healthy = all(check.ok for check in checks)
