@@ -1,8 +1,11 @@
-"""SQL fragments for the SQLite ledger, built only from fixed column names.
+"""The statements of both SQL backends (SQLite, PostgreSQL), built only from fixed column names.
 
-Every value reaches SQLite as a parameter: a filter is a fixed `column op ?` fragment plus
-its value, and a fragment is left out when its value is None. Keeping this in one place
-makes "no SQL is built from input" checkable by reading one short module.
+Every value reaches the database as a parameter: a filter is a fixed `column op ?` fragment
+plus its value, and a fragment is left out when its value is None. Statements are written
+once in SQLite's spelling; the PostgreSQL backend translates the few fixed fragments that
+differ (`?` placeholders, see `agent_routing.ledger.postgres.pg_sql`). Keeping them in one
+place makes "no SQL is built from input" checkable by reading one short module; the ledger
+operations that run them are in :mod:`agent_routing.ledger._sql_ledger`.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from typing import Any
 
 from agent_routing.ledger.base import LedgerError, SpendWindow
 from agent_routing.ledger.migrations import SPEND_BUCKET_S
+from agent_routing.ledger.rows import CALL_COLUMNS, DECISION_COLUMNS, SIGNAL_COLUMNS
 
 RESERVATION_COLUMNS = (
     "id",
@@ -59,6 +63,17 @@ def limit_clause(limit: int | None) -> tuple[str, list[Any]]:
     return " LIMIT ?", [limit]
 
 
+def utf8_text(value: str) -> str:
+    """`value`, or, when it holds a lone surrogate (not UTF-8: neither database stores
+    it), the same text with that code point written as `\\udcff`: deterministic, so the
+    same host string always finds the same rows, whichever statement carries it."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    return value
+
+
 MODEL_IN = "model IN (SELECT value FROM json_each(?))"
 """Match any of a JSON list of model names (one bound parameter, no SQL built from input)."""
 
@@ -67,7 +82,8 @@ def model_names(model: str | None, aliases: Sequence[str] = ()) -> str | None:
     """The bound value for :data:`MODEL_IN`: `model` and its aliases as a JSON list."""
     if model is None:
         return None
-    return json.dumps(sorted({model, *aliases}))
+    # the names as stored (a JSON escape of a lone surrogate would not match the row)
+    return json.dumps(sorted({utf8_text(name) for name in (model, *aliases)}))
 
 
 def _window_clauses(window: SpendWindow, time_column: str) -> list[tuple[str, Any]]:
@@ -113,3 +129,102 @@ def spend_query(window: SpendWindow, now: float) -> tuple[str, list[Any]]:
     )
     held = f"SELECT COALESCE(SUM(amount_usd), 0.0) FROM reservations{held_where}"
     return f"SELECT ({settled}) + ({held})", settled_params + held_params
+
+
+# --- the statements both backends run (PostgreSQL translates `?` to `%s`) ------------------
+# Fixed text assembled once from column names; values are always parameters.
+
+
+def _insert(table: str, columns: Sequence[str], conflict: str = "") -> str:
+    return (
+        f"INSERT INTO {table} ({', '.join(columns)}) "
+        f"VALUES ({', '.join('?' for _ in columns)}){conflict}"
+    )
+
+
+INSERT_DECISION_SQL = _insert("decisions", DECISION_COLUMNS, " ON CONFLICT(id) DO NOTHING")
+INSERT_SIGNAL_SQL = _insert("signals", SIGNAL_COLUMNS, " ON CONFLICT DO NOTHING")
+INSERT_RESERVATION_SQL = _insert("reservations", RESERVATION_COLUMNS)
+INSERT_ALERT_SQL = _insert("alerts", ALERT_COLUMNS, " ON CONFLICT DO NOTHING")
+SELECT_CALL_SQL = f"SELECT {', '.join(CALL_COLUMNS)} FROM calls WHERE id = ?"
+SELECT_RESERVATION_SQL = f"SELECT {', '.join(RESERVATION_COLUMNS)} FROM reservations WHERE id = ?"
+RELEASE_RESERVATION_SQL = (
+    "UPDATE reservations SET status = 'released', settled_at = ? WHERE id = ? AND status = 'open'"
+)
+HELD_QUOTA_SQL = (
+    "SELECT COUNT(*), COALESCE(SUM(tokens), 0) FROM quota_holds "
+    "WHERE quota_key = ? AND created_at >= ? AND created_at < ?"
+)
+DELETE_OLD_HOLDS_SQL = "DELETE FROM quota_holds WHERE created_at < ?"
+INSERT_QUOTA_HOLD_SQL = (
+    "INSERT INTO quota_holds (quota_key, created_at, requests, tokens) VALUES (?, ?, 1, ?)"
+)
+SAVE_BUDGET_SQL = (
+    "INSERT INTO budget_overrides (key, config, updated_at) VALUES (?, ?, ?) "
+    "ON CONFLICT(key) DO UPDATE SET config = excluded.config, updated_at = excluded.updated_at"
+)
+DELETE_BUDGET_SQL = "DELETE FROM budget_overrides WHERE key = ?"
+STORED_BUDGETS_SQL = "SELECT key, config FROM budget_overrides ORDER BY key"
+CACHE_GET_SQL = "SELECT value FROM kv_cache WHERE namespace = ? AND key = ?"
+CACHE_PUT_SQL = (
+    "INSERT INTO kv_cache (namespace, key, value, created_at) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT(namespace, key) DO UPDATE SET value = excluded.value, "
+    "created_at = excluded.created_at"
+)
+
+
+def pending_calls_sql(row_lock: str = "") -> str:
+    """The pending calls started before `?`, oldest first; `row_lock` is the dialect's
+    clause locking the selected rows for the transaction (PostgreSQL), or nothing."""
+    return (
+        f"SELECT {', '.join(CALL_COLUMNS)} FROM calls "
+        f"WHERE outcome = 'pending' AND started_at < ? ORDER BY started_at, id{row_lock}"
+    )
+
+
+def select_range(
+    table: str,
+    columns: Sequence[str],
+    time_column: str,
+    clauses: Sequence[tuple[str, Any]],
+    limit: int | None,
+) -> tuple[str, list[Any]]:
+    """Rows of `table` matching the (fixed) clauses whose value is given, oldest first by
+    `time_column` then id: the one shape every range query shares."""
+    condition, params = where(clauses)
+    limit_sql, limit_params = limit_clause(limit)
+    sql = (
+        f"SELECT {', '.join(columns)} FROM {table}{condition} ORDER BY {time_column}, id{limit_sql}"
+    )
+    return sql, params + limit_params
+
+
+def usage_query(
+    since: float | None,
+    until: float | None,
+    model: str | None,
+    model_aliases: Sequence[str],
+    provider: str | None,
+) -> tuple[str, list[Any]]:
+    """Requests and input+output tokens of the calls started in [since, until) of a model
+    (any of its names) or provider, blocked calls excluded: what a quota counts."""
+    condition, params = where(
+        [
+            ("started_at >= ?", since),
+            ("started_at < ?", until),
+            (MODEL_IN, model_names(model, model_aliases)),
+            ("provider = ?", provider),
+        ],
+        fixed=["outcome != 'blocked'"],
+    )
+    sql = (
+        "SELECT COUNT(*), COALESCE(SUM(COALESCE(input_tokens, 0) "
+        f"+ COALESCE(output_tokens, 0)), 0) FROM calls{condition}"
+    )
+    return sql, params
+
+
+def alerts_query(since: float | None) -> tuple[str, list[Any]]:
+    """The alerts fired at or after `since`, oldest first."""
+    condition, params = where([("fired_at >= ?", since)])
+    return f"SELECT {', '.join(ALERT_COLUMNS)} FROM alerts{condition} ORDER BY fired_at, id", params

@@ -1,32 +1,31 @@
 """The SQLite ledger: one file shared by every agent process on a machine, via aiosqlite.
 
-:class:`SQLiteLedger` joins three layers, one module each:
+:class:`SQLiteLedger` joins two layers:
 
 * :mod:`~agent_routing.ledger.sqlite_base`: the connection, its pragmas (WAL,
-  `busy_timeout`, `synchronous`, and why) and its transactions;
-* :mod:`~agent_routing.ledger.sqlite_records`: calls (merged by id), decisions, signals;
-* :mod:`~agent_routing.ledger.sqlite_budgets`: reservations, spend, quota usage, alerts,
-  stored budget overrides.
+  `busy_timeout`, `synchronous`, and why), its transactions (`BEGIN IMMEDIATE`, run in
+  one call on the connection's thread) and error classification: SQLite's executor;
+* :class:`agent_routing.ledger._sql_ledger.SQLLedger`: every ledger operation (calls
+  merged by id, decisions, signals, reservations, spend, quota holds, alerts, stored
+  budget overrides, the key-value cache), written once for both SQL backends.
 
-The small key-value cache lives here. Callers import :class:`SQLiteLedger` (and
-`Synchronous`) from this module or from :mod:`agent_routing.ledger`.
+Callers import :class:`SQLiteLedger` (and `Synchronous`) from this module or from
+:mod:`agent_routing.ledger`.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from agent_routing.config import LedgerSettings
-from agent_routing.ledger.sqlite_base import Synchronous
-from agent_routing.ledger.sqlite_budgets import SQLiteBudgets
-from agent_routing.ledger.sqlite_records import SQLiteRecords
+from agent_routing.ledger._sql_ledger import SQLLedger
+from agent_routing.ledger.sqlite_base import SQLiteConnection, Synchronous
 
 __all__ = ["SQLiteLedger", "Synchronous"]
 
 
-class SQLiteLedger(SQLiteRecords, SQLiteBudgets):
+class SQLiteLedger(SQLiteConnection, SQLLedger):
     """A :class:`~agent_routing.ledger.base.Ledger` stored in one SQLite file.
 
     `path` may be ``":memory:"`` (one private in-memory database, for docs and tests).
@@ -49,21 +48,3 @@ class SQLiteLedger(SQLiteRecords, SQLiteBudgets):
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
-
-    # --- cache -------------------------------------------------------------------------
-
-    async def cache_get(self, namespace: str, key: str) -> str | None:
-        """A cached value, or None."""
-        row = await self._fetchone(
-            "SELECT value FROM kv_cache WHERE namespace = ? AND key = ?", (namespace, key)
-        )
-        return None if row is None else str(row[0])
-
-    async def cache_put(self, namespace: str, key: str, value: str) -> None:
-        """Store or replace a cached value."""
-        await self._execute(
-            "INSERT INTO kv_cache (namespace, key, value, created_at) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT(namespace, key) DO UPDATE SET value = excluded.value, "
-            "created_at = excluded.created_at",
-            (namespace, key, value, time.time()),
-        )

@@ -12,16 +12,18 @@ Settings and why:
 * Every write that must be atomic across processes runs in `BEGIN IMMEDIATE`, which takes
   the write lock up front, so a check-then-insert can never interleave with another one.
 * The whole transaction (BEGIN, the statements, COMMIT) runs as one call on the
-  connection's own thread (:meth:`SQLiteConnection._transaction`): the write lock is held
+  connection's own thread (:meth:`SQLiteConnection._transaction`, which drives a
+  transaction body of :mod:`agent_routing.ledger._sql_ledger`): the write lock is held
   only while SQL runs. Before, each statement was awaited separately, so a busy event loop
   (Agent Zero's, doing its own slow work between two awaits) kept the lock and made other
   processes' budget checks wait out `busy_timeout` and refuse legitimate calls.
 
 The connection runs in autocommit mode (`isolation_level=None`); transactions are explicit.
 One ledger serialises its own operations with an asyncio lock, so concurrent coroutines
-never interleave inside one transaction. The storage operations live in
-:mod:`~agent_routing.ledger.sqlite_records` and :mod:`~agent_routing.ledger.sqlite_budgets`,
-which build on this class; :class:`~agent_routing.ledger.sqlite.SQLiteLedger` joins them.
+never interleave inside one transaction. This class is the SQLite executor (`_fetchall`,
+`_execute`, `_transaction`) of the operations both backends share
+(:class:`agent_routing.ledger._sql_ledger.SQLLedger`);
+:class:`~agent_routing.ledger.sqlite.SQLiteLedger` joins the two.
 """
 
 from __future__ import annotations
@@ -37,8 +39,10 @@ from typing import Any, Literal, TypeVar
 
 import aiosqlite
 
+from agent_routing.ledger._sql_ledger import Body, Fetch, Step, TxLock, drive
 from agent_routing.ledger.base import LedgerError
 from agent_routing.ledger.migrations import migrate
+from agent_routing.ledger.queries import utf8_text
 
 Synchronous = Literal["NORMAL", "FULL"]
 
@@ -51,12 +55,7 @@ def storable(value: Any) -> Any:
     """`value`, with a string SQLite cannot take (a lone surrogate, which is not UTF-8)
     replaced by the same text with that code point written as `\\udcff`: deterministic, so
     the same host string always finds the same rows. Every other value is unchanged."""
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return value.encode("utf-8", "backslashreplace").decode("utf-8")
-    return value
+    return utf8_text(value) if isinstance(value, str) else value
 
 
 def storable_row(values: Sequence[Any]) -> tuple[Any, ...]:
@@ -70,6 +69,36 @@ def is_lock_error(error: BaseException) -> bool:
     change by retrying a moment later."""
     text = str(error).lower()
     return isinstance(error, sqlite3.OperationalError) and ("locked" in text or "busy" in text)
+
+
+def _run_step(conn: sqlite3.Connection, step: Step) -> list[Any] | None:
+    """One step of a transaction body on the plain sqlite3 connection."""
+    if isinstance(step, Fetch):
+        return conn.execute(step.sql, storable_row(step.params)).fetchall()
+    if step.many:
+        conn.executemany(step.sql, [storable_row(row) for row in step.params])
+    else:
+        conn.execute(step.sql, storable_row(step.params))
+    return None
+
+
+async def _on_connection_thread(db: aiosqlite.Connection, function: Callable[[], T]) -> T:
+    """Run `function` on `db`'s worker thread as one call, and await its result.
+
+    This is aiosqlite's own `Connection._execute`, the call behind every public method of
+    it: aiosqlite (0.22) has no public way to run a callable on that thread, and the
+    alternatives lose what this keeps. Awaiting each statement of a transaction through
+    the public API holds SQLite's write lock across this event loop's other work (issue
+    #10 item 2: other processes' budget checks waited out `busy_timeout` and refused);
+    `executescript` returns no rows and takes no parameters, so a check-then-insert cannot
+    be one script; a second, plain sqlite3 connection on a thread of our own would hold a
+    second file handle per ledger (and a second private database for ":memory:") and
+    would not share the connection the migrations and reads use. The private name is
+    used only here; `tests/test_ledger_busy_loop.py` fails if the lock is ever held
+    across the loop again.
+    """
+    result: T = await db._execute(function)  # type: ignore[no-untyped-call]
+    return result
 
 
 class SQLiteConnection:
@@ -166,23 +195,22 @@ class SQLiteConnection:
             raise LedgerError(f"the ledger at {str(self.path)!r} is not open; call open() first")
         return self._db
 
-    async def _transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        """Run `work` inside one `BEGIN IMMEDIATE` transaction, committed on success and
-        rolled back on error, as ONE call on the connection's thread: the write lock is
-        taken and released there, whatever this event loop is doing meanwhile.
-
-        `work` gets the plain `sqlite3.Connection` and must not await anything.
-        """
+    async def _transaction(self, body: Body[T], *, lock: TxLock | None = None) -> T:
+        """Run the transaction `body` inside one `BEGIN IMMEDIATE` transaction, committed
+        on success and rolled back on error, as ONE call on the connection's thread: the
+        write lock is taken and released there, whatever this event loop is doing
+        meanwhile. (`lock` is not needed: `BEGIN IMMEDIATE` serialises every write
+        transaction of every process on the file.)"""
         async with self._lock:
             db = self._conn()
 
             def run() -> T:
                 # aiosqlite runs this on its worker thread, the only thread using the
-                # sqlite3 connection (`_conn`), exactly as it runs its own statements.
+                # sqlite3 connection, exactly as it runs its own statements.
                 conn: sqlite3.Connection = db._conn
                 conn.execute("BEGIN IMMEDIATE")
                 try:
-                    result = work(conn)
+                    result = drive(body, lambda step: _run_step(conn, step))
                     conn.execute("COMMIT")
                 except BaseException:
                     if conn.in_transaction:
@@ -190,8 +218,7 @@ class SQLiteConnection:
                     raise
                 return result
 
-            result: T = await db._execute(run)  # type: ignore[no-untyped-call]
-            return result
+            return await _on_connection_thread(db, run)
 
     @asynccontextmanager
     async def _write(self) -> AsyncIterator[aiosqlite.Connection]:

@@ -1,0 +1,138 @@
+"""The ledger operations both SQL backends share (`ledger/_sql_ledger.py`), on each backend:
+quota holds, host strings a driver cannot store, concurrent coroutines on one ledger, and
+two sweeps of orphaned calls at once."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Literal
+
+import pytest
+
+from agent_routing.ledger import (
+    BudgetAlert,
+    Reservation,
+    SpendLimit,
+    SpendWindow,
+    ledger_for,
+)
+from agent_routing.ledger.base import QuotaHold
+from agent_routing.ledger.sqlite import SQLiteLedger
+from agent_routing.records import CallRecord, DecisionRecord, Outcome, OutcomeSignal, Usage
+
+T0 = 1_780_000_000.0
+ODD = "conv-\udcff-\ud800"  # lone surrogates: not UTF-8, as a host string may hold
+
+
+@pytest.fixture
+def ledger(backend_ledger: SQLiteLedger) -> SQLiteLedger:
+    """The ledger under test, on each backend (SQLite file, PostgreSQL database)."""
+    return backend_ledger
+
+
+def hold(
+    key: str, unit: Literal["requests", "tokens"], limit: int, needed: int, **fields: Any
+) -> QuotaHold:
+    return QuotaHold(key, T0 - 60, T0 + 60, unit, limit, needed, **fields)
+
+
+async def test_quota_holds_count_calls_or_holds_and_refuse_taking_nothing(
+    ledger: SQLiteLedger,
+) -> None:
+    """hold_quotas counts the larger of committed calls (every name of the model, blocked
+    calls excluded) and earlier holds; a refusal names the first quota without room and
+    holds nothing in any quota."""
+    await ledger.upsert_calls(
+        [
+            CallRecord("a", T0, "gpt-4o", usage=Usage(300, 100)),
+            CallRecord("b", T0, "openai/gpt-4o", usage=Usage(50, 0)),
+            CallRecord("x", T0, "gpt-4o", outcome=Outcome.BLOCKED, usage=Usage(999, 0)),
+        ]
+    )
+
+    def tokens(needed: int) -> QuotaHold:
+        return hold("tpm", "tokens", 551, needed, model="gpt-4o", model_aliases=("openai/gpt-4o",))
+
+    assert await ledger.hold_quotas([tokens(100)], now=T0) is None  # 450 + 100 <= 551
+    assert await ledger.hold_quotas([tokens(101)], now=T0) is None  # max(450, 100) + 101
+    assert await ledger.hold_quotas([tokens(102)], now=T0) == "tpm"  # max(450, 201) + 102
+    free = hold("rpm", "requests", 2, 1, model="m-free")
+    full = hold("one", "requests", 1, 1, model="m-other")
+    assert await ledger.hold_quotas([full], now=T0) is None
+    assert await ledger.hold_quotas([free, full], now=T0) == "one"
+    assert await ledger.hold_quotas([free], now=T0) is None
+    assert await ledger.hold_quotas([free], now=T0) is None  # the refusal held nothing here
+    assert await ledger.hold_quotas([free], now=T0) == "rpm"
+    assert await ledger.hold_quotas([], now=T0) is None
+
+
+async def test_host_strings_a_driver_cannot_take_find_the_same_rows(ledger: SQLiteLedger) -> None:
+    """A string with lone surrogates is stored (escaped) by every operation, and the same
+    string finds the same rows again: calls, decisions, signals, reservations, spend,
+    quota holds, alerts and the cache."""
+    await ledger.write_batch(
+        calls=[CallRecord("c", T0, ODD, conversation_id=ODD, outcome=Outcome.OK, cost_usd=0.25)],
+        decisions=[DecisionRecord("d", T0, ODD, None, "chat", "balanced", None, ODD, None, None)],
+        signals=[OutcomeSignal("d", "misformat", T0, ODD)],
+    )
+    assert [c.id for c in await ledger.query_calls(conversation_id=ODD, model=ODD)] == ["c"]
+    assert [d.id for d in await ledger.query_decisions(conversation_id=ODD)] == ["d"]
+    assert len(await ledger.query_signals(decision_id="d")) == 1
+    reservation = Reservation("r", T0, T0 + 60, ODD, 0.5, conversation_id=ODD)
+    window = SpendWindow(conversation_id=ODD)
+    result = await ledger.reserve(reservation, [SpendLimit("conv", window, 1.0, hard=True)])
+    assert (result.reservation_id, result.spent_usd) == ("r", {"conv": pytest.approx(0.25)})
+    assert await ledger.spent_usd(window, now=T0) == pytest.approx(0.75)
+    assert await ledger.spent_usd(SpendWindow(model=ODD), now=T0) == pytest.approx(0.75)
+    limited = [SpendLimit("conv", window, 1.0, hard=True)]
+    refused = await ledger.reserve(Reservation("r2", T0, T0 + 60, ODD, 0.5, ODD), limited)
+    assert refused.refused_by == "conv"
+    quota = hold(ODD, "requests", 1, 1, model="m-none")
+    assert await ledger.hold_quotas([quota], now=T0) is None
+    assert await ledger.hold_quotas([quota], now=T0) == ODD
+    alert = BudgetAlert(ODD, "day:1", 0.8, T0, 1.0, 2.0, ODD)
+    assert await ledger.insert_alert(alert) is True
+    assert await ledger.insert_alert(alert) is False
+    await ledger.cache_put(ODD, ODD, "value")
+    assert await ledger.cache_get(ODD, ODD) == "value"
+
+
+async def test_concurrent_reservations_on_one_ledger_never_overspend(ledger: SQLiteLedger) -> None:
+    """30 coroutines reserving $0.10 at once against a $1.00 hard limit, on one ledger
+    object: exactly 10 are admitted and the window's spend is exactly the limit."""
+    window = SpendWindow(since=T0 - 100, until=T0 + 100)
+    limit = [SpendLimit("daily:*", window, 1.0, hard=True)]
+    results = await asyncio.gather(
+        *(
+            ledger.reserve(Reservation(f"r{n}", T0, T0 + 600, "gpt-4o", 0.1), limit)
+            for n in range(30)
+        )
+    )
+    admitted = [r.reservation_id for r in results if r.reservation_id is not None]
+    assert len(admitted) == 10
+    assert all(r.refused_by == "daily:*" for r in results if r.reservation_id is None)
+    assert await ledger.spent_usd(window, now=T0) == pytest.approx(1.0)
+
+
+async def test_two_sweeps_at_once_close_each_orphan_once(
+    ledger: SQLiteLedger, ledger_url: str
+) -> None:
+    """Two ledgers (two connections) sweeping the same pending calls at the same time close
+    each one exactly once: the closed counts add up to the orphans, and none stays pending."""
+    orphans = [
+        CallRecord(f"p{n}", T0 + n, "gpt-4o", outcome=Outcome.PENDING, usage=Usage(10))
+        for n in range(40)
+    ]
+    await ledger.upsert_calls(orphans)
+    other = ledger_for(path=ledger_url)
+    await other.open()
+    try:
+        first, second = await asyncio.gather(
+            ledger.close_orphaned_calls(started_before=T0 + 100, now=T0 + 200),
+            other.close_orphaned_calls(started_before=T0 + 100, now=T0 + 200),
+        )
+    finally:
+        await other.close()
+    assert first.closed + second.closed == 40
+    stored = await ledger.query_calls()
+    assert {c.outcome for c in stored} == {Outcome.ABANDONED}
