@@ -26,7 +26,6 @@ both see room only one may take.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import time
 from collections.abc import Awaitable, Callable, Generator, Sequence
@@ -172,11 +171,12 @@ def _reserve_body(
     reservation: Reservation,
     limits: Sequence[SpendLimit],
     queries: Sequence[tuple[str, str, list[Any]]],
+    row: Sequence[Any],
     spent: dict[str, float],
 ) -> Body[str | None]:
     """Measure spend under every limit (`queries`: key, SQL, parameters; into `spent`);
-    refuse at the first hard limit the reservation would exceed, else store it. Returns
-    the refusing limit's key or None."""
+    refuse at the first hard limit the reservation would exceed, else store its `row`.
+    Returns the refusing limit's key or None."""
     for key, sql, params in queries:
         rows = yield Fetch(sql, params)
         spent[key] = float(rows[0][0]) if rows else 0.0
@@ -184,14 +184,27 @@ def _reserve_body(
         over = spent[limit.key] + reservation.amount_usd > limit.limit_usd + USD_EPSILON
         if limit.hard and over:
             return limit.key
-    yield Execute(INSERT_RESERVATION_SQL, _reservation_row(reservation))
+    yield Execute(INSERT_RESERVATION_SQL, row)
     return None
 
 
 def _reservation_row(reservation: Reservation) -> tuple[Any, ...]:
-    """The `reservations` row of a new (open, unsettled) reservation."""
-    opened = dataclasses.replace(reservation, status="open", call_id=None, settled_at=None)
-    return tuple(getattr(opened, column) for column in RESERVATION_COLUMNS)
+    """The `reservations` row of a new reservation (open, unsettled), in
+    :data:`~agent_routing.ledger.queries.RESERVATION_COLUMNS` order."""
+    return (
+        reservation.id,
+        reservation.created_at,
+        reservation.expires_at,
+        reservation.model,
+        reservation.amount_usd,
+        reservation.conversation_id,
+        reservation.call_kind,
+        reservation.input_tokens,
+        reservation.output_tokens,
+        "open",
+        None,
+        None,
+    )
 
 
 def _hold_body(
@@ -412,7 +425,8 @@ class SQLLedger:
             (limit.key, *spend_query(limit.window, reservation.created_at)) for limit in limits
         ]
         refused_by = await self._transaction(
-            _reserve_body(reservation, limits, queries, spent), lock="reserve"
+            _reserve_body(reservation, limits, queries, _reservation_row(reservation), spent),
+            lock="reserve",
         )
         return ReserveResult(
             reservation_id=None if refused_by else reservation.id,
