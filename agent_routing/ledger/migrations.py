@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 import aiosqlite
 
+from agent_routing.ledger.queries import SPEND_BUCKET_S
 from agent_routing.ledger.report_rollup import sqlite_statements
 
 Migration = Callable[[aiosqlite.Connection], Awaitable[None]]
@@ -207,9 +208,7 @@ async def m005_indexes(db: aiosqlite.Connection) -> None:
         await db.execute(statement)
 
 
-SPEND_BUCKET_S = 900
-"""Width of a spend bucket. Every UTC offset in use is a multiple of 15 minutes, so local
-days and months start on a bucket boundary in any zone."""
+# the width of a spend bucket (both backends' schema and spend queries share it)
 
 _COUNTED_NEW = "NEW.outcome != 'pending' AND NEW.cost_usd IS NOT NULL"
 _COUNTED_OLD = "OLD.outcome != 'pending' AND OLD.cost_usd IS NOT NULL"

@@ -48,9 +48,8 @@ from agent_routing.config import LedgerSettings
 from agent_routing.ledger._sql_ledger import Body, Fetch, SQLLedger, Step, TxLock, drive_async
 from agent_routing.ledger.base import LedgerError
 from agent_routing.ledger.merge import UPSERT_CALL_SQL
-from agent_routing.ledger.migrations import SPEND_BUCKET_S
 from agent_routing.ledger.postgres_migrations import pg_migrate
-from agent_routing.ledger.queries import MODEL_IN, utf8_text
+from agent_routing.ledger.queries import MODEL_IN, SPEND_BUCKET_S, utf8_text
 from agent_routing.ledger.report_rollup import FOLD_SQL
 from agent_routing.ledger.rows import call_to_row
 from agent_routing.ledger.urls import LedgerURL, parse_ledger_url

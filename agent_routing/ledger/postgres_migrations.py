@@ -17,7 +17,8 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from agent_routing.ledger.migrations import BOOKKEEPING_TABLE, SPEND_BUCKET_S
+from agent_routing.ledger.migrations import BOOKKEEPING_TABLE
+from agent_routing.ledger.queries import SPEND_BUCKET_S
 from agent_routing.ledger.report_rollup import postgres_statements
 
 MIGRATION_LOCK_KEY = 0x41_52_5F_4D_49_47  # "AR_MIG": one advisory lock for the whole run

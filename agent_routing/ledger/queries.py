@@ -15,8 +15,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from agent_routing.ledger.base import LedgerError, SpendWindow
-from agent_routing.ledger.migrations import SPEND_BUCKET_S
 from agent_routing.ledger.rows import CALL_COLUMNS, DECISION_COLUMNS, SIGNAL_COLUMNS
+
+SPEND_BUCKET_S = 900
+"""Width of a spend bucket. Every UTC offset in use is a multiple of 15 minutes, so local
+days and months start on a bucket boundary in any zone."""
 
 RESERVATION_COLUMNS = (
     "id",
