@@ -6,8 +6,8 @@ Each writer process submits realistic CallRecords through `get_writer()` into on
 SQLite file, then flushes; throughput is records / (last flush - first submit) across all
 processes, and the row count is checked afterwards (lost = submitted - stored). The
 `synchronous=FULL` row and the Budgets.check() line show what an fsync per commit would
-cost (see ledger/sqlite.py). submit() latency is measured on a running asyncio event loop
-while the writer thread is busy writing.
+cost (see ledger/sqlite/_connection.py). submit() latency is measured on a running asyncio
+event loop while the writer thread is busy writing.
 """
 
 from __future__ import annotations

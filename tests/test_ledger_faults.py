@@ -107,7 +107,7 @@ def test_opening_a_read_only_location_fails_without_retrying(
 ) -> None:
     """A log that cannot be created is an error at the first try: the WAL switch retries
     only a lock (before: 50 retries, 25 s per open, 74 s per routing decision)."""
-    import agent_routing.ledger.sqlite_base as base
+    import agent_routing.ledger.sqlite._connection as base
 
     sleeps: list[float] = []
     real_sleep = asyncio.sleep

@@ -284,7 +284,7 @@ def test_histogram_percentiles_are_within_the_stated_bound() -> None:
 async def test_rollup_triggers_work_without_sqlites_math_functions(tmp_path: Path) -> None:
     """On a SQLite built without `log2`/`floor`, the functions the ledger defines give the
     triggers exactly the rollup SQLite's own would (forced here over the built-ins)."""
-    from agent_routing.ledger.sqlite_base import ensure_math_functions_sync
+    from agent_routing.ledger.sqlite import ensure_math_functions_sync
 
     calls, _ = random_calls(5, 300)
     calls = [

@@ -124,7 +124,7 @@ def _probe_sqlite(path: Path) -> tuple[bool, int]:
     """Write a probe call row into the SQLite file and read it back, then roll back."""
     from agent_routing.ledger.merge import UPSERT_CALL_SQL
     from agent_routing.ledger.rows import call_to_row
-    from agent_routing.ledger.sqlite_base import ensure_math_functions_sync
+    from agent_routing.ledger.sqlite import ensure_math_functions_sync
     from agent_routing.records import CallRecord
 
     probe = CallRecord(id=f"doctor-{time.time_ns()}", started_at=time.time(), model=PROBE_MODEL)

@@ -2,15 +2,17 @@
 
 :class:`SQLiteLedger` joins two layers:
 
-* :mod:`~agent_routing.ledger.sqlite_base`: the connection, its pragmas (WAL,
+* :mod:`~agent_routing.ledger.sqlite._connection`: the connection, its pragmas (WAL,
   `busy_timeout`, `synchronous`, and why), its transactions (`BEGIN IMMEDIATE`, run in
   one call on the connection's thread) and error classification: SQLite's executor;
 * :class:`agent_routing.ledger._sql_ledger.SQLLedger`: every ledger operation (calls
   merged by id, decisions, signals, reservations, spend, quota holds, alerts, stored
   budget overrides, the key-value cache), written once for both SQL backends.
 
-Callers import :class:`SQLiteLedger` (and `Synchronous`) from this module or from
-:mod:`agent_routing.ledger`.
+Callers import :class:`SQLiteLedger` (and `Synchronous`) from this package or from
+:mod:`agent_routing.ledger`; `ensure_math_functions_sync` defines the SQL math functions
+the report rollup's triggers need on a plain sqlite3 connection (doctor's read-only check).
+The schema is :mod:`agent_routing.ledger.migrations`.
 """
 
 from __future__ import annotations
@@ -20,9 +22,13 @@ from pathlib import Path
 
 from agent_routing.config import LedgerSettings
 from agent_routing.ledger._sql_ledger import SQLLedger
-from agent_routing.ledger.sqlite_base import SQLiteConnection, Synchronous
+from agent_routing.ledger.sqlite._connection import (
+    SQLiteConnection,
+    Synchronous,
+    ensure_math_functions_sync,
+)
 
-__all__ = ["SQLiteLedger", "Synchronous"]
+__all__ = ["SQLiteLedger", "Synchronous", "ensure_math_functions_sync"]
 
 
 class SQLiteLedger(SQLiteConnection, SQLLedger):
