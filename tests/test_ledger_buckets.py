@@ -12,10 +12,10 @@ import pytest
 
 from agent_routing.ledger import SpendWindow, SQLiteLedger
 from agent_routing.ledger.merge import UPSERT_CALL_SQL
-from agent_routing.ledger.migrations import MIGRATIONS, m008_price_version, migrate
 from agent_routing.ledger.periods import day_bounds, month_bounds, resolve_timezone
 from agent_routing.ledger.queries import bucket_range
 from agent_routing.ledger.rows import call_to_row
+from agent_routing.ledger.sqlite.migrations import MIGRATIONS, m008_price_version, migrate
 from agent_routing.records import CallRecord, Outcome, Usage, UsageSource
 
 START = datetime(2026, 3, 30, 18, 0, tzinfo=UTC).timestamp()  # spans a month end in Asia

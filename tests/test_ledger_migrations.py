@@ -11,8 +11,8 @@ import aiosqlite
 import pytest
 
 from agent_routing.ledger import SQLiteLedger
-from agent_routing.ledger.migrations import MIGRATIONS, applied_migrations, migrate
 from agent_routing.ledger.report_sql import SUM_FIELDS
+from agent_routing.ledger.sqlite.migrations import MIGRATIONS, applied_migrations, migrate
 
 EXPECTED_COLUMNS = {
     "calls": [

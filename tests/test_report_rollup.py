@@ -17,7 +17,6 @@ from backend_sql import fetch
 from test_reports import random_calls, same_report
 
 from agent_routing.ledger import Ledger
-from agent_routing.ledger.migrations import MIGRATIONS, migrate
 from agent_routing.ledger.report_rollup import (
     PERCENTILE_ERROR,
     backfill_sql,
@@ -27,6 +26,7 @@ from agent_routing.ledger.report_rollup import (
 from agent_routing.ledger.report_sql import FAR, SUM_FIELDS
 from agent_routing.ledger.rows import CALL_COLUMNS, call_to_row
 from agent_routing.ledger.sqlite import SQLiteLedger
+from agent_routing.ledger.sqlite.migrations import MIGRATIONS, migrate
 from agent_routing.ledger.urls import parse_ledger_url
 from agent_routing.records import Outcome, Usage
 from agent_routing.reports import (

@@ -1,6 +1,6 @@
 """Numbered schema migrations of the PostgreSQL ledger: the SQLite schema, in PostgreSQL.
 
-Same tables, columns and meaning as :mod:`agent_routing.ledger.migrations` (so
+Same tables, columns and meaning as :mod:`agent_routing.ledger.sqlite.migrations` (so
 :mod:`agent_routing.ledger.rows` and the merge rules serve both backends), with
 PostgreSQL types: times are `double precision` Unix seconds, JSON is kept as text.
 
@@ -17,9 +17,9 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from agent_routing.ledger.migrations import BOOKKEEPING_TABLE
 from agent_routing.ledger.queries import SPEND_BUCKET_S
 from agent_routing.ledger.report_rollup import postgres_statements
+from agent_routing.ledger.sqlite.migrations import BOOKKEEPING_TABLE
 
 MIGRATION_LOCK_KEY = 0x41_52_5F_4D_49_47  # "AR_MIG": one advisory lock for the whole run
 

@@ -12,7 +12,7 @@
 Callers import :class:`SQLiteLedger` (and `Synchronous`) from this package or from
 :mod:`agent_routing.ledger`; `ensure_math_functions_sync` defines the SQL math functions
 the report rollup's triggers need on a plain sqlite3 connection (doctor's read-only check).
-The schema is :mod:`agent_routing.ledger.migrations`.
+The schema is :mod:`agent_routing.ledger.sqlite.migrations`.
 """
 
 from __future__ import annotations

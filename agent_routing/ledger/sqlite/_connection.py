@@ -41,8 +41,8 @@ import aiosqlite
 
 from agent_routing.ledger._sql_ledger import Body, Fetch, Step, TxLock, drive
 from agent_routing.ledger.base import LedgerError
-from agent_routing.ledger.migrations import migrate
 from agent_routing.ledger.queries import utf8_text
+from agent_routing.ledger.sqlite.migrations import migrate
 
 Synchronous = Literal["NORMAL", "FULL"]
 
