@@ -170,7 +170,7 @@ async def test_postgres_migration_backfills_the_calls_already_stored(pg_server: 
     """On PostgreSQL, m011 fills the rollup from the calls stored before it."""
     import psycopg
 
-    from agent_routing.ledger.postgres_migrations import PG_MIGRATIONS, pg_migrate
+    from agent_routing.ledger.postgres.migrations import PG_MIGRATIONS, pg_migrate
 
     url = str(pg_server.create_database())
     target = parse_ledger_url(url)

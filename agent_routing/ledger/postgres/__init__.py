@@ -11,7 +11,7 @@ how atomicity is obtained across machines:
   per ledger object; each operation borrows a connection for one transaction, so
   concurrent coroutines never share one. A connection is checked before use, so a server
   restart costs a reconnect, not an error.
-* **Migrations** (:mod:`agent_routing.ledger.postgres_migrations`): each in one
+* **Migrations** (:mod:`agent_routing.ledger.postgres.migrations`): each in one
   transaction with its bookkeeping row, under an advisory lock.
 * **Calls** are merged by id with the same `INSERT ... ON CONFLICT (id) DO UPDATE` rules
   (:mod:`agent_routing.ledger.merge`), translated to PostgreSQL functions; the batch is
@@ -48,7 +48,7 @@ from agent_routing.config import LedgerSettings
 from agent_routing.ledger._sql_ledger import Body, Fetch, SQLLedger, Step, TxLock, drive_async
 from agent_routing.ledger.base import LedgerError
 from agent_routing.ledger.merge import UPSERT_CALL_SQL
-from agent_routing.ledger.postgres_migrations import pg_migrate
+from agent_routing.ledger.postgres.migrations import pg_migrate
 from agent_routing.ledger.queries import MODEL_IN, SPEND_BUCKET_S, utf8_text
 from agent_routing.ledger.report_rollup import FOLD_SQL
 from agent_routing.ledger.rows import call_to_row
