@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from agent_routing.config import LedgerSettings
+from agent_routing.ledger._sync import run_sync
 from agent_routing.ledger.base import (
     BudgetAlert,
     Ledger,
@@ -29,7 +30,6 @@ from agent_routing.ledger.base import (
 )
 from agent_routing.ledger.registry import ledger_at, resolve
 from agent_routing.ledger.sqlite import SQLiteLedger
-from agent_routing.ledger.sync import run_sync
 from agent_routing.ledger.urls import LedgerURL, parse_ledger_url
 from agent_routing.ledger.writer import LedgerWriter, WriterStats, get_writer
 
