@@ -23,7 +23,7 @@ import logging
 import os
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -38,6 +38,7 @@ from pydantic import (
 )
 
 from agent_routing.errors import ConfigError
+from agent_routing.records import FailureSignal
 
 if TYPE_CHECKING:
     from agent_routing.ledger.urls import LedgerURL
@@ -113,13 +114,11 @@ class FallbackConfig(_Strict):
     max_retry_after_s: float = Field(default=120.0, ge=0)
 
 
-EscalationSignal = Literal[
-    "misformat", "empty_reply", "repeated_reply", "tool_error", "explicit_failure"
-]
+EscalationSignal = FailureSignal  # the signal kinds are defined once, in records.py
 
 
 def _all_escalation_signals() -> list[EscalationSignal]:
-    return ["misformat", "empty_reply", "repeated_reply", "tool_error", "explicit_failure"]
+    return list(get_args(FailureSignal))
 
 
 class CascadeConfig(_Strict):

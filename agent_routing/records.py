@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Final, Literal, get_args
 
 
 class Outcome(StrEnum):
@@ -23,6 +23,18 @@ class Outcome(StrEnum):
     CONTENT_POLICY = "content_policy"
     BLOCKED = "blocked"  # refused by a budget before it reached the provider
     ABANDONED = "abandoned"  # opened, never completed (stream dropped, process died)
+
+
+# Outcome signals (:class:`OutcomeSignal.kind`): what the agent's own behaviour says about a
+# routed answer. The failure kinds escalate the cascade (`router.cascade.escalate_on` takes
+# them) and label "a stronger model was needed" when the analyzer learns from the ledger.
+FailureSignal = Literal[
+    "misformat", "empty_reply", "repeated_reply", "tool_error", "explicit_failure"
+]
+SignalKind = Literal[FailureSignal, "success"]
+FAILURE_SIGNALS: frozenset[str] = frozenset(get_args(FailureSignal))
+SUCCESS_SIGNAL: Final = "success"
+SIGNAL_KINDS: frozenset[str] = FAILURE_SIGNALS | {SUCCESS_SIGNAL}
 
 
 class UsageSource(StrEnum):
@@ -110,6 +122,11 @@ class CallRecord:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+# The `strategy` a duel's record carries (router/duel.py writes it; the text analyzer's
+# refit reads its labels back): not a routing strategy, a judged comparison of two tiers.
+DUEL_STRATEGY: Final = "duel"
+
+
 @dataclass(slots=True)
 class DecisionRecord:
     """One routing decision, written before the call it routes; calls refer to it by id."""
@@ -136,6 +153,6 @@ class OutcomeSignal:
     """An agent-side signal about the quality of a routed answer (cascade and learning)."""
 
     decision_id: str
-    kind: str  # misformat, empty_reply, repeated_reply, tool_error, explicit_failure, success
+    kind: str  # one of SIGNAL_KINDS
     created_at: float
     detail: str = ""

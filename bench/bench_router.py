@@ -120,13 +120,13 @@ def calibrate(data_dir: Path) -> None:
     import numpy as np
 
     from agent_routing.analyzer.datasets import CODE_PAIRS, MMLU_PRO_PAIRS, load_dataset
-    from agent_routing.compression.transcripts import read_transcripts
-    from agent_routing.router.calibration import (
-        agent_step_requests,
-        score_quantiles,
-        strong_share_to_recover,
+    from agent_routing.analyzer.quantiles import (
+        SHIPPED_SCORE_QUANTILES,
+        STRONG_SHARES,
+        quantile_table,
     )
-    from agent_routing.router.strategies import SHIPPED_SCORE_QUANTILES, STRONG_SHARES
+    from agent_routing.compression.transcripts import read_transcripts
+    from agent_routing.router.calibration import agent_step_requests, strong_share_to_recover
 
     analyzer = ComplexityAnalyzer()
     steps = [
@@ -135,7 +135,7 @@ def calibrate(data_dir: Path) -> None:
         for transcript in read_transcripts(path)
         for request in agent_step_requests(transcript.messages)
     ]
-    table = score_quantiles(analyzer.analyze(request).score for request in steps)
+    table = quantile_table((analyzer.analyze(request).score for request in steps), digits=4)
     print(
         f"\nscore quantiles (0, 0.05, ..., 1) over {len(steps)} agent steps "
         f"(model {analyzer.model.model_version}):"

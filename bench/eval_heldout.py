@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from agent_routing.analyzer.datasets import CODE, DATASET_NAMES, EVAL_PAIRS, MATH, MMLU_PRO
+from agent_routing.analyzer.evaluate import run_evaluation
 from agent_routing.analyzer.features import TEXT_FEATURES
 from agent_routing.analyzer.model import AnalyzerModel, load_model, save_model
 from agent_routing.analyzer.pipeline import (
@@ -43,7 +44,6 @@ from agent_routing.cli._common import format_table
 from agent_routing.evaluation.data import EvalData, load_eval_data
 from agent_routing.evaluation.ranks import spearman
 from agent_routing.evaluation.report import RouterResult, evaluate_router, length_scores
-from agent_routing.evaluation.run import run_evaluation
 
 TEST_FRACTION = 0.25
 LLAMA_8B = "together_ai/meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo"

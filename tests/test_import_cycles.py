@@ -17,15 +17,12 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent.parent / "agent_routing"
 
 # Cycles known when this test was written; each is a debt to pay, never a place to add to.
+# ({analyzer, evaluation, router} is paid (#15): the signal kinds and the duel strategy name
+# live in records.py, the strong shares and quantile helpers in analyzer/quantiles.py, and
+# the eval/calibrate glue that scores a file with an analyzer in analyzer/evaluate.py, so
+# the layers run router -> analyzer -> evaluation and never back.)
 KNOWN_CYCLES: frozenset[frozenset[str]] = frozenset(
     {
-        # analyzer training uses evaluation's rank helpers; evaluation scores with the analyzer;
-        # the router scores with the analyzer, and analyzer/learning.py (moved from router/,
-        # item 3 of #15) labels recorded decisions with the router's signal kinds
-        # (router/cascade.py), score quantiles (router/calibration.py, strategies.py) and
-        # duel strategy name (router/duel.py); moving those below the analyzer cuts
-        # analyzer -> router.
-        frozenset({"analyzer", "evaluation", "router"}),
         # config checks model names against pricing, and parses ledger URLs with
         # ledger.urls (#14); pricing reads price overrides' types from config; the ledger
         # takes its settings from config and prices orphaned calls with pricing. Moving
@@ -158,6 +155,15 @@ def test_capture_and_router_do_not_import_each_other() -> None:
     """The provider error classifier lives below both, so capture never imports the router."""
     graph = import_graph()
     assert "router" not in graph.get("capture", {}), graph["capture"]["router"]
+
+
+def test_router_analyzer_evaluation_are_layered() -> None:
+    """router -> analyzer -> evaluation, never back: the analyzer learns and evaluates
+    without the router, and the evaluation harness measures scores without the analyzer."""
+    graph = import_graph()
+    assert "router" not in graph.get("analyzer", {}), graph["analyzer"]["router"]
+    assert "router" not in graph.get("evaluation", {}), graph["evaluation"]["router"]
+    assert "analyzer" not in graph.get("evaluation", {}), graph["evaluation"]["analyzer"]
 
 
 def test_cycle_finder_sees_a_cycle_through_a_lazy_import(tmp_path: Path) -> None:

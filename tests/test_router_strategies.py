@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import re
+from typing import get_args
 
 import pytest
 from router_support import THREE_TIERS, settings_with
 
-from agent_routing.config import CallKind, RuleConfig, Settings, TierConfig
+from agent_routing.analyzer.quantiles import quantile_table
+from agent_routing.config import CallKind, RuleConfig, Settings, Strategy, TierConfig
 from agent_routing.errors import ConfigError
 from agent_routing.router import Router, RouteRequest
-from agent_routing.router.calibration import (
-    agent_step_requests,
-    score_quantiles,
-    strong_share_to_recover,
-)
+from agent_routing.router.calibration import agent_step_requests, strong_share_to_recover
 from agent_routing.router.policy import preferred_tier
 from agent_routing.router.strategies import (
     CALIBRATED_MODEL_VERSION,
@@ -241,11 +239,21 @@ def test_shipped_quantiles_belong_to_the_shipped_analyzer_model() -> None:
     assert SHIPPED_SCORE_QUANTILES[-1] <= 1.0
 
 
-def test_score_quantiles_of_known_values() -> None:
-    """score_quantiles interpolates like numpy and rounds to four places."""
-    assert score_quantiles([0.0, 1.0], steps=4) == (0.0, 0.25, 0.5, 0.75, 1.0)
+def test_quantile_table_of_known_values() -> None:
+    """quantile_table interpolates like numpy's default quantile and rounds to `digits`."""
+    import numpy as np
+
+    scores = [0.91, 0.12, 0.5, 0.33333, 0.77, 0.05, 0.6]
+    expected = tuple(round(float(q), 4) for q in np.quantile(scores, QUANTILE_LEVELS))
+    assert quantile_table(scores, digits=4) == expected
+    assert quantile_table([0.0, 1.0]) == QUANTILE_LEVELS
     with pytest.raises(ValueError, match="at least one score"):
-        score_quantiles([])
+        quantile_table([])
+
+
+def test_every_configurable_strategy_has_a_strong_share() -> None:
+    """The strategies the config accepts are exactly those with a measured strong share."""
+    assert set(STRATEGIES) == set(get_args(Strategy))
 
 
 def test_agent_steps_become_the_requests_the_plugin_would_route() -> None:

@@ -26,6 +26,7 @@ from collections import Counter
 from agent_routing.analyzer.tokens import estimate_tokens
 from agent_routing.config import CallKind
 from agent_routing.protocols import AnalysisRequest
+from agent_routing.records import FAILURE_SIGNALS
 
 TEXT_FEATURES: tuple[str, ...] = (
     "prompt_tokens_log",
@@ -86,9 +87,6 @@ BACKGROUND_KINDS = frozenset(
     {CallKind.UTILITY, CallKind.MEMORY, CallKind.SUMMARIZATION, CallKind.TITLE, CallKind.EMBEDDING}
 )
 TOOL_IO_KINDS = frozenset({CallKind.BROWSER, CallKind.DOCUMENT_QUERY})
-FAILURE_SIGNALS = frozenset(
-    {"misformat", "empty_reply", "repeated_reply", "tool_error", "explicit_failure"}
-)
 
 MATH_WORDS = _words(
     """solve equation equations integral integrals derivative derivatives probability

@@ -38,12 +38,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from agent_routing.analyzer.quantiles import (
+    SCORE_QUANTILES_KEY,
+    STRONG_SHARES,
+    quantile_at,
+    quantile_table,
+)
 from agent_routing.config import Settings, data_home
 from agent_routing.errors import ConfigError
 from agent_routing.protocols import Analyzer
-from agent_routing.records import DecisionRecord, OutcomeSignal
-from agent_routing.router.cascade import FAILURE_SIGNALS, SUCCESS_SIGNAL
-from agent_routing.router.strategies import SCORE_QUANTILES_KEY
+from agent_routing.records import (
+    DUEL_STRATEGY,
+    FAILURE_SIGNALS,
+    SUCCESS_SIGNAL,
+    DecisionRecord,
+    OutcomeSignal,
+)
 
 if TYPE_CHECKING:
     from agent_routing.analyzer.model import AnalyzerModel
@@ -322,9 +332,8 @@ def _quantiles_on(model: AnalyzerModel, rows: Sequence[dict[str, float]]) -> tup
     """The refit model's score quantiles over every recorded call: a refit changes the
     score scale, so the strategies' thresholds must come from the new scores."""
     from agent_routing.analyzer.scoring import score_features
-    from agent_routing.router.calibration import score_quantiles
 
-    return score_quantiles(float(score) for score in score_features(model, rows))
+    return quantile_table(float(score) for score in score_features(model, rows))
 
 
 def _held_out(
@@ -389,7 +398,6 @@ class TextRefitReport:
 def duel_rows(decisions: Sequence[DecisionRecord]) -> list[tuple[str, Any]]:
     """(duel id, training row) for every judged duel recorded by the text analyzer."""
     from agent_routing.analyzer.text_training import row_from_features
-    from agent_routing.router.duel import DUEL_STRATEGY
 
     rows: list[tuple[str, Any]] = []
     for decision in decisions:
@@ -418,8 +426,6 @@ def _would_do(
     """Shadow figures: share each model sends strong at the strategy's share over its own
     quantiles, and the share of the held-out benefit it captures there."""
     import numpy as np
-
-    from agent_routing.router.strategies import STRONG_SHARES, quantile_at
 
     share = STRONG_SHARES.get(settings.router.strategy, 0.5)
     positives_total = max(sum(labels), 1.0)

@@ -44,8 +44,8 @@ def command(
     Example: agent-routing calibrate --strong-share 0.3 --data prompts.jsonl
     (use the threshold under router.thresholds in the configuration).
     """
+    from agent_routing.analyzer.evaluate import run_calibration
     from agent_routing.evaluation.calibration import check_strong_share
-    from agent_routing.evaluation.run import run_calibration
     from agent_routing.protocols import AnalysisRequest
 
     check_strong_share(strong_share)

@@ -180,8 +180,8 @@ def command(
 
     Example: agent-routing eval --data heldout.csv --plot curve.png
     """
+    from agent_routing.analyzer.evaluate import run_evaluation
     from agent_routing.evaluation.report import report_to_dict
-    from agent_routing.evaluation.run import run_evaluation
 
     if plot_path is not None:
         require_matplotlib()  # before any work: say which extra to install

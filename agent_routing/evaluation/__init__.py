@@ -5,5 +5,7 @@
 - :mod:`.report` puts the analyzer beside the random and prompt-length baselines;
 - :mod:`.costs` prices prompts from the price table when the file has no costs;
 - :mod:`.calibration` picks the threshold for a target share of strong calls;
-- :mod:`.plot` draws the curves; :mod:`.run` ties it together for the CLI.
+- :mod:`.plot` draws the curves. Scoring a file with an analyzer and evaluating it (the
+  `eval` and `calibrate` commands) is :mod:`agent_routing.analyzer.evaluate`, above both:
+  this package never imports the analyzer.
 """

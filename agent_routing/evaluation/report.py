@@ -136,9 +136,9 @@ def expected_random(data: EvalData, steps: int = 10) -> RouterResult:
 
 def length_scores(prompts: Sequence[str]) -> FloatArray:
     """The prompt-length baseline's scores: exact cl100k_base token counts."""
-    from agent_routing.analyzer.tokens import count_tokens_exact
+    from agent_routing.tokens import count_text_tokens
 
-    return np.array([count_tokens_exact(prompt) for prompt in prompts], dtype=np.float64)
+    return np.array([count_text_tokens(prompt) for prompt in prompts], dtype=np.float64)
 
 
 def oracle(data: EvalData) -> OracleResult:

@@ -22,13 +22,14 @@ from agent_routing.host import attribution, call_scope, duel, state
 from agent_routing.host.messages import is_tool_request, looks_like_tool_error
 from agent_routing.host.routed_model import RoutedChatModel
 from agent_routing.host.runtime import get_runtime
+from agent_routing.records import SignalKind
 
 logger = logging.getLogger("agent_routing.host")
 
 FINAL_TOOL = "response"
 
 
-def _record(agent: Any, route: state.IterationRoute, kind: str, detail: str = "") -> None:
+def _record(agent: Any, route: state.IterationRoute, kind: SignalKind, detail: str = "") -> None:
     """Store one signal for the route's decision and escalate the cascade with it."""
     state.add_signal(agent, kind)
     if not route.decision.applied:

@@ -13,7 +13,8 @@ on first use. See docs/router.md for the behaviour and the configuration keys.
 from __future__ import annotations
 
 from agent_routing.provider_errors import ErrorClassification, FailureKind, classify_error
-from agent_routing.router.cascade import FAILURE_SIGNALS, SIGNAL_KINDS, CascadeState
+from agent_routing.records import FAILURE_SIGNALS, SIGNAL_KINDS
+from agent_routing.router.cascade import CascadeState
 from agent_routing.router.controller import DEFAULT_COMPRESSIBLE_RATIO, Router
 from agent_routing.router.decision import RouteRequest, RoutingDecision
 from agent_routing.router.execution import HopCall

@@ -6,7 +6,8 @@ Two measurements, both reproduced by `bench/bench_router.py --calibrate`:
    agent runs in `agent_transcripts/` becomes the request the plugin would route (the last
    user/tool message as the prompt, the earlier messages as history, the tools used so
    far, the iteration number). The quantiles of the shipped analyzer's scores over those
-   steps are :data:`~agent_routing.router.strategies.SHIPPED_SCORE_QUANTILES`: a strategy
+   steps (:func:`agent_routing.analyzer.quantiles.quantile_table`, 4 places) are
+   :data:`~agent_routing.router.strategies.SHIPPED_SCORE_QUANTILES`: a strategy
    that wants a share `s` of calls above the cheapest tier puts its threshold at quantile
    `1 - s` (RouteLLM's `calibrate_threshold.py` does the same with `quantile(1 - pct)`).
 2. **What a share of strong calls buys.** On prompts with recorded outcomes of a cheap and
@@ -17,13 +18,12 @@ Two measurements, both reproduced by `bench/bench_router.py --calibrate`:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from agent_routing.config import CallKind
 from agent_routing.protocols import AnalysisRequest
 
-QUANTILE_STEPS = 20  # quantile levels 0, 0.05, ..., 1
 HISTORY_MESSAGES = 20  # recent history messages given to the analyzer per step
 
 
@@ -65,17 +65,6 @@ def agent_step_requests(messages: Sequence[Mapping[str, Any]]) -> list[AnalysisR
             if isinstance(call, Mapping):
                 tools.append(str(call.get("function", {}).get("name", "")))
     return requests
-
-
-def score_quantiles(scores: Iterable[float], steps: int = QUANTILE_STEPS) -> tuple[float, ...]:
-    """Scores at quantile levels 0, 1/steps, ..., 1 (linear interpolation), rounded to 4 places."""
-    import numpy as np
-
-    values = np.asarray(list(scores), dtype=float)
-    if values.size == 0:
-        raise ValueError("score_quantiles needs at least one score")
-    levels = np.linspace(0.0, 1.0, steps + 1)
-    return tuple(round(float(q), 4) for q in np.quantile(values, levels))
 
 
 def strong_share_to_recover(

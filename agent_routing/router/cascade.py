@@ -26,12 +26,7 @@ from typing import Any
 
 from agent_routing.config import CascadeConfig, TierConfig
 from agent_routing.errors import ConfigError
-
-FAILURE_SIGNALS: frozenset[str] = frozenset(
-    {"misformat", "empty_reply", "repeated_reply", "tool_error", "explicit_failure"}
-)
-SUCCESS_SIGNAL = "success"
-SIGNAL_KINDS: frozenset[str] = FAILURE_SIGNALS | {SUCCESS_SIGNAL}
+from agent_routing.records import FailureSignal
 
 
 @dataclass(slots=True)
@@ -77,7 +72,7 @@ class CascadeState:
         self.escalations = 0
         self.stopped_by_budget = False
 
-    def note_reply(self, reply: str) -> list[str]:
+    def note_reply(self, reply: str) -> list[FailureSignal]:
         """Signals a reply raises by itself: `empty_reply`, `repeated_reply` (or none)."""
         text = reply.strip()
         if not text:

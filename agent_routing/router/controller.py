@@ -35,9 +35,9 @@ from agent_routing.config import Settings, TierConfig
 from agent_routing.errors import BudgetBlockedError, ConfigError
 from agent_routing.ids import new_id
 from agent_routing.protocols import Analysis, Analyzer, BudgetGuard, BudgetVerdict, CallSink
-from agent_routing.records import DecisionRecord, OutcomeSignal
+from agent_routing.records import SIGNAL_KINDS, DecisionRecord, OutcomeSignal
 from agent_routing.router.candidates import CallShape, select_candidate, walk_order
-from agent_routing.router.cascade import SIGNAL_KINDS, CascadeState
+from agent_routing.router.cascade import CascadeState
 from agent_routing.router.continuation import hold_for_provider_state
 from agent_routing.router.decision import RouteRequest, RoutingDecision
 from agent_routing.router.execution import HopCall, run_decision

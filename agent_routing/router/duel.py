@@ -45,11 +45,10 @@ from typing import Any, Literal
 from agent_routing.config import DuelConfig, data_home
 from agent_routing.ids import new_id
 from agent_routing.protocols import CallSink
-from agent_routing.records import CallRecord, DecisionRecord, Outcome
+from agent_routing.records import DUEL_STRATEGY, CallRecord, DecisionRecord, Outcome
 
 logger = logging.getLogger("agent_routing.router")
 
-DUEL_STRATEGY = "duel"
 STATE_FILE = "duel-state.json"
 JUDGE_CHARS = 4000  # of the prompt and of each answer shown to the judge
 

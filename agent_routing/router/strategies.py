@@ -27,14 +27,17 @@ from agent_routing.analyzer.quantiles import (
     QUANTILE_LEVELS,
     SCORE_QUANTILES_KEY,
     SHIPPED_SCORE_QUANTILES,
+    STRONG_SHARES,
+    quantile_at,
     valid_table,
 )
 from agent_routing.config import RouterSettings
 from agent_routing.errors import ConfigError
 from agent_routing.protocols import CalibratedAnalyzer
 
-# The shipped feature model's quantile table lives with the analyzer (each analyzer carries
-# its own table, see agent_routing/analyzer/quantiles.py); re-exported here for callers.
+# The shipped feature model's quantile table, the strategies' strong shares and quantile_at
+# live with the analyzer (each analyzer carries its own table, see
+# agent_routing/analyzer/quantiles.py); re-exported here for callers.
 __all__ = [
     "CALIBRATED_MODEL_VERSION",
     "QUANTILE_LEVELS",
@@ -73,29 +76,6 @@ class RoutingStrategy(Protocol):
 def tier_for_score(score: float, thresholds: Sequence[float]) -> int:
     """Index of the tier for `score`: the number of thresholds at or below it."""
     return bisect.bisect_right(thresholds, score)
-
-
-# Share of calls each strategy sends above the cheapest tier: the share of strong calls that
-# recovers 50 % / 80 % / 95 % of the cheap-to-strong quality gap (RouteLLM's CPT), averaged
-# over the nine cheap/strong model pairs with recorded outcomes in the MMLU-Pro and EvalPerf
-# sets, rounded to 0.05 (figures per pair in docs/router.md).
-STRONG_SHARES: dict[str, float] = {
-    "cost_optimized": 0.40,  # CPT(50 %) = 0.405
-    "balanced": 0.65,  # CPT(80 %) = 0.659
-    "quality_first": 0.80,  # CPT(95 %) = 0.820
-}
-
-
-def quantile_at(level: float, quantiles: Sequence[float] = SHIPPED_SCORE_QUANTILES) -> float:
-    """The score at quantile `level` in [0, 1], linear between the tabulated levels."""
-    if not 0.0 <= level <= 1.0:
-        raise ConfigError.single("level", f"a quantile level must be in [0, 1] (got {level!r})")
-    position = level * (len(quantiles) - 1)
-    low = int(position)
-    if low >= len(quantiles) - 1:
-        return quantiles[-1]
-    fraction = position - low
-    return quantiles[low] + (quantiles[low + 1] - quantiles[low]) * fraction
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,9 @@
-"""The `eval` and `calibrate` commands as library calls: file in, report out."""
+"""The `eval` and `calibrate` commands as library calls: file in, report out.
+
+It scores the file's prompts with an analyzer and hands the scores to the evaluation harness
+(:mod:`agent_routing.evaluation`, which knows nothing of analyzers): so it lives here, above
+both, and the evaluation package never imports the analyzer.
+"""
 
 from __future__ import annotations
 
