@@ -39,6 +39,7 @@ from typing import Any
 
 from agent_routing.protocols import CallSink
 from agent_routing.records import (
+    ERROR_OUTCOMES,
     CallRecord,
     DecisionRecord,
     Outcome,
@@ -48,15 +49,6 @@ from agent_routing.records import (
 
 logger = logging.getLogger("agent_routing.otel")
 
-ERROR_OUTCOMES = frozenset(
-    {
-        Outcome.ERROR,
-        Outcome.RATE_LIMITED,
-        Outcome.TIMEOUT,
-        Outcome.CONTEXT_OVERFLOW,
-        Outcome.CONTENT_POLICY,
-    }
-)
 _SEEN_MAX = 100_000
 _STOP = object()
 

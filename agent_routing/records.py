@@ -25,6 +25,19 @@ class Outcome(StrEnum):
     ABANDONED = "abandoned"  # opened, never completed (stream dropped, process died)
 
 
+# Outcomes counted as errors (reports, OpenTelemetry spans): the provider or the call failed.
+# BLOCKED never reached a provider; PENDING and ABANDONED are not known to have failed.
+ERROR_OUTCOMES: frozenset[Outcome] = frozenset(
+    {
+        Outcome.ERROR,
+        Outcome.RATE_LIMITED,
+        Outcome.TIMEOUT,
+        Outcome.CONTEXT_OVERFLOW,
+        Outcome.CONTENT_POLICY,
+    }
+)
+
+
 # Outcome signals (:class:`OutcomeSignal.kind`): what the agent's own behaviour says about a
 # routed answer. The failure kinds escalate the cascade (`router.cascade.escalate_on` takes
 # them) and label "a stronger model was needed" when the analyzer learns from the ledger.
