@@ -236,8 +236,7 @@ async def route_chat_call(agent: Any, call_data: dict[str, Any]) -> None:
     configured = call_data["model"]
     is_main = _take_main_flag(agent, call_data)
     background = _is_background(call_data) and not is_main
-    if background and blocked_this_turn(agent):
-        _skip_background(agent, call_data, "a budget stopped this chat's turn")
+    if _skipped_after_block(agent, call_data, background):
         return
     route = state.iteration_route(agent.loop_data) if is_main else None
     messages = to_litellm_messages(call_data.get("messages") or [])
@@ -250,7 +249,7 @@ async def route_chat_call(agent: Any, call_data: dict[str, Any]) -> None:
         params = getattr(agent.loop_data, "params_temporary", None)
         if isinstance(params, dict) and params.pop(_RECOUNT_KEY, False):
             await _reserve_whole_prompt(agent, route.router, route.decision, messages)
-        plan = _plan(
+        main = _plan(
             agent,
             runtime=runtime,
             router=route.router,
@@ -258,24 +257,23 @@ async def route_chat_call(agent: Any, call_data: dict[str, Any]) -> None:
             kind=kind,
             hops=hops,
         )
-        plan.tokens_saved, plan.usd_saved = route.tokens_saved, route.usd_saved
+        main.tokens_saved, main.usd_saved = route.tokens_saved, route.usd_saved
+        plan: CallPlan | None = main
     else:
         kind = attribution.chat_call_kind(agent, main=is_main)
         tiers = effective_tiers(runtime.settings, configured, agent.get_utility_model())
-        try:
-            plan = await _plan_call(
-                agent,
-                runtime=runtime,
-                tiers=tiers,
-                kind=kind,
-                messages=messages,
-                configured=configured,
-                hops=hops,
-                background=background,
-            )
-        except _BackgroundSkip as skip:
-            _skip_background(agent, call_data, str(skip))
-            return
+        plan = await _plan_or_skip(
+            agent,
+            call_data,
+            runtime=runtime,
+            tiers=tiers,
+            kind=kind,
+            messages=messages,
+            hops=hops,
+            background=background,
+        )
+    if plan is None:
+        return
     routed = RoutedChatModel(configured, plan)
     if route is not None:
         route.main_model = routed
@@ -287,8 +285,7 @@ async def route_utility_call(agent: Any, call_data: dict[str, Any]) -> None:
     runtime = get_runtime(agent)
     configured = call_data["model"]
     background = _is_background(call_data)
-    if background and blocked_this_turn(agent):
-        _skip_background(agent, call_data, "a budget stopped this chat's turn")
+    if _skipped_after_block(agent, call_data, background):
         return
     system, message = str(call_data.get("system") or ""), str(call_data.get("message") or "")
     kind = attribution.utility_call_kind(agent, system, message)
@@ -297,21 +294,55 @@ async def route_utility_call(agent: Any, call_data: dict[str, Any]) -> None:
     hops = _hop_models(
         list(runtime.settings.tiers), configured, CHEAP_HOST_TIER, agent.get_chat_model
     )
+    plan = await _plan_or_skip(
+        agent,
+        call_data,
+        runtime=runtime,
+        tiers=tiers,
+        kind=kind,
+        messages=messages,
+        hops=hops,
+        background=background,
+    )
+    if plan is not None:
+        call_data["model"] = RoutedChatModel(configured, plan)
+
+
+def _skipped_after_block(agent: Any, call_data: dict[str, Any], background: bool) -> bool:
+    """A background call in a turn a budget already stopped is skipped before any routing."""
+    if background and blocked_this_turn(agent):
+        _skip_background(agent, call_data, "a budget stopped this chat's turn")
+        return True
+    return False
+
+
+async def _plan_or_skip(
+    agent: Any,
+    call_data: dict[str, Any],
+    *,
+    runtime: PluginRuntime,
+    tiers: list[TierConfig],
+    kind: CallKind,
+    messages: list[dict[str, Any]],
+    hops: HopModels,
+    background: bool,
+) -> CallPlan | None:
+    """:func:`_plan_call` for `call_data`'s model; None when a budget refused a background
+    call, which is then skipped (its model replaced by :class:`SkippedCall`)."""
     try:
-        plan = await _plan_call(
+        return await _plan_call(
             agent,
             runtime=runtime,
             tiers=tiers,
             kind=kind,
             messages=messages,
-            configured=configured,
+            configured=call_data["model"],
             hops=hops,
             background=background,
         )
     except _BackgroundSkip as skip:
         _skip_background(agent, call_data, str(skip))
-        return
-    call_data["model"] = RoutedChatModel(configured, plan)
+        return None
 
 
 async def _plan_call(
