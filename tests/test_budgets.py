@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -116,6 +117,24 @@ async def test_block_refuses_and_reserves_nothing(ledger: SQLiteLedger) -> None:
     assert verdict.budget_key == "daily:*"
     assert "daily:*" in verdict.reason
     assert await ledger.spent_usd(SpendWindow(), now=NOW) == pytest.approx(0.999)
+
+
+async def test_concurrent_checks_past_the_cap_are_blocks_that_hold_nothing(
+    ledger: SQLiteLedger,
+) -> None:
+    """100 checks at once against a $1 block cap at $0.03 each: 33 allowed, each holding a
+    reservation; every other verdict is a block holding none (never an unreserved allow).
+    The same race across processes is tests/test_ledger_contract.py's budget race."""
+    budgets = make(
+        ledger, [BudgetConfig(scope="daily", limit_usd=1.0)], estimate_cost=lambda *_: 0.03
+    )
+    verdicts = await asyncio.gather(*(check(budgets, conversation_id=f"c{n}") for n in range(100)))
+    allowed = [verdict for verdict in verdicts if verdict.action == "allow"]
+    assert len(allowed) == 33
+    assert len({verdict.reservation_id for verdict in allowed} - {None}) == 33
+    refused = [verdict for verdict in verdicts if verdict.action != "allow"]
+    assert {verdict.action for verdict in refused} == {"block"}
+    assert all(verdict.reservation_id is None for verdict in refused)
 
 
 @pytest.mark.parametrize("enforcement", ["warn", "downgrade"])
