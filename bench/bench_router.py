@@ -14,7 +14,7 @@ from real agent transcripts (as in bench_analyzer.py), all in one run:
   the Agent Zero plugin's path.
 
 `--calibrate` also re-measures the numbers the built-in strategies are made of
-(router/calibration.py): the score quantiles over agent steps, compared with
+(router/_calibration.py): the score quantiles over agent steps, compared with
 `SHIPPED_SCORE_QUANTILES`, and the strong share that recovers 50 / 80 / 95 % of the quality
 gap for each cheap/strong pair with recorded outcomes, with the mean the strategies use.
 """
@@ -126,7 +126,7 @@ def calibrate(data_dir: Path) -> None:
         quantile_table,
     )
     from agent_routing.compression.transcripts import read_transcripts
-    from agent_routing.router.calibration import agent_step_requests, strong_share_to_recover
+    from agent_routing.router._calibration import agent_step_requests, strong_share_to_recover
 
     analyzer = ComplexityAnalyzer()
     steps = [

@@ -9,7 +9,7 @@ from router_support import settings_with
 from agent_routing.capture.metadata import METADATA_KEY
 from agent_routing.errors import BudgetBlockedError
 from agent_routing.router import CooldownRegistry, HopCall, Router, RouteRequest
-from agent_routing.router.execution import run_decision
+from agent_routing.router._execution import run_decision
 from agent_routing.testing import FixedAnalyzer, RecordingSink, ScriptedBudgets
 
 MESSAGES = [{"role": "user", "content": "hello"}]

@@ -35,7 +35,7 @@ Graph = Mapping[str, Mapping[str, list[str]]]
 
 
 def _part(module: str) -> str | None:
-    """`agent_routing.router.fallback` -> `router`; None outside the package."""
+    """`agent_routing.router._fallback` -> `router`; None outside the package."""
     parts = module.split(".")
     if parts[0] != "agent_routing" or len(parts) < 2:
         return None

@@ -168,7 +168,7 @@ async def test_a_cooldown_wait_is_shown_in_the_chat_end_to_end(
     fake_host: FakeHost, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A main call whose only tier cools down waits for it, and the chat says so."""
-    from agent_routing.router import fallback
+    from agent_routing.router import _fallback as fallback
 
     monkeypatch.setattr(fallback, "NOTICE_AFTER_S", 0.1)  # the real 3 s, scaled down
     fake_host.configure({"tiers": [{"name": "only", "model": "gpt-4o-mini"}]})

@@ -12,8 +12,9 @@ from agent_routing.analyzer.quantiles import quantile_table
 from agent_routing.config import CallKind, RuleConfig, Settings, Strategy, TierConfig
 from agent_routing.errors import ConfigError
 from agent_routing.router import Router, RouteRequest
-from agent_routing.router.calibration import agent_step_requests, strong_share_to_recover
-from agent_routing.router.policy import preferred_tier
+from agent_routing.router._calibration import agent_step_requests, strong_share_to_recover
+from agent_routing.router._policy import preferred_tier
+from agent_routing.router._tiers import TierTable
 from agent_routing.router.strategies import (
     CALIBRATED_MODEL_VERSION,
     QUANTILE_LEVELS,
@@ -26,7 +27,6 @@ from agent_routing.router.strategies import (
     strategy_for,
     tier_for_score,
 )
-from agent_routing.router.tiers import TierTable
 from agent_routing.testing import FixedAnalyzer
 
 UNIFORM = tuple(i / 20 for i in range(21))  # score quantiles of a uniform distribution

@@ -4,7 +4,7 @@ v2 keeps, per agent, the last Responses turn (`agent.data["responses_state"]`: r
 id and the model it came from) and continues it (`previous_response_id`) only when the
 configured chat model is that model. The router is told so, because moving such a chat to
 another model makes the next step resend the whole prompt
-(:mod:`agent_routing.router.continuation`).
+(`agent_routing/router/_continuation.py`).
 """
 
 from __future__ import annotations

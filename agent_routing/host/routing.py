@@ -42,7 +42,7 @@ from agent_routing.host.tiers import (
     effective_tiers,
     model_name_of,
 )
-from agent_routing.router.holds import refusal, release
+from agent_routing.router import refusal, release
 
 if TYPE_CHECKING:
     from agent_routing.router import Router, RoutingDecision

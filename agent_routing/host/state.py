@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from agent_routing.config import TierConfig
-from agent_routing.router.cascade import CascadeState
+from agent_routing.router import CascadeState
 
 if TYPE_CHECKING:
     from agent_routing.router import Router, RoutingDecision

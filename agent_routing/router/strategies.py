@@ -5,7 +5,7 @@ where they put their thresholds, RouteLLM-style: each aims at a share of calls s
 the cheapest tier (its `strong_share`, :data:`STRONG_SHARES`), and its thresholds are the
 quantiles of the shipped analyzer's scores on agent calls that give that share
 (:data:`SHIPPED_SCORE_QUANTILES`; both are measured, see
-:mod:`agent_routing.router.calibration`). With more than two tiers, the strong share is
+:mod:`agent_routing.router._calibration`). With more than two tiers, the strong share is
 split evenly among the tiers above the cheapest: threshold `i` (of `n - 1`) sits at
 quantile `1 - strong_share * (n - 1 - i) / (n - 1)`.
 

@@ -18,8 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from agent_routing.config import CallKind
+from agent_routing.router._tiers import Rule, TierTable
 from agent_routing.router.strategies import RoutingStrategy
-from agent_routing.router.tiers import Rule, TierTable
 
 
 @dataclass(slots=True)

@@ -14,10 +14,10 @@ from typing import Any
 
 from agent_routing.protocols import Analysis
 from agent_routing.records import DecisionRecord
-from agent_routing.router.candidates import Candidate
-from agent_routing.router.decision import RouteRequest, RoutingDecision
-from agent_routing.router.policy import Preference
-from agent_routing.router.tiers import TierTable
+from agent_routing.router._candidates import Candidate
+from agent_routing.router._decision import RouteRequest, RoutingDecision
+from agent_routing.router._policy import Preference
+from agent_routing.router._tiers import TierTable
 
 
 def routed_record(

@@ -1,6 +1,6 @@
 """Making a routed call: the fallback chain with a budget and quota check at every hop.
 
-:func:`run_decision` wraps :func:`~agent_routing.router.fallback.run_with_fallback` with
+:func:`run_decision` wraps :func:`~agent_routing.router._fallback.run_with_fallback` with
 what the router knows: the first hop uses the decision's reservation; every later hop is
 admitted only if its model is not at quota, the budget allows it (`block` refuses the
 whole call; `downgrade` skips a tier dearer than the one the decision chose), and, after a
@@ -29,15 +29,15 @@ from agent_routing.config import TierConfig
 from agent_routing.errors import ConfigError
 from agent_routing.ids import new_id
 from agent_routing.provider_errors import ErrorClassification, FailureKind
-from agent_routing.router.decision import RoutingDecision, tier_call_kwargs
-from agent_routing.router.fallback import Hop, OnWait, run_with_fallback
-from agent_routing.router.holds import fire_alerts, refusal, release
+from agent_routing.router._decision import RoutingDecision, tier_call_kwargs
+from agent_routing.router._fallback import Hop, OnWait, run_with_fallback
+from agent_routing.router._holds import fire_alerts, refusal, release
 
 if TYPE_CHECKING:
     from agent_routing.config import RouterSettings
     from agent_routing.protocols import BudgetGuard
-    from agent_routing.router.fallback import CooldownRegistry
-    from agent_routing.router.tiers import TierTable
+    from agent_routing.router._fallback import CooldownRegistry
+    from agent_routing.router._tiers import TierTable
 
 T = TypeVar("T")
 

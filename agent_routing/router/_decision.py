@@ -16,7 +16,7 @@ from typing import Any
 from agent_routing.config import CallKind, TierConfig
 from agent_routing.protocols import AnalysisRequest
 from agent_routing.records import DecisionRecord
-from agent_routing.router.cascade import CascadeState
+from agent_routing.router._cascade import CascadeState
 
 
 @dataclass(slots=True, frozen=True)
@@ -48,7 +48,7 @@ class RouteRequest:
     cascade: CascadeState | None = None
     background: bool = False  # a background call: never moved up a tier for a cooldown
     # The model holding this chat's conversation at the provider (Responses API), whose
-    # next step would continue it: leaving it resends the whole prompt (router.continuation).
+    # next step would continue it: leaving it resends the whole prompt (router._continuation).
     provider_state_model: str | None = None
     profile: str = ""  # the agent's profile (its per-profile benefit rate is learnable, #13)
 

@@ -16,8 +16,8 @@ from collections.abc import Mapping
 from agent_routing.config import PriceOverride
 from agent_routing.pricing import cost_usd, unit_prices
 from agent_routing.records import Usage
-from agent_routing.router.policy import Preference
-from agent_routing.router.tiers import TierTable
+from agent_routing.router._policy import Preference
+from agent_routing.router._tiers import TierTable
 
 
 def _cost(

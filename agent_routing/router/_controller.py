@@ -18,7 +18,7 @@ ConfigError naming the field; after that, routing never raises into the caller e
   switch, is noted in the reason and acts like `warn`. A budget check that raises refuses
   the call too (routing fails open, money fails closed).
 - :meth:`Router.run_decision` / :meth:`Router.acompletion` make the call through the
-  fallback chain, re-checking the budget at every hop (:mod:`~agent_routing.router.execution`).
+  fallback chain, re-checking the budget at every hop (:mod:`~agent_routing.router._execution`).
 - :meth:`Router.record_signal` stores an outcome signal and escalates the cascade.
 """
 
@@ -36,17 +36,17 @@ from agent_routing.errors import BudgetBlockedError, ConfigError
 from agent_routing.ids import new_id
 from agent_routing.protocols import Analysis, Analyzer, BudgetGuard, BudgetVerdict, CallSink
 from agent_routing.records import SIGNAL_KINDS, DecisionRecord, OutcomeSignal
-from agent_routing.router.candidates import CallShape, select_candidate, walk_order
-from agent_routing.router.cascade import CascadeState
-from agent_routing.router.continuation import hold_for_provider_state
-from agent_routing.router.decision import RouteRequest, RoutingDecision
-from agent_routing.router.execution import HopCall, run_decision
-from agent_routing.router.fallback import CooldownRegistry, OnWait
-from agent_routing.router.holds import fire_alerts, refusal, release
-from agent_routing.router.policy import preferred_tier
-from agent_routing.router.recording import passthrough_record, routed_record
+from agent_routing.router._candidates import CallShape, select_candidate, walk_order
+from agent_routing.router._cascade import CascadeState
+from agent_routing.router._continuation import hold_for_provider_state
+from agent_routing.router._decision import RouteRequest, RoutingDecision
+from agent_routing.router._execution import HopCall, run_decision
+from agent_routing.router._fallback import CooldownRegistry, OnWait
+from agent_routing.router._holds import fire_alerts, refusal, release
+from agent_routing.router._policy import preferred_tier
+from agent_routing.router._recording import passthrough_record, routed_record
+from agent_routing.router._tiers import TierTable
 from agent_routing.router.strategies import RoutingStrategy, quantiles_for, strategy_for
-from agent_routing.router.tiers import TierTable
 
 T = TypeVar("T")
 
@@ -394,7 +394,7 @@ class Router:
         attempt: Callable[[HopCall], Awaitable[T]],
         on_wait: OnWait | None = None,
     ) -> Awaitable[T]:
-        """:func:`~agent_routing.router.execution.run_decision` with this router's parts."""
+        """:func:`~agent_routing.router._execution.run_decision` with this router's parts."""
         return run_decision(
             decision,
             attempt,

@@ -33,8 +33,8 @@ from typing import Any, Literal
 from agent_routing.config import CallKind
 from agent_routing.errors import BudgetBlockedError
 from agent_routing.protocols import BudgetGuard, BudgetVerdict
-from agent_routing.router.holds import refusal, release
-from agent_routing.router.tiers import Tier, TierTable
+from agent_routing.router._holds import refusal, release
+from agent_routing.router._tiers import Tier, TierTable
 
 logger = logging.getLogger("agent_routing.router")
 
