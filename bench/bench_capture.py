@@ -35,8 +35,8 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 from agent_routing import pricing
 from agent_routing._litellm import litellm_module
 from agent_routing.capture import begin_call, enable_capture, end_call
-from agent_routing.capture.logger import find_logger, make_logger, unregister
-from agent_routing.capture.recorder import CaptureRecorder, CaptureStats
+from agent_routing.capture._logger import find_logger, make_logger, unregister
+from agent_routing.capture._recorder import CaptureRecorder, CaptureStats
 from agent_routing.config import Settings
 from agent_routing.records import CallRecord, DecisionRecord, OutcomeSignal, Usage
 from agent_routing.tokens import count_message_tokens, count_text_tokens

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from agent_routing._litellm import litellm_module
-from agent_routing.capture.metadata import METADATA_KEY
+from agent_routing.capture import METADATA_KEY
 
 
 def _response(status: int, headers: dict[str, str] | None = None) -> httpx.Response:

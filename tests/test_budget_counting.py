@@ -18,8 +18,7 @@ from agent_routing.host.failures import block_message
 from agent_routing.ledger import SQLiteLedger
 from agent_routing.ledger.writer import LedgerWriter
 from agent_routing.records import CallRecord, Outcome
-from agent_routing.router import CooldownRegistry, Router, RouteRequest, run_with_fallback
-from agent_routing.router._holds import refusal
+from agent_routing.router import CooldownRegistry, Router, RouteRequest, refusal, run_with_fallback
 from agent_routing.testing import FixedAnalyzer, RecordingSink
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC).timestamp()

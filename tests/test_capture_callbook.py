@@ -12,10 +12,9 @@ from typing import Any
 import pytest
 
 from agent_routing._litellm import litellm_module
-from agent_routing.capture.callbook import CallBook, CaptureStats
-from agent_routing.capture.events import Event, Failed, Opened, Reported, StreamDelta, Succeeded
-from agent_routing.capture.metadata import METADATA_KEY
-from agent_routing.capture.sinks import MemorySink
+from agent_routing.capture import METADATA_KEY, MemorySink
+from agent_routing.capture._callbook import CallBook, CaptureStats
+from agent_routing.capture._events import Event, Failed, Opened, Reported, StreamDelta, Succeeded
 from agent_routing.config import Settings
 from agent_routing.records import CallRecord, Outcome, Usage, UsageSource
 from agent_routing.tokens import count_message_tokens, count_text_tokens

@@ -18,7 +18,7 @@ from agent_routing.capture import (
     enable_capture,
     end_call,
 )
-from agent_routing.capture.logger import CALLBACK_LISTS, MARKER, find_logger
+from agent_routing.capture._logger import CALLBACK_LISTS, MARKER, find_logger
 from agent_routing.config import Settings
 from agent_routing.errors import ConfigError
 from agent_routing.ids import id_time_ms
@@ -48,7 +48,7 @@ def no_capture_left_behind() -> Any:
     logger = find_logger(litellm)
     if logger is not None:
         logger.recorder.close(5)
-        from agent_routing.capture.logger import unregister
+        from agent_routing.capture._logger import unregister
 
         unregister(litellm, logger)
         pytest.fail("a test left capture enabled")
@@ -71,8 +71,8 @@ def test_enabling_after_reloading_the_modules_finds_the_same_logger() -> None:
     """After Agent Zero-style hot reload of the capture modules, enable_capture, begin_call
     and end_call from the new module objects still reach the one registered logger."""
     import agent_routing.capture as capture_package
-    import agent_routing.capture.api as api_module
-    import agent_routing.capture.logger as logger_module
+    import agent_routing.capture._api as api_module
+    import agent_routing.capture._logger as logger_module
 
     litellm = litellm_module()
     sink = MemorySink()

@@ -21,16 +21,16 @@ from router_support import settings_with
 from agent_routing import pricing
 from agent_routing._litellm import litellm_module
 from agent_routing.capture import (
+    METADATA_KEY,
     CaptureHandle,
+    MemorySink,
     begin_call,
     capture_metadata,
     enable_capture,
     end_call,
 )
-from agent_routing.capture.callbook import CallBook, CaptureStats
-from agent_routing.capture.events import Opened, Succeeded
-from agent_routing.capture.metadata import METADATA_KEY
-from agent_routing.capture.sinks import MemorySink
+from agent_routing.capture._callbook import CallBook, CaptureStats
+from agent_routing.capture._events import Opened, Succeeded
 from agent_routing.config import Settings
 from agent_routing.errors import ConfigError
 from agent_routing.ledger import ledger_for

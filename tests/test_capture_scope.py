@@ -12,10 +12,8 @@ from typing import Any
 import pytest
 
 from agent_routing._litellm import litellm_module
-from agent_routing.capture import begin_call, enable_capture, end_call
-from agent_routing.capture.api import CaptureHandle
+from agent_routing.capture import CaptureHandle, MemorySink, begin_call, enable_capture, end_call
 from agent_routing.capture.scope import call_scope, current_scope, make_scope
-from agent_routing.capture.sinks import MemorySink
 from agent_routing.capture.usage import provider_cost, usage_from_litellm
 from agent_routing.config import Settings
 from agent_routing.errors import ConfigError
@@ -133,9 +131,9 @@ def test_a_responses_retry_without_pre_call_hook_is_a_row_of_its_own() -> None:
     success under another for the same call id, are two rows (attempts 0 and 1)."""
     import datetime
 
-    from agent_routing.capture.callbook import CallBook, CaptureStats
-    from agent_routing.capture.events import Failed, Opened, Reported, Succeeded
-    from agent_routing.capture.metadata import checked_attribution
+    from agent_routing.capture._callbook import CallBook, CaptureStats
+    from agent_routing.capture._events import Failed, Opened, Reported, Succeeded
+    from agent_routing.capture._metadata import checked_attribution
 
     sink = MemorySink()
     book = CallBook(Settings(), sink, CaptureStats())

@@ -15,7 +15,7 @@ from agent_routing.config import FallbackConfig, TierConfig
 from agent_routing.errors import BudgetBlockedError, ConfigError
 from agent_routing.provider_errors import FailureKind, classify_error, retry_after_seconds
 from agent_routing.records import Outcome
-from agent_routing.router._fallback import CooldownRegistry, Hop, run_with_fallback
+from agent_routing.router import CooldownRegistry, Hop, run_with_fallback
 
 CHEAP = TierConfig(name="cheap", model="gpt-4o-mini")
 STRONG = TierConfig(name="strong", model="gpt-4o")

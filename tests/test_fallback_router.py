@@ -6,7 +6,7 @@ import pytest
 from litellm_support import LitellmSpy, litellm_error
 from router_support import settings_with
 
-from agent_routing.capture.metadata import METADATA_KEY
+from agent_routing.capture import METADATA_KEY
 from agent_routing.errors import BudgetBlockedError
 from agent_routing.router import CooldownRegistry, HopCall, Router, RouteRequest
 from agent_routing.router._execution import run_decision

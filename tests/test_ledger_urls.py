@@ -220,7 +220,7 @@ def test_capture_records_into_a_server_named_by_agent_routing_db(
 ) -> None:
     """With AGENT_ROUTING_DB=postgresql://..., capture's writer records a call in that
     database, priced (no file is involved: the handle has no db_path)."""
-    from agent_routing.capture.api import begin_call, enable_capture, end_call
+    from agent_routing.capture import begin_call, enable_capture, end_call
 
     url = pg_server.create_database()
     monkeypatch.setenv("AGENT_ROUTING_DB", url)

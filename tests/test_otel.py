@@ -161,7 +161,7 @@ def test_capture_wraps_the_writer_only_when_enabled(
 ) -> None:
     """Off by default; `otel.enabled: true` wraps the ledger writer, exporting to the
     endpoint named by OTEL_EXPORTER_OTLP_TRACES_ENDPOINT."""
-    from agent_routing.capture.api import enable_capture
+    from agent_routing.capture import enable_capture
 
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://127.0.0.1:9/v1/traces")
     assert Settings().otel.enabled is False

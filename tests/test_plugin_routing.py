@@ -168,7 +168,7 @@ async def test_a_failing_tool_is_a_tool_error_signal_and_escalates(fake_host: Fa
 async def test_state_survives_extension_hot_reload(fake_host: FakeHost) -> None:
     """Re-executed extension modules find the same runtime: one capture logger, no lost rows."""
     from agent_routing._litellm import litellm_module
-    from agent_routing.capture.logger import find_logger
+    from agent_routing.capture._logger import find_logger
 
     fake_host.configure(ROUTER)
     fake_host.provider.script_main("no json", respond("4"))

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import asdict
 from typing import Any
 
-from agent_routing.capture.metadata import Attribution, checked_attribution
+from agent_routing.capture._metadata import Attribution, checked_attribution
 
 _SCOPE: contextvars.ContextVar[Attribution | None] = contextvars.ContextVar(
     "agent_routing_call_scope", default=None

@@ -33,13 +33,13 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agent_routing.capture.events import Failed, Opened, StreamDelta, Succeeded
-from agent_routing.capture.metadata import METADATA_KEY
+from agent_routing.capture._events import Failed, Opened, StreamDelta, Succeeded
+from agent_routing.capture._metadata import METADATA_KEY
 from agent_routing.capture.scope import scope_fields
 from agent_routing.ids import new_id
 
 if TYPE_CHECKING:
-    from agent_routing.capture.recorder import CaptureRecorder
+    from agent_routing.capture._recorder import CaptureRecorder
 
 log = logging.getLogger(__name__)
 

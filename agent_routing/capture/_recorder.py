@@ -1,6 +1,6 @@
 """The capture thread: hooks put events on its queue; it applies them to the call book.
 
-One daemon thread owns the :class:`~agent_routing.capture.callbook.CallBook`, so hooks never
+One daemon thread owns the :class:`~agent_routing.capture._callbook.CallBook`, so hooks never
 take a lock: `post` is a `SimpleQueue.put`. Flush, sweep and close are barriers queued
 behind every earlier event, so `flush()` returning True means everything posted before it
 is merged and committed by the sink.
@@ -14,8 +14,8 @@ import threading
 import time
 from typing import Any
 
-from agent_routing.capture.callbook import CallBook, CaptureStats
-from agent_routing.capture.events import Barrier, Event
+from agent_routing.capture._callbook import CallBook, CaptureStats
+from agent_routing.capture._events import Barrier, Event
 from agent_routing.config import Settings
 from agent_routing.protocols import CallSink
 

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agent_routing.capture.events import Opened, Reported
-from agent_routing.capture.logger import find_logger, make_logger, unregister
-from agent_routing.capture.metadata import checked_attribution
-from agent_routing.capture.recorder import CaptureRecorder, CaptureStats
+from agent_routing.capture._events import Opened, Reported
+from agent_routing.capture._logger import find_logger, make_logger, unregister
+from agent_routing.capture._metadata import checked_attribution
+from agent_routing.capture._recorder import CaptureRecorder, CaptureStats
 from agent_routing.config import Settings, load_settings
 from agent_routing.errors import ConfigError
 from agent_routing.ids import new_id
@@ -67,10 +67,10 @@ class CaptureHandle:
         """Wait until every call captured so far is committed, including the litellm
         callbacks already queued when flush was called; False on timeout, or when called
         on the very loop that runs those callbacks (use :meth:`aflush` there). See
-        :mod:`agent_routing.capture.drain` and the README's "Guarantees"."""
+        :mod:`agent_routing.capture._drain` and the README's "Guarantees"."""
         if self.recorder is None:
             return True
-        from agent_routing.capture.drain import drain_litellm_callbacks
+        from agent_routing.capture._drain import drain_litellm_callbacks
 
         deadline = None if timeout is None else time.monotonic() + timeout
         drained = drain_litellm_callbacks(timeout)
@@ -82,7 +82,7 @@ class CaptureHandle:
         that runs litellm's callbacks it waits for them too."""
         if self.recorder is None:
             return True
-        from agent_routing.capture.drain import adrain_litellm_callbacks
+        from agent_routing.capture._drain import adrain_litellm_callbacks
 
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
         drained = await adrain_litellm_callbacks(timeout_s)
@@ -93,7 +93,7 @@ class CaptureHandle:
     def pending_callbacks(self) -> int:
         """litellm callbacks queued or running now: rows they will complete are not yet
         acknowledged by a flush that returned before they were queued."""
-        from agent_routing.capture.drain import pending_litellm_callbacks
+        from agent_routing.capture._drain import pending_litellm_callbacks
 
         return pending_litellm_callbacks()
 

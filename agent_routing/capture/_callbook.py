@@ -1,6 +1,6 @@
 """The call book: merges the events of each call into one `CallRecord` and submits it.
 
-Single-threaded by design - only the capture thread (:mod:`agent_routing.capture.recorder`)
+Single-threaded by design - only the capture thread (:mod:`agent_routing.capture._recorder`)
 calls it, so it takes no lock. For each call it keeps the merged view of everything seen
 and submits a full snapshot to the sink whenever it changes; the ledger upserts by id, so
 a call is always exactly one row.
@@ -43,8 +43,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agent_routing import events
-from agent_routing.capture.events import Event, Failed, Opened, Reported, StreamDelta, Succeeded
-from agent_routing.capture.metadata import Attribution, attribution_from
+from agent_routing.capture._events import Event, Failed, Opened, Reported, StreamDelta, Succeeded
+from agent_routing.capture._metadata import Attribution, attribution_from
 from agent_routing.capture.usage import (
     error_summary,
     outcome_of,
