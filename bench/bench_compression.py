@@ -18,9 +18,9 @@ measured in the same run:
 
 Figures: the whole transcript as one prompt (token reduction; retention of identifiers,
 numbers, paths and URLs in the last three turns, in the system prompt + task and overall;
-definitions in agent_routing/compression/metrics.py), `replay_cost_ratio` (the run
+definitions in agent_routing/compression/_metrics.py), `replay_cost_ratio` (the run
 replayed step by step with cache-read / cache-write prices, method cost / uncompressed
-cost; agent_routing/compression/replay.py; also over the steps whose prompt reached the
+cost; agent_routing/compression/_replay.py; also over the steps whose prompt reached the
 trigger, where the policy acts) and time per 10k input tokens of one
 single-prompt compression (median of `--repeat` cold runs, CPU and wall clock). A second
 table per model covers all transcripts (one timed run each). `--quick`: three long
@@ -39,24 +39,23 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-from agent_routing.compression import compress_messages
-from agent_routing.compression.baselines import (
+from agent_routing.compression import ModelProfile, compress_messages, profile_for
+from agent_routing.compression._baselines import (
     mask_observations,
     strip_whitespace_and_filler,
     truncate_to_last_tokens,
 )
-from agent_routing.compression.codecs import ChatCodec
-from agent_routing.compression.identifiers import items_in
-from agent_routing.compression.layout import label_entries
-from agent_routing.compression.metrics import (
+from agent_routing.compression._codecs import ChatCodec
+from agent_routing.compression._identifiers import items_in
+from agent_routing.compression._layout import label_entries
+from agent_routing.compression._metrics import (
     ConversationRetention,
     Retention,
     measure_retention,
     rendered_text,
 )
-from agent_routing.compression.policy import trigger_tokens_for
-from agent_routing.compression.profile import ModelProfile, profile_for
-from agent_routing.compression.replay import (
+from agent_routing.compression._policy import trigger_tokens_for
+from agent_routing.compression._replay import (
     CacheBiller,
     ReplayCost,
     Sender,

@@ -8,7 +8,7 @@ from typing import Any
 from compress_support import SYSTEM, a0_history, chat_conversation, priced_settings
 
 from agent_routing.compression import CompressionOutcome, compress_loop_prompt, compress_messages
-from agent_routing.compression.profile import DEFAULT_PROMPT_CACHE_TTL_S
+from agent_routing.compression._profile import DEFAULT_PROMPT_CACHE_TTL_S
 from agent_routing.config import Settings
 
 MODEL = "test/dear"

@@ -7,14 +7,13 @@ import copy
 import pytest
 from compress_support import chat_conversation, priced_settings, tool_output
 
-from agent_routing.compression import CompressionOutcome, compress_messages
-from agent_routing.compression.codecs import ChatCodec
-from agent_routing.compression.identifiers import items_in
-from agent_routing.compression.layout import recent_start
-from agent_routing.compression.masking import MAX_KEPT_LINES
-from agent_routing.compression.metrics import rendered_text
-from agent_routing.compression.policy import plan_compression, trigger_tokens_for
-from agent_routing.compression.profile import ModelProfile
+from agent_routing.compression import CompressionOutcome, ModelProfile, compress_messages
+from agent_routing.compression._codecs import ChatCodec
+from agent_routing.compression._identifiers import items_in
+from agent_routing.compression._layout import recent_start
+from agent_routing.compression._masking import MAX_KEPT_LINES
+from agent_routing.compression._metrics import rendered_text
+from agent_routing.compression._policy import plan_compression, trigger_tokens_for
 from agent_routing.config import CompressionSettings
 from agent_routing.errors import ConfigError, UnknownModelError
 

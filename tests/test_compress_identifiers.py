@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent_routing.compression.identifiers import extract_items, is_error_line, items_in
+from agent_routing.compression._identifiers import extract_items, is_error_line, items_in
 
 
 def test_each_kind_is_recognised() -> None:

@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 from compress_support import chat_conversation
 
-from agent_routing.compression import markers
-from agent_routing.compression.baselines import (
+from agent_routing.compression import _markers as markers
+from agent_routing.compression._baselines import (
     strip_text,
     strip_whitespace_and_filler,
     truncate_to_last_tokens,
 )
-from agent_routing.compression.metrics import (
+from agent_routing.compression._metrics import (
     Retention,
     measure_retention,
     rendered_text,

@@ -11,8 +11,8 @@ from click.testing import CliRunner
 from compress_support import chat_conversation, priced_settings
 
 from agent_routing.cli import main
-from agent_routing.compression.profile import ModelProfile, profile_for
-from agent_routing.compression.replay import (
+from agent_routing.compression import ModelProfile, profile_for
+from agent_routing.compression._replay import (
     CacheBiller,
     Messages,
     policy_sender,

@@ -10,7 +10,7 @@ from compress_support import chat_conversation, priced_settings
 from router_support import settings_with
 
 from agent_routing.compression import CompressionOutcome, compress_messages
-from agent_routing.compression.profile import DEFAULT_PROMPT_CACHE_TTL_S
+from agent_routing.compression._profile import DEFAULT_PROMPT_CACHE_TTL_S
 from agent_routing.config import (
     DEFAULT_COMPRESSIBLE_RATIO,
     CompressionSettings,

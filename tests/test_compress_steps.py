@@ -8,13 +8,13 @@ from dataclasses import replace
 
 from compress_support import a0_reply, tool_output
 
-from agent_routing.compression.context import StepContext
-from agent_routing.compression.duplicates import DuplicateCollapser, collapse_repeated_lines
-from agent_routing.compression.elision import ToolOutputElider, elide, segments_of
-from agent_routing.compression.entries import Entry, Role
-from agent_routing.compression.extractive import summarize_turn
-from agent_routing.compression.folding import TurnFolder
-from agent_routing.compression.reasoning import ReasoningDropper, strip_reasoning
+from agent_routing.compression._context import StepContext
+from agent_routing.compression._duplicates import DuplicateCollapser, collapse_repeated_lines
+from agent_routing.compression._elision import ToolOutputElider, elide, segments_of
+from agent_routing.compression._entries import Entry, Role
+from agent_routing.compression._extractive import summarize_turn
+from agent_routing.compression._folding import TurnFolder
+from agent_routing.compression._reasoning import ReasoningDropper, strip_reasoning
 from agent_routing.compression.tokenize import token_counter
 
 COUNT = token_counter("gpt-4o")

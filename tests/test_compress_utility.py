@@ -14,7 +14,7 @@ from agent_routing.compression import (
     litellm_completer,
     model_profile,
 )
-from agent_routing.compression.utility import SUMMARY_NAMESPACE, Completer
+from agent_routing.compression._utility import SUMMARY_NAMESPACE, Completer
 from agent_routing.ledger.sqlite import SQLiteLedger
 
 MODEL = "test/dear"

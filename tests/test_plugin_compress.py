@@ -11,7 +11,7 @@ from typing import Any
 
 from fakehost import FakeHost, fake_host, respond, tool_call
 
-from agent_routing.compression.utility import SUMMARY_INSTRUCTIONS, SUMMARY_NAMESPACE
+from agent_routing.compression._utility import SUMMARY_INSTRUCTIONS, SUMMARY_NAMESPACE
 from agent_routing.config import settings_from_mapping
 from agent_routing.host.compress import summary_model
 from agent_routing.records import Outcome

@@ -50,7 +50,7 @@ def command(
     with the policy and without, billing each step's input at MODEL's input, cache-read and
     cache-write prices: replay_cost_ratio is the policy's cost over the uncompressed cost.
     """
-    from agent_routing.compression.profile import model_profile
+    from agent_routing.compression import model_profile
     from agent_routing.compression.report import Totals, compress_transcripts
     from agent_routing.compression.tokenize import token_counter
     from agent_routing.compression.transcripts import read_transcripts

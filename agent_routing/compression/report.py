@@ -2,8 +2,8 @@
 
 Each transcript is compressed as one prompt about to be sent to `model`, then measured:
 tokens before and after, and retention of identifiers, numbers, paths and URLs
-(:mod:`~agent_routing.compression.metrics`); it is also replayed step by step, under the
-policy and uncompressed, with prompt-cache prices (:mod:`~agent_routing.compression.replay`).
+(:mod:`~agent_routing.compression._metrics`); it is also replayed step by step, under the
+policy and uncompressed, with prompt-cache prices (:mod:`~agent_routing.compression._replay`).
 Totals add tokens, retained items, time and replay costs over all transcripts before
 dividing.
 """
@@ -14,10 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from agent_routing.compression.chat import compress_messages
-from agent_routing.compression.metrics import Retention, measure_retention, rendered_text
-from agent_routing.compression.profile import ModelProfile
-from agent_routing.compression.replay import ReplayCost, add_costs, policy_sender, replay
+from agent_routing.compression._chat import compress_messages
+from agent_routing.compression._metrics import Retention, measure_retention, rendered_text
+from agent_routing.compression._profile import ModelProfile
+from agent_routing.compression._replay import ReplayCost, add_costs, policy_sender, replay
 from agent_routing.compression.tokenize import TokenCounter
 from agent_routing.compression.transcripts import Transcript
 from agent_routing.config import Settings
@@ -116,7 +116,7 @@ def compress_transcript(
     count: TokenCounter,
 ) -> TranscriptStats:
     """Compress one transcript as a prompt for `model` and measure the result; replay it
-    step by step under the policy and uncompressed (:mod:`~agent_routing.compression.replay`).
+    step by step under the policy and uncompressed (:mod:`~agent_routing.compression._replay`).
     """
     result = compress_messages(
         transcript.messages,

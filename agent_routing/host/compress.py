@@ -14,7 +14,7 @@ calls it from this same hook (§3.1). Going through the host rather than litellm
 keeps the host's API keys, rate limiter and secret masking, and makes the call pass our
 own `util_model_call_before` extension: it is routed, budgeted and recorded in the ledger
 like any utility call, with kind `summarization`. The summaries are cached in the ledger
-by content hash and bought only when they pay (:mod:`agent_routing.compression.utility`).
+by content hash and bought only when they pay (:mod:`agent_routing.compression._utility`).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from agent_routing.host.runtime import PluginRuntime, get_runtime
 from agent_routing.host.tiers import effective_tiers, model_name_of
 
 if TYPE_CHECKING:
-    from agent_routing.compression.utility import Completer, SummaryCache, UtilitySummarizer
+    from agent_routing.compression import Completer, SummaryCache, UtilitySummarizer
 
 logger = logging.getLogger("agent_routing.host")
 _UNPRICED_LOGGED: set[str] = set()  # each unpriced summary model is logged once per process
@@ -108,8 +108,7 @@ async def utility_summarizer_for(agent: Any, runtime: PluginRuntime) -> UtilityS
     settings = runtime.settings
     if settings.compression.summarizer != "utility":
         return None
-    from agent_routing.compression.profile import profile_for
-    from agent_routing.compression.utility import UtilitySummarizer
+    from agent_routing.compression import UtilitySummarizer, profile_for
     from agent_routing.errors import UnknownModelError
 
     model = summary_model(agent, settings)

@@ -2,7 +2,7 @@
 
 Compression never edits a host object: Agent Zero's `history_output` holds the *stored*
 history content objects (agent-zero-host.md §8.3), so a change made in place would rewrite
-the chat itself. A codec (:mod:`~agent_routing.compression.codecs`) decodes each host
+the chat itself. A codec (:mod:`~agent_routing.compression._codecs`) decodes each host
 message into a frozen :class:`Entry`, the steps replace entries with new ones, and the
 codec encodes the result into new message objects.
 """

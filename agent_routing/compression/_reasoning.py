@@ -17,8 +17,8 @@ import json
 import re
 from dataclasses import replace
 
-from agent_routing.compression.context import StepContext
-from agent_routing.compression.entries import Entry, Role
+from agent_routing.compression._context import StepContext
+from agent_routing.compression._entries import Entry, Role
 
 _TAGGED = re.compile(r"<(think|thinking|reasoning)>.*?</\1>\s*", re.DOTALL | re.IGNORECASE)
 _REACT_THOUGHT = re.compile(r"^Thought(?: \d+)?:.*(?:\n|$)", re.MULTILINE)

@@ -17,9 +17,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from agent_routing.compression import markers
-from agent_routing.compression.context import StepContext
-from agent_routing.compression.entries import Entry
+from agent_routing.compression import _markers as markers
+from agent_routing.compression._context import StepContext
+from agent_routing.compression._entries import Entry
 
 _MIN_RUN = 3
 _MIN_SUPERSEDED_LINES = 8

@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from agent_routing.compression.codecs import ChatCodec
-from agent_routing.compression.compressor import acompress_with_codec, compress_with_codec
-from agent_routing.compression.profile import ModelProfile, profile_for
-from agent_routing.compression.prompt_cache import PromptCacheState
-from agent_routing.compression.result import CompressionResult
+from agent_routing.compression._codecs import ChatCodec
+from agent_routing.compression._compressor import acompress_with_codec, compress_with_codec
+from agent_routing.compression._profile import ModelProfile, profile_for
+from agent_routing.compression._prompt_cache import PromptCacheState
+from agent_routing.compression._result import CompressionResult
+from agent_routing.compression._utility import UtilitySummarizer
 from agent_routing.compression.tokenize import TokenCounter, token_counter
-from agent_routing.compression.utility import UtilitySummarizer
 from agent_routing.config import Settings
 
 
@@ -34,7 +34,7 @@ def compress_messages(
 ) -> CompressionResult:
     """Compressed copies of chat `messages` for `model`, with extractive summaries.
 
-    Arguments as in :func:`~agent_routing.compression.agent_zero.compress_loop_prompt`;
+    Arguments as in :func:`~agent_routing.compression._agent_zero.compress_loop_prompt`;
     `settings` defaults to the built-in defaults.
     """
     settings = settings or Settings()

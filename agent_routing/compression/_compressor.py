@@ -14,20 +14,20 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
-from agent_routing.compression.context import FoldedUnit, Step, StepContext
-from agent_routing.compression.duplicates import DuplicateCollapser
-from agent_routing.compression.elision import ToolOutputElider
-from agent_routing.compression.entries import Entry, MessageCodec, Role
-from agent_routing.compression.folding import TurnFolder
-from agent_routing.compression.layout import placements
-from agent_routing.compression.masking import ObservationMasker
-from agent_routing.compression.policy import CompressionOutcome, Plan, plan_compression
-from agent_routing.compression.profile import ModelProfile
-from agent_routing.compression.prompt_cache import PromptCacheState, SentMessage, cached_prefix
-from agent_routing.compression.reasoning import ReasoningDropper
-from agent_routing.compression.result import CompressionStats, StepStats
+from agent_routing.compression._context import FoldedUnit, Step, StepContext
+from agent_routing.compression._duplicates import DuplicateCollapser
+from agent_routing.compression._elision import ToolOutputElider
+from agent_routing.compression._entries import Entry, MessageCodec, Role
+from agent_routing.compression._folding import TurnFolder
+from agent_routing.compression._layout import placements
+from agent_routing.compression._masking import ObservationMasker
+from agent_routing.compression._policy import CompressionOutcome, Plan, plan_compression
+from agent_routing.compression._profile import ModelProfile
+from agent_routing.compression._prompt_cache import PromptCacheState, SentMessage, cached_prefix
+from agent_routing.compression._reasoning import ReasoningDropper
+from agent_routing.compression._result import CompressionStats, StepStats
+from agent_routing.compression._utility import UtilitySummarizer
 from agent_routing.compression.tokenize import TokenCounter
-from agent_routing.compression.utility import UtilitySummarizer
 from agent_routing.config import CompressionSettings
 from agent_routing.errors import ConfigError
 
@@ -383,7 +383,7 @@ async def acompress_with_codec(
 
     A first pass with extractive lines finds the turns to fold; their summaries are then
     taken from the cache or bought where that pays (see
-    :mod:`~agent_routing.compression.utility`), and a second pass folds with them. Without
+    :mod:`~agent_routing.compression._utility`), and a second pass folds with them. Without
     a summarizer, or with `compression.summarizer: extractive`, this is the first pass.
     """
     compress = functools.partial(

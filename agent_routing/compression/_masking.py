@@ -26,10 +26,10 @@ import bisect
 import functools
 from collections.abc import Callable
 
-from agent_routing.compression import markers
-from agent_routing.compression.context import StepContext
-from agent_routing.compression.entries import Entry
-from agent_routing.compression.identifiers import is_error_line, items_in
+from agent_routing.compression import _markers as markers
+from agent_routing.compression._context import StepContext
+from agent_routing.compression._entries import Entry
+from agent_routing.compression._identifiers import is_error_line, items_in
 
 MIN_MASK_TOKENS = 60  # an output shorter than this is left as it is (a note costs ~25)
 MAX_KEPT_LINES = 8

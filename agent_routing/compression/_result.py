@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from agent_routing.compression.policy import CompressionOutcome
-from agent_routing.compression.prompt_cache import PromptCacheState
+from agent_routing.compression._policy import CompressionOutcome
+from agent_routing.compression._prompt_cache import PromptCacheState
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ How "warm" is known: the caller keeps the :class:`PromptCacheState` returned wit
 compression (the messages as sent, with the digests of the inputs they stood for) and
 passes it to the next call. The prefix is warm when the state is for the same model, the
 model's provider caches prompts, and `now - state.sent_at` is within the cache TTL
-(:mod:`~agent_routing.compression.profile`). The prefix is then the longest run of sent
+(:mod:`~agent_routing.compression._profile`). The prefix is then the longest run of sent
 messages whose input digests match the current inputs in order: anything the host itself
 rewrote (Agent Zero's own history compression, a changed system prompt) ends it there.
 """

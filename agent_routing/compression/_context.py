@@ -12,8 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
-from agent_routing.compression.entries import Entry
-from agent_routing.compression.identifiers import items_in
+from agent_routing.compression._entries import Entry
+from agent_routing.compression._identifiers import items_in
 from agent_routing.compression.tokenize import MESSAGE_OVERHEAD_TOKENS, TokenCounter
 
 

@@ -28,10 +28,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from agent_routing.compression.codecs import ChatCodec
-from agent_routing.compression.entries import message_digest
-from agent_routing.compression.profile import ModelProfile
-from agent_routing.compression.prompt_cache import PromptCacheState
+from agent_routing.compression._codecs import ChatCodec
+from agent_routing.compression._entries import message_digest
+from agent_routing.compression._profile import ModelProfile
+from agent_routing.compression._prompt_cache import PromptCacheState
 from agent_routing.compression.tokenize import TokenCounter
 from agent_routing.config import Settings
 
@@ -157,7 +157,7 @@ def policy_sender(
     target_tokens: int | None = None,
 ) -> Sender:
     """The compression policy as a replay method: it carries `cache_state` between steps."""
-    from agent_routing.compression.chat import compress_messages
+    from agent_routing.compression._chat import compress_messages
 
     def send(prompt: Messages, state: Any, now: float) -> tuple[Messages, Any]:
         result = compress_messages(

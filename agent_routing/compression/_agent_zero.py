@@ -21,14 +21,14 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from agent_routing.compression.codecs import AgentZeroCodec, SystemParts
-from agent_routing.compression.compressor import acompress_with_codec
-from agent_routing.compression.policy import CompressionOutcome
-from agent_routing.compression.profile import ModelProfile, profile_for
-from agent_routing.compression.prompt_cache import PromptCacheState
-from agent_routing.compression.result import CompressionResult, CompressionStats
+from agent_routing.compression._codecs import AgentZeroCodec, SystemParts
+from agent_routing.compression._compressor import acompress_with_codec
+from agent_routing.compression._policy import CompressionOutcome
+from agent_routing.compression._profile import ModelProfile, profile_for
+from agent_routing.compression._prompt_cache import PromptCacheState
+from agent_routing.compression._result import CompressionResult, CompressionStats
+from agent_routing.compression._utility import UtilitySummarizer
 from agent_routing.compression.tokenize import TokenCounter, token_counter
-from agent_routing.compression.utility import UtilitySummarizer
 from agent_routing.config import Settings
 from agent_routing.errors import UnknownModelError
 

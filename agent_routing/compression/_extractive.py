@@ -12,9 +12,9 @@ import json
 import re
 from collections.abc import Callable, Sequence
 
-from agent_routing.compression.entries import Entry, Role
-from agent_routing.compression.identifiers import ItemKind, extract_items, is_error_line
-from agent_routing.compression.reasoning import strip_reasoning
+from agent_routing.compression._entries import Entry, Role
+from agent_routing.compression._identifiers import ItemKind, extract_items, is_error_line
+from agent_routing.compression._reasoning import strip_reasoning
 
 ACTION_CHARS = 160
 LINE_CHARS = 120

@@ -15,8 +15,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from agent_routing.compression.codecs import ChatCodec
-from agent_routing.compression.layout import label_entries
+from agent_routing.compression._codecs import ChatCodec
+from agent_routing.compression._layout import label_entries
 from agent_routing.tokens import encoding_name_for, get_encoding
 
 _SPACES = re.compile(r"[ \t\f\v\r]+")

@@ -24,7 +24,7 @@ import math
 from dataclasses import dataclass
 from enum import StrEnum
 
-from agent_routing.compression.profile import ModelProfile
+from agent_routing.compression._profile import ModelProfile
 from agent_routing.config import CompressionSettings
 from agent_routing.errors import ConfigError
 

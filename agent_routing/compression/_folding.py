@@ -1,7 +1,7 @@
 """Step 4: fold old turns into a summary, oldest first, until the budget is met.
 
 Each folded turn becomes one line of a summary message placed where the turns were: the
-extractive line by default (:mod:`~agent_routing.compression.extractive`), or a
+extractive line by default (:mod:`~agent_routing.compression._extractive`), or a
 utility-model summary when the caller obtained one for that turn's content (the
 `summaries` of the step context, keyed by :func:`turn_key`). A turn is folded whole, so a
 tool result never loses the assistant message that called it.
@@ -13,10 +13,10 @@ import functools
 import hashlib
 from collections.abc import Sequence
 
-from agent_routing.compression import markers
-from agent_routing.compression.context import FoldedUnit, StepContext
-from agent_routing.compression.entries import Entry, Role
-from agent_routing.compression.extractive import summarize_turn
+from agent_routing.compression import _markers as markers
+from agent_routing.compression._context import FoldedUnit, StepContext
+from agent_routing.compression._entries import Entry, Role
+from agent_routing.compression._extractive import summarize_turn
 from agent_routing.compression.tokenize import MESSAGE_OVERHEAD_TOKENS
 
 SUMMARY_VERSION = "turn-summary-v1"

@@ -21,10 +21,10 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from agent_routing.compression.context import FoldedUnit
-from agent_routing.compression.extractive import clip
-from agent_routing.compression.profile import ModelProfile, model_profile
-from agent_routing.compression.result import SummaryStats
+from agent_routing.compression._context import FoldedUnit
+from agent_routing.compression._extractive import clip
+from agent_routing.compression._profile import ModelProfile, model_profile
+from agent_routing.compression._result import SummaryStats
 from agent_routing.compression.tokenize import MESSAGE_OVERHEAD_TOKENS, TokenCounter
 from agent_routing.config import PriceOverride
 

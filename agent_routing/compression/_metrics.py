@@ -1,6 +1,6 @@
 """How much compression kept: token reduction and retention of facts.
 
-Retention is measured on the items of :mod:`~agent_routing.compression.identifiers`
+Retention is measured on the items of :mod:`~agent_routing.compression._identifiers`
 (identifiers, numbers, paths, URLs). For one conversation:
 
 - the *original items* are the distinct items in the rendered original messages
@@ -20,10 +20,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from agent_routing.compression.codecs import ChatCodec
-from agent_routing.compression.identifiers import ItemKind, extract_items
-from agent_routing.compression.layout import label_entries, recent_start
-from agent_routing.compression.markers import strip_markers
+from agent_routing.compression._codecs import ChatCodec
+from agent_routing.compression._identifiers import ItemKind, extract_items
+from agent_routing.compression._layout import label_entries, recent_start
+from agent_routing.compression._markers import strip_markers
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,10 +21,10 @@ import bisect
 import functools
 from collections.abc import Callable
 
-from agent_routing.compression import markers
-from agent_routing.compression.context import StepContext
-from agent_routing.compression.entries import Entry
-from agent_routing.compression.identifiers import error_positions, items_in
+from agent_routing.compression import _markers as markers
+from agent_routing.compression._context import StepContext
+from agent_routing.compression._entries import Entry
+from agent_routing.compression._identifiers import error_positions, items_in
 
 SEGMENT_CHARS = 240
 HEAD_SHARE = 0.3

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from agent_routing.compression.entries import Entry, Role
+from agent_routing.compression._entries import Entry, Role
 
 
 def _starts_turn(entry: Entry) -> bool:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from agent_routing.compression.entries import Entry, Role, message_digest
+from agent_routing.compression._entries import Entry, Role, message_digest
 from agent_routing.errors import ConfigError
 from agent_routing.tokens import (
     TOKENS_PER_MESSAGE,
