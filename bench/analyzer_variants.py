@@ -49,11 +49,11 @@ from pathlib import Path
 
 import numpy as np
 
-from agent_routing.analyzer.datasets import CODE, DATASET_NAMES, EVAL_PAIRS, MATH, MMLU_PRO
-from agent_routing.analyzer.features import TEXT_FEATURES, _window
-from agent_routing.analyzer.pipeline import TrainingData, load_training_data
-from agent_routing.analyzer.priors import TEXT_DIRECTIONS
-from agent_routing.analyzer.ranking import RankerParams, fit_ranker, within_group_percentile
+from agent_routing.analyzer._datasets import CODE, DATASET_NAMES, EVAL_PAIRS, MATH, MMLU_PRO
+from agent_routing.analyzer._features import TEXT_FEATURES, _window
+from agent_routing.analyzer._pipeline import TrainingData, load_training_data
+from agent_routing.analyzer._priors import TEXT_DIRECTIONS
+from agent_routing.analyzer._ranking import RankerParams, fit_ranker, within_group_percentile
 from agent_routing.cli._common import format_table
 from agent_routing.evaluation.curve import apgr, sweep
 from agent_routing.evaluation.ranks import spearman

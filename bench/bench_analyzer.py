@@ -23,8 +23,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from agent_routing.analyzer.scoring import ComplexityAnalyzer
-from agent_routing.analyzer.tokens import count_tokens_exact, estimate_tokens
+from agent_routing.analyzer import ComplexityAnalyzer
+from agent_routing.analyzer._tokens import count_tokens_exact, estimate_tokens
 from agent_routing.protocols import AnalysisRequest
 from agent_routing.tokens import get_encoding
 

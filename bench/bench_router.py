@@ -35,7 +35,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_analyzer import prompt_of, source_text
 
-from agent_routing.analyzer.scoring import ComplexityAnalyzer
+from agent_routing.analyzer import ComplexityAnalyzer
 from agent_routing.config import Settings, settings_from_mapping
 from agent_routing.protocols import AnalysisRequest
 from agent_routing.router import Router, RouteRequest
@@ -119,7 +119,7 @@ def calibrate(data_dir: Path) -> None:
     """Re-measure the quantile table and the strong shares behind the strategies."""
     import numpy as np
 
-    from agent_routing.analyzer.datasets import CODE_PAIRS, MMLU_PRO_PAIRS, load_dataset
+    from agent_routing.analyzer._datasets import CODE_PAIRS, MMLU_PRO_PAIRS, load_dataset
     from agent_routing.analyzer.quantiles import (
         SHIPPED_SCORE_QUANTILES,
         STRONG_SHARES,

@@ -26,11 +26,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench_analyzer import percentiles, prompt_of, source_text
 
-from agent_routing.analyzer.datasets import MMLU_PRO, load_dataset
-from agent_routing.analyzer.scoring import ComplexityAnalyzer
-from agent_routing.analyzer.text import TextAnalyzer
-from agent_routing.analyzer.text_training import benefit_label, fit_text_model, row_from_request
-from agent_routing.analyzer.tokens import count_tokens_exact
+from agent_routing.analyzer import ComplexityAnalyzer, TextAnalyzer
+from agent_routing.analyzer._datasets import MMLU_PRO, load_dataset
+from agent_routing.analyzer._text_training import benefit_label, fit_text_model, row_from_request
+from agent_routing.analyzer._tokens import count_tokens_exact
 from agent_routing.protocols import AnalysisRequest
 
 SIZES = (100, 2_000, 8_000)

@@ -29,17 +29,17 @@ from pathlib import Path
 
 import numpy as np
 
-from agent_routing.analyzer.datasets import CODE, DATASET_NAMES, EVAL_PAIRS, MATH, MMLU_PRO
-from agent_routing.analyzer.evaluate import run_evaluation
-from agent_routing.analyzer.features import TEXT_FEATURES
-from agent_routing.analyzer.model import AnalyzerModel, load_model, save_model
-from agent_routing.analyzer.pipeline import (
+from agent_routing.analyzer import AnalyzerModel, load_model, save_model
+from agent_routing.analyzer._datasets import CODE, DATASET_NAMES, EVAL_PAIRS, MATH, MMLU_PRO
+from agent_routing.analyzer._features import TEXT_FEATURES
+from agent_routing.analyzer._pipeline import (
     TrainingData,
     fit_subset,
     load_training_data,
     sample_per_dataset,
 )
-from agent_routing.analyzer.scoring import score_matrix
+from agent_routing.analyzer._scoring import score_matrix
+from agent_routing.analyzer.evaluate import run_evaluation
 from agent_routing.cli._common import format_table
 from agent_routing.evaluation.data import EvalData, load_eval_data
 from agent_routing.evaluation.ranks import spearman
@@ -150,7 +150,7 @@ def bootstrap_apgr(
     report_path: Path, model: AnalyzerModel, resamples: int, seed: int
 ) -> tuple[tuple[float, float], tuple[float, float]]:
     """95 % intervals of analyzer APGR and of (analyzer - length) APGR, resampling rows."""
-    from agent_routing.analyzer.scoring import score_examples
+    from agent_routing.analyzer import score_examples
     from agent_routing.protocols import AnalysisRequest
 
     data = load_eval_data(report_path)

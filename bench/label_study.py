@@ -24,17 +24,17 @@ from pathlib import Path
 
 import numpy as np
 
-from agent_routing.analyzer.datasets import DATASET_NAMES
-from agent_routing.analyzer.features import TEXT_FEATURES
-from agent_routing.analyzer.pipeline import (
+from agent_routing.analyzer._datasets import DATASET_NAMES
+from agent_routing.analyzer._features import TEXT_FEATURES
+from agent_routing.analyzer._pipeline import (
     FOLDS,
     TrainingData,
     dataset_metrics,
     load_training_data,
     sample_per_dataset,
 )
-from agent_routing.analyzer.priors import TEXT_DIRECTIONS
-from agent_routing.analyzer.ranking import RankerParams, fit_ranker
+from agent_routing.analyzer._priors import TEXT_DIRECTIONS
+from agent_routing.analyzer._ranking import RankerParams, fit_ranker
 from agent_routing.cli._common import format_table
 
 Scorer = Callable[[TrainingData, np.ndarray, np.ndarray], np.ndarray]

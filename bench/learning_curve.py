@@ -44,9 +44,9 @@ import numpy.typing as npt
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from agent_routing.analyzer.datasets import CODE, MATH, MMLU_PRO, LabelledPrompt, load_dataset
-from agent_routing.analyzer.scoring import ComplexityAnalyzer
-from agent_routing.analyzer.text_training import (
+from agent_routing.analyzer import ComplexityAnalyzer
+from agent_routing.analyzer._datasets import CODE, MATH, MMLU_PRO, LabelledPrompt, load_dataset
+from agent_routing.analyzer._text_training import (
     TextRow,
     benefit_label,
     fit_text_model,

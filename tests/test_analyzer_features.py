@@ -6,9 +6,9 @@ import math
 
 import pytest
 
-from agent_routing.analyzer import features as F
-from agent_routing.analyzer.priors import CONTEXT_PRIORS, TEXT_DIRECTIONS
-from agent_routing.analyzer.tokens import (
+from agent_routing.analyzer import _features as F
+from agent_routing.analyzer._priors import CONTEXT_PRIORS, TEXT_DIRECTIONS
+from agent_routing.analyzer._tokens import (
     EXACT_LIMIT_CHARS,
     count_tokens_exact,
     estimate_tokens,

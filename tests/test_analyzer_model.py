@@ -10,8 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from agent_routing.analyzer.features import FEATURE_NAMES, extract_features
-from agent_routing.analyzer.model import (
+from agent_routing.analyzer import (
+    FEATURE_NAMES,
+    ComplexityAnalyzer,
+    extract_features,
+    model_for_settings,
+    score_examples,
+    score_features,
+)
+from agent_routing.analyzer._model import (
     FORMAT_NAME,
     FeatureSpec,
     ModelFormatError,
@@ -20,12 +27,6 @@ from agent_routing.analyzer.model import (
     make_model,
     model_json,
     save_model,
-)
-from agent_routing.analyzer.scoring import (
-    ComplexityAnalyzer,
-    model_for_settings,
-    score_examples,
-    score_features,
 )
 from agent_routing.config import CallKind, Settings
 from agent_routing.protocols import AnalysisRequest

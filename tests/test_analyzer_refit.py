@@ -7,10 +7,13 @@ import math
 import numpy as np
 import pytest
 
-from agent_routing.analyzer.features import extract_features
-from agent_routing.analyzer.model import load_default_model, model_json
-from agent_routing.analyzer.refit import train_model, train_model_from_features
-from agent_routing.analyzer.scoring import score_features
+from agent_routing.analyzer import (
+    extract_features,
+    score_features,
+    train_model,
+    train_model_from_features,
+)
+from agent_routing.analyzer._model import load_default_model, model_json
 from agent_routing.config import CallKind
 from agent_routing.errors import ConfigError
 from agent_routing.protocols import AnalysisRequest

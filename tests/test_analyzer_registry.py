@@ -7,16 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from agent_routing.analyzer.model import ModelFormatError
-from agent_routing.analyzer.registry import build_analyzer, load_analyzer_file, text_model_path
-from agent_routing.analyzer.scoring import ComplexityAnalyzer
-from agent_routing.analyzer.text import (
+from agent_routing.analyzer import ComplexityAnalyzer, ModelFormatError
+from agent_routing.analyzer._text import (
     TextAnalyzer,
     load_text_model,
     model_to_dict,
     save_text_model,
 )
-from agent_routing.analyzer.text_training import fit_text_model, row_from_request, score_rows
+from agent_routing.analyzer._text_training import fit_text_model, row_from_request, score_rows
+from agent_routing.analyzer.registry import build_analyzer, load_analyzer_file, text_model_path
 from agent_routing.config import settings_from_mapping
 from agent_routing.errors import ConfigError
 from agent_routing.protocols import AnalysisRequest
@@ -118,7 +117,7 @@ def test_text_model_files_are_checked_and_errors_name_the_file(tmp_path: Path) -
     with pytest.raises(ModelFormatError, match="intercept"):
         load_analyzer_file(broken)
     features_file = tmp_path / "features.json"
-    from agent_routing.analyzer.model import load_default_model, save_model
+    from agent_routing.analyzer import load_default_model, save_model
 
     save_model(load_default_model(), features_file)
     assert isinstance(load_analyzer_file(features_file), ComplexityAnalyzer)

@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from agent_routing.analyzer.model import load_default_model, save_model
-from agent_routing.analyzer.scoring import score_examples
+from agent_routing.analyzer import load_default_model, save_model, score_examples
 from agent_routing.cli import main
 from agent_routing.protocols import AnalysisRequest
 
@@ -179,7 +178,7 @@ def test_calibrate_rejects_share_outside_zero_one(tmp_path: Path, share: str) ->
 
 def test_eval_and_calibrate_use_router_model_path_from_config(tmp_path: Path) -> None:
     """Without --model, router.model_path from --config selects the analyzer model."""
-    from agent_routing.analyzer.model import make_model
+    from agent_routing.analyzer._model import make_model
 
     shipped = load_default_model()
     custom = make_model(shipped.features, shipped.intercept + 1.0, training={}, metrics={})

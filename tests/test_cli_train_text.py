@@ -9,8 +9,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
+from agent_routing.analyzer._text import load_text_model
 from agent_routing.analyzer.registry import text_model_path
-from agent_routing.analyzer.text import load_text_model
 from agent_routing.cli import main
 
 TOPICS = ("compute the integral of x^2 from 0 to 1", "name a colour", "prove there are infinitely "

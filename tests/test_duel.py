@@ -5,9 +5,9 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+from agent_routing.analyzer._text import TextAnalyzer, untrained_model
 from agent_routing.analyzer.learning import refit_text_from_ledger
 from agent_routing.analyzer.registry import build_analyzer, text_model_path
-from agent_routing.analyzer.text import TextAnalyzer, untrained_model
 from agent_routing.config import DuelConfig, Settings, settings_from_mapping
 from agent_routing.ledger import get_writer, ledger_for, run_sync
 from agent_routing.protocols import AnalysisRequest

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from agent_routing.analyzer import load_default_model, load_model, score_features
 from agent_routing.analyzer.learning import (
     current_model,
     default_analyzer,
@@ -17,8 +18,6 @@ from agent_routing.analyzer.learning import (
     learned_model_path,
     train_from_ledger,
 )
-from agent_routing.analyzer.model import load_default_model, load_model
-from agent_routing.analyzer.scoring import score_features
 from agent_routing.config import Settings, settings_from_mapping
 from agent_routing.errors import ConfigError
 from agent_routing.ledger import get_writer

@@ -230,7 +230,7 @@ def test_override_and_cascade_floor_precedence() -> None:
 
 def test_shipped_quantiles_belong_to_the_shipped_analyzer_model() -> None:
     """The quantile table was measured with the model that ships; re-measure when it changes."""
-    from agent_routing.analyzer.model import load_default_model
+    from agent_routing.analyzer import load_default_model
 
     assert load_default_model().model_version == CALIBRATED_MODEL_VERSION
     assert len(SHIPPED_SCORE_QUANTILES) == len(QUANTILE_LEVELS) == 21

@@ -6,10 +6,8 @@ import math
 
 import pytest
 
-from agent_routing.analyzer.features import extract_features
-from agent_routing.analyzer.model import load_default_model
-from agent_routing.analyzer.priors import CONTEXT_PRIORS
-from agent_routing.analyzer.scoring import ComplexityAnalyzer
+from agent_routing.analyzer import ComplexityAnalyzer, extract_features, load_default_model
+from agent_routing.analyzer._priors import CONTEXT_PRIORS
 from agent_routing.config import CallKind, CascadeConfig
 from agent_routing.protocols import AnalysisRequest
 

@@ -13,10 +13,10 @@ import pytest
 from click.testing import CliRunner
 from train_support import write_data_dir
 
-from agent_routing.analyzer import datasets
-from agent_routing.analyzer.model import load_model
-from agent_routing.analyzer.pipeline import build_model, load_training_data
-from agent_routing.analyzer.refit import fit_penalised_logistic
+from agent_routing.analyzer import _datasets as datasets
+from agent_routing.analyzer import load_model
+from agent_routing.analyzer._pipeline import build_model, load_training_data
+from agent_routing.analyzer._refit import fit_penalised_logistic
 from agent_routing.cli import main
 from agent_routing.cli import train as train_cli
 from agent_routing.errors import ConfigError
@@ -179,7 +179,7 @@ def test_penalised_logistic_matches_scikit_learn_when_centred_on_zero() -> None:
 
 def test_sample_per_dataset_keeps_order_and_caps_each_set(data_dir: Path) -> None:
     """A quick-run sample holds at most N rows per set, in the original order, with features."""
-    from agent_routing.analyzer.pipeline import sample_per_dataset
+    from agent_routing.analyzer._pipeline import sample_per_dataset
 
     data = load_training_data(data_dir)
     sample = sample_per_dataset(data, 10, seed=1)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from agent_routing.analyzer import datasets
+from agent_routing.analyzer import _datasets as datasets
 
 MMLU_MODELS = sorted({model for pair in datasets.MMLU_PRO_PAIRS for model in pair})
 CODE_MODELS = sorted({model for pair in datasets.CODE_PAIRS for model in pair})

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from agent_routing.analyzer.model import AnalyzerModel, load_default_model
-from agent_routing.analyzer.scoring import ComplexityAnalyzer, score_examples
+from agent_routing.analyzer._model import AnalyzerModel, load_default_model
+from agent_routing.analyzer._scoring import ComplexityAnalyzer, score_examples
 from agent_routing.config import PriceOverride
 from agent_routing.errors import ConfigError
 from agent_routing.evaluation.calibration import (
@@ -43,7 +43,7 @@ def score_prompts(
     `category` (the learnable analyzer learns a benefit rate per category). With
     `progress`, a tqdm bar over the prompts goes to stderr when it is a terminal.
     """
-    from agent_routing.analyzer.scoring import ComplexityAnalyzer
+    from agent_routing.analyzer._scoring import ComplexityAnalyzer
 
     shown: Iterable[str] = prompts
     if progress:
@@ -54,8 +54,8 @@ def score_prompts(
         if not progress:
             requests = [AnalysisRequest(prompt=prompt) for prompt in prompts]
             return score_examples(analyzer.model, requests), analyzer.model.model_version
-        from agent_routing.analyzer.features import extract_features
-        from agent_routing.analyzer.scoring import score_features
+        from agent_routing.analyzer._features import extract_features
+        from agent_routing.analyzer._scoring import score_features
 
         rows = [extract_features(AnalysisRequest(prompt=prompt)) for prompt in shown]
         return score_features(analyzer.model, rows), analyzer.model.model_version

@@ -4,7 +4,7 @@ Every routed decision stores the analyzer's full feature vector (`extra["feature
 tier the call used and its rank among the tiers (`extra["tiers"]`); outcome signals
 (`signals` table) say how the answer went. :func:`train_from_ledger` turns them into
 training examples, refits the analyzer with its trainer (the fit itself is
-:mod:`agent_routing.analyzer.refit`), and keeps the new model **only if it scores better
+:mod:`agent_routing.analyzer._refit`), and keeps the new model **only if it scores better
 than the model in use on a held-out split of the same data** (both scores are reported
 either way).
 
@@ -56,7 +56,7 @@ from agent_routing.records import (
 )
 
 if TYPE_CHECKING:
-    from agent_routing.analyzer.model import AnalyzerModel
+    from agent_routing.analyzer._model import AnalyzerModel
 
 logger = logging.getLogger("agent_routing.analyzer")
 
@@ -82,7 +82,7 @@ def current_model(settings: Settings) -> AnalyzerModel:
     saved by :func:`train_from_ledger`; else the model shipped in the package. A learned
     file that no longer loads is logged and skipped (routing fails open to the shipped one).
     """
-    from agent_routing.analyzer.model import load_default_model, load_model
+    from agent_routing.analyzer._model import load_default_model, load_model
 
     if settings.router.model_path is not None:
         return load_model(settings.router.model_path)
@@ -299,8 +299,8 @@ def _fit_and_compare(
     recorded: Sequence[dict[str, float]],
     out_path: Path,
 ) -> None:
-    from agent_routing.analyzer.model import make_model, save_model
-    from agent_routing.analyzer.refit import train_model_from_features
+    from agent_routing.analyzer._model import make_model, save_model
+    from agent_routing.analyzer._refit import train_model_from_features
 
     new = train_model_from_features([(e.features, float(e.label)) for e in train], base=current)
     report.new_version = new.model_version
@@ -331,7 +331,7 @@ def _fit_and_compare(
 def _quantiles_on(model: AnalyzerModel, rows: Sequence[dict[str, float]]) -> tuple[float, ...]:
     """The refit model's score quantiles over every recorded call: a refit changes the
     score scale, so the strategies' thresholds must come from the new scores."""
-    from agent_routing.analyzer.scoring import score_features
+    from agent_routing.analyzer._scoring import score_features
 
     return quantile_table(float(score) for score in score_features(model, rows))
 
@@ -341,7 +341,7 @@ def _held_out(
 ) -> tuple[float, float]:
     from sklearn.metrics import log_loss
 
-    from agent_routing.analyzer.scoring import score_features
+    from agent_routing.analyzer._scoring import score_features
 
     scores = score_features(model, [example.features for example in test])
     return held_out_auc(labels, scores), float(log_loss(labels, scores, labels=[0, 1]))
@@ -397,7 +397,7 @@ class TextRefitReport:
 
 def duel_rows(decisions: Sequence[DecisionRecord]) -> list[tuple[str, Any]]:
     """(duel id, training row) for every judged duel recorded by the text analyzer."""
-    from agent_routing.analyzer.text_training import row_from_features
+    from agent_routing.analyzer._text_training import row_from_features
 
     rows: list[tuple[str, Any]] = []
     for decision in decisions:
@@ -447,9 +447,9 @@ def refit_text_from_ledger(
     (`*.shadow.json`) and the report says what it would have done; the router never
     switches. The current model is the one `router.analyzer: text` loads.
     """
+    from agent_routing.analyzer._text import TextAnalyzer, save_text_model
+    from agent_routing.analyzer._text_training import fit_text_model, score_rows
     from agent_routing.analyzer.registry import TEXT, build_analyzer, text_model_path
-    from agent_routing.analyzer.text import TextAnalyzer, save_text_model
-    from agent_routing.analyzer.text_training import fit_text_model, score_rows
     from agent_routing.ledger import ledger_for, run_sync
 
     path = (db_path or settings.ledger.resolved_path()).expanduser()

@@ -4,7 +4,7 @@ Built in:
 
 - `features` (default): the explainable feature model (:class:`ComplexityAnalyzer`), the
   prior every other analyzer starts from;
-- `text`: the learnable text analyzer (:class:`~agent_routing.analyzer.text.TextAnalyzer`),
+- `text`: the learnable text analyzer (:class:`~agent_routing.analyzer._text.TextAnalyzer`),
   trained on the user's own benefit labels by `agent-routing train --data FILE` or by duel
   mode's refits.
 
@@ -37,8 +37,8 @@ TEXT_MODEL_FILE = "text-analyzer-model.json"  # under $AGENT_ROUTING_HOME: train
 
 
 def _features(settings: Settings, path: Path | None) -> CalibratedAnalyzer:
-    from agent_routing.analyzer.model import load_model
-    from agent_routing.analyzer.scoring import ComplexityAnalyzer
+    from agent_routing.analyzer._model import load_model
+    from agent_routing.analyzer._scoring import ComplexityAnalyzer
 
     if path is not None:
         _expect_format(path, FEATURE_FORMAT, FEATURES)
@@ -49,7 +49,7 @@ def _features(settings: Settings, path: Path | None) -> CalibratedAnalyzer:
 
 
 def _text(settings: Settings, path: Path | None) -> CalibratedAnalyzer:
-    from agent_routing.analyzer.text import TextAnalyzer, load_text_model
+    from agent_routing.analyzer._text import TextAnalyzer, load_text_model
 
     if path is None:
         default = text_model_path()
@@ -96,7 +96,7 @@ def check_analyzer_name(name: str) -> None:
 
 
 def _expect_format(path: Path, expected: str, name: str) -> None:
-    from agent_routing.analyzer.text import read_model_document
+    from agent_routing.analyzer._text import read_model_document
 
     found = read_model_document(path).get("format")
     if found != expected:
@@ -118,10 +118,10 @@ def build_analyzer(settings: Settings, name: str | None = None) -> CalibratedAna
 
 def load_analyzer_file(path: Path) -> CalibratedAnalyzer:
     """The analyzer a model file belongs to, loaded from it (errors name the file)."""
-    from agent_routing.analyzer.model import ModelFormatError, model_from_dict
-    from agent_routing.analyzer.scoring import ComplexityAnalyzer
-    from agent_routing.analyzer.text import TextAnalyzer, read_model_document
-    from agent_routing.analyzer.text import model_from_dict as text_from_dict
+    from agent_routing.analyzer._model import ModelFormatError, model_from_dict
+    from agent_routing.analyzer._scoring import ComplexityAnalyzer
+    from agent_routing.analyzer._text import TextAnalyzer, read_model_document
+    from agent_routing.analyzer._text import model_from_dict as text_from_dict
 
     document = read_model_document(path)
     found = document.get("format")

@@ -25,7 +25,7 @@ from agent_routing.cli._common import (
 from agent_routing.cli.formatting import money
 
 if TYPE_CHECKING:
-    from agent_routing.analyzer.model import AnalyzerModel
+    from agent_routing.analyzer import AnalyzerModel
     from agent_routing.config import Settings
     from agent_routing.evaluation.report import EvaluationReport, RouterResult
     from agent_routing.protocols import CalibratedAnalyzer
@@ -49,8 +49,7 @@ def load_cli_settings(config_path: Path | None) -> Settings:
 
 def resolve_model(model_path: Path | None, settings: Settings) -> AnalyzerModel:
     """--model, else the configured `router.model_path`, else the shipped model."""
-    from agent_routing.analyzer.model import load_model
-    from agent_routing.analyzer.scoring import model_for_settings
+    from agent_routing.analyzer import load_model, model_for_settings
 
     return load_model(model_path) if model_path is not None else model_for_settings(settings)
 

@@ -75,9 +75,8 @@ def _train_text(
     data_file: Path, out: Path | None, seed: int, as_json: bool, config_path: Path | None
 ) -> None:
     """`train --data FILE`: fit the text analyzer, save it, say how the router uses it."""
+    from agent_routing.analyzer import save_text_model, train_text_file
     from agent_routing.analyzer.registry import TEXT, text_model_path
-    from agent_routing.analyzer.text import save_text_model
-    from agent_routing.analyzer.text_training import train_text_file
     from agent_routing.config import load_settings
 
     settings = load_settings(config_path, validate_models=False)
@@ -198,8 +197,7 @@ def command(
         else:
             click.echo(str(payload))
         return
-    from agent_routing.analyzer.model import save_model
-    from agent_routing.analyzer.pipeline import build_model
+    from agent_routing.analyzer import build_model, save_model
     from agent_routing.config import data_home, load_settings
 
     settings = load_settings(config_path, validate_models=False)

@@ -10,8 +10,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from agent_routing.analyzer.features import extract_features
-from agent_routing.analyzer.model import (
+from agent_routing.analyzer._features import extract_features
+from agent_routing.analyzer._model import (
     AnalyzerModel,
     ModelFormatError,
     load_default_model,

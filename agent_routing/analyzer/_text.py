@@ -20,7 +20,7 @@ scores exactly like the feature model: the learnable analyzer starts from the pr
 away from it only as far as the user's labels say.
 
 The model file is JSON (never pickle) with `format` and `format_version` checked at load;
-any mismatch raises :class:`~agent_routing.analyzer.model.ModelFormatError` naming the file
+any mismatch raises :class:`~agent_routing.analyzer._model.ModelFormatError` naming the file
 and the field. Scoring is plain Python (no numpy); fitting uses scikit-learn.
 """
 
@@ -38,15 +38,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent_routing.analyzer.model import (
+from agent_routing.analyzer._model import (
     AnalyzerModel,
     ModelFormatError,
     load_default_model,
     round_number,
     sigmoid,
 )
+from agent_routing.analyzer._scoring import ComplexityAnalyzer, feature_model_quantiles
 from agent_routing.analyzer.quantiles import QUANTILE_LEVELS, valid_table
-from agent_routing.analyzer.scoring import ComplexityAnalyzer, feature_model_quantiles
 from agent_routing.config import CallKind
 from agent_routing.protocols import Analysis, AnalysisRequest
 

@@ -27,7 +27,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from agent_routing.analyzer.features import FEATURE_NAMES
+from agent_routing.analyzer._features import FEATURE_NAMES
 from agent_routing.errors import ConfigError
 
 FORMAT_NAME = "agent-routing/complexity-model"

@@ -25,9 +25,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from agent_routing.analyzer.features import CONTEXT_FEATURES, TEXT_FEATURES
-from agent_routing.analyzer.model import FeatureSpec
-from agent_routing.analyzer.priors import CONTEXT_PRIORS, TEXT_DIRECTIONS
+from agent_routing.analyzer._features import CONTEXT_FEATURES, TEXT_FEATURES
+from agent_routing.analyzer._model import FeatureSpec
+from agent_routing.analyzer._priors import CONTEXT_PRIORS, TEXT_DIRECTIONS
 from agent_routing.errors import ConfigError
 from agent_routing.evaluation.ranks import average_ranks
 

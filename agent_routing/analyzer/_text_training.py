@@ -20,9 +20,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from agent_routing.analyzer.quantiles import quantile_table
-from agent_routing.analyzer.scoring import ComplexityAnalyzer
-from agent_routing.analyzer.text import (
+from agent_routing.analyzer._scoring import ComplexityAnalyzer
+from agent_routing.analyzer._text import (
     CATEGORY_FEATURE_PREFIX,
     CATEGORY_FIELDS,
     DEFAULT_BITS,
@@ -35,6 +34,7 @@ from agent_routing.analyzer.text import (
     make_text_model,
     request_categories,
 )
+from agent_routing.analyzer.quantiles import quantile_table
 from agent_routing.errors import ConfigError
 from agent_routing.protocols import AnalysisRequest
 
@@ -277,7 +277,7 @@ def fit_text_model(
 
 def score_rows(model: TextModel, rows: Sequence[TextRow]) -> FloatArray:
     """Scores of training-space rows (equal to `TextAnalyzer.analyze(...).score`)."""
-    from agent_routing.analyzer.model import sigmoid
+    from agent_routing.analyzer._model import sigmoid
 
     out = np.empty(len(rows))
     for index, row in enumerate(rows):

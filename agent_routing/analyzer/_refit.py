@@ -30,9 +30,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from agent_routing.analyzer.features import FEATURE_NAMES, extract_features
-from agent_routing.analyzer.model import AnalyzerModel, FeatureSpec, make_model
-from agent_routing.analyzer.scoring import feature_matrix
+from agent_routing.analyzer._features import FEATURE_NAMES, extract_features
+from agent_routing.analyzer._model import AnalyzerModel, FeatureSpec, make_model
+from agent_routing.analyzer._scoring import feature_matrix
 from agent_routing.errors import ConfigError
 from agent_routing.protocols import AnalysisRequest
 

@@ -25,16 +25,16 @@ from typing import Any, TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from agent_routing.analyzer.datasets import (
+from agent_routing.analyzer._datasets import (
     DATASET_NAMES,
     EVAL_PAIRS,
     DataFingerprint,
     LabelledPrompt,
     load_dataset,
 )
-from agent_routing.analyzer.features import TEXT_FEATURES, text_features
-from agent_routing.analyzer.model import AnalyzerModel, make_model
-from agent_routing.analyzer.ranking import FittedParameters, RankerParams, fit_difficulty_model
+from agent_routing.analyzer._features import TEXT_FEATURES, text_features
+from agent_routing.analyzer._model import AnalyzerModel, make_model
+from agent_routing.analyzer._ranking import FittedParameters, RankerParams, fit_difficulty_model
 from agent_routing.evaluation.curve import apgr, sweep
 from agent_routing.evaluation.ranks import spearman
 

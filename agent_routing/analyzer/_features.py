@@ -23,7 +23,7 @@ import math
 import string
 from collections import Counter
 
-from agent_routing.analyzer.tokens import estimate_tokens
+from agent_routing.analyzer._tokens import estimate_tokens
 from agent_routing.config import CallKind
 from agent_routing.protocols import AnalysisRequest
 from agent_routing.records import FAILURE_SIGNALS
