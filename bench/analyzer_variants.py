@@ -55,8 +55,7 @@ from agent_routing.analyzer._pipeline import TrainingData, load_training_data
 from agent_routing.analyzer._priors import TEXT_DIRECTIONS
 from agent_routing.analyzer._ranking import RankerParams, fit_ranker, within_group_percentile
 from agent_routing.cli._common import format_table
-from agent_routing.evaluation.curve import apgr, sweep
-from agent_routing.evaluation.ranks import spearman
+from agent_routing.evaluation import apgr, spearman, sweep
 
 LLAMA = EVAL_PAIRS[MMLU_PRO][0]
 GEMINI = EVAL_PAIRS[MMLU_PRO][1]

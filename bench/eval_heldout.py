@@ -41,9 +41,8 @@ from agent_routing.analyzer._pipeline import (
 from agent_routing.analyzer._scoring import score_matrix
 from agent_routing.analyzer.evaluate import run_evaluation
 from agent_routing.cli._common import format_table
-from agent_routing.evaluation.data import EvalData, load_eval_data
-from agent_routing.evaluation.ranks import spearman
-from agent_routing.evaluation.report import RouterResult, evaluate_router, length_scores
+from agent_routing.evaluation import EvalData, load_eval_data, spearman
+from agent_routing.evaluation._report import RouterResult, evaluate_router, length_scores
 
 TEST_FRACTION = 0.25
 LLAMA_8B = "together_ai/meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo"

@@ -54,9 +54,7 @@ from agent_routing.analyzer._text_training import (
     score_rows,
 )
 from agent_routing.cli._common import format_table
-from agent_routing.evaluation.curve import apgr, sweep
-from agent_routing.evaluation.ranks import spearman
-from agent_routing.evaluation.report import length_scores
+from agent_routing.evaluation import apgr, length_scores, spearman, sweep
 from agent_routing.protocols import AnalysisRequest
 
 FloatArray = npt.NDArray[np.float64]

@@ -8,16 +8,17 @@ import numpy as np
 import pytest
 
 from agent_routing.errors import ConfigError
-from agent_routing.evaluation.calibration import calibrate_threshold
-from agent_routing.evaluation.curve import (
+from agent_routing.evaluation import (
+    EvalData,
     apgr,
+    average_ranks,
+    calibrate_threshold,
     calls_to_recover,
     savings_at_quality,
+    spearman,
     sweep,
 )
-from agent_routing.evaluation.data import EvalData
-from agent_routing.evaluation.ranks import average_ranks, spearman
-from agent_routing.evaluation.report import build_report, expected_random, oracle
+from agent_routing.evaluation._report import build_report, expected_random, oracle
 
 # Ten prompts; the strong model wins exactly on the two highest-scoring ones.
 SCORES = np.arange(10, dtype=float)

@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from agent_routing.errors import ConfigError, UnknownModelError
-from agent_routing.evaluation.costs import with_price_table_costs
-from agent_routing.evaluation.data import load_eval_data
+from agent_routing.evaluation import load_eval_data, with_price_table_costs
 
 
 def write(path: Path, text: str) -> Path:

@@ -35,8 +35,7 @@ from agent_routing.analyzer._datasets import (
 from agent_routing.analyzer._features import TEXT_FEATURES, text_features
 from agent_routing.analyzer._model import AnalyzerModel, make_model
 from agent_routing.analyzer._ranking import FittedParameters, RankerParams, fit_difficulty_model
-from agent_routing.evaluation.curve import apgr, sweep
-from agent_routing.evaluation.ranks import spearman
+from agent_routing.evaluation import apgr, spearman, sweep
 
 FloatArray = npt.NDArray[np.float64]
 T = TypeVar("T")

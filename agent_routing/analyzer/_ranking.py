@@ -29,7 +29,7 @@ from agent_routing.analyzer._features import CONTEXT_FEATURES, TEXT_FEATURES
 from agent_routing.analyzer._model import FeatureSpec
 from agent_routing.analyzer._priors import CONTEXT_PRIORS, TEXT_DIRECTIONS
 from agent_routing.errors import ConfigError
-from agent_routing.evaluation.ranks import average_ranks
+from agent_routing.evaluation import average_ranks
 
 FloatArray = npt.NDArray[np.float64]
 

@@ -303,9 +303,7 @@ def train_text_file(path: Path, *, seed: int = 0) -> tuple[TextModel, dict[str, 
     With enough rows, a model fit on 75 % first scores the other 25 % (APGR beside the
     feature model and length: what to expect), then the returned model is fit on all rows.
     """
-    from agent_routing.evaluation.curve import apgr, sweep
-    from agent_routing.evaluation.data import load_eval_data
-    from agent_routing.evaluation.report import length_scores
+    from agent_routing.evaluation import apgr, length_scores, load_eval_data, sweep
 
     data = load_eval_data(path)
     assert data.weak is not None

@@ -17,14 +17,16 @@ from agent_routing.analyzer._model import AnalyzerModel, load_default_model
 from agent_routing.analyzer._scoring import ComplexityAnalyzer, score_examples
 from agent_routing.config import PriceOverride
 from agent_routing.errors import ConfigError
-from agent_routing.evaluation.calibration import (
+from agent_routing.evaluation import (
+    DEFAULT_OUTPUT_TOKENS,
     Calibration,
+    EvaluationReport,
+    build_report,
     calibrate_threshold,
     check_strong_share,
+    load_eval_data,
+    with_price_table_costs,
 )
-from agent_routing.evaluation.costs import DEFAULT_OUTPUT_TOKENS, with_price_table_costs
-from agent_routing.evaluation.data import load_eval_data
-from agent_routing.evaluation.report import EvaluationReport, build_report
 from agent_routing.protocols import AnalysisRequest, Analyzer
 
 FloatArray = npt.NDArray[np.float64]

@@ -45,7 +45,7 @@ def command(
     (use the threshold under router.thresholds in the configuration).
     """
     from agent_routing.analyzer.evaluate import run_calibration
-    from agent_routing.evaluation.calibration import check_strong_share
+    from agent_routing.evaluation import check_strong_share
     from agent_routing.protocols import AnalysisRequest
 
     check_strong_share(strong_share)

@@ -27,7 +27,7 @@ from agent_routing.cli.formatting import money
 if TYPE_CHECKING:
     from agent_routing.analyzer import AnalyzerModel
     from agent_routing.config import Settings
-    from agent_routing.evaluation.report import EvaluationReport, RouterResult
+    from agent_routing.evaluation import EvaluationReport, RouterResult
     from agent_routing.protocols import CalibratedAnalyzer
 
 model_option = click.option(
@@ -180,7 +180,7 @@ def command(
     Example: agent-routing eval --data heldout.csv --plot curve.png
     """
     from agent_routing.analyzer.evaluate import run_evaluation
-    from agent_routing.evaluation.report import report_to_dict
+    from agent_routing.evaluation import report_to_dict
 
     if plot_path is not None:
         require_matplotlib()  # before any work: say which extra to install
@@ -195,7 +195,7 @@ def command(
         progress=not as_json,
     )
     if plot_path is not None:
-        from agent_routing.evaluation.plot import plot_report
+        from agent_routing.evaluation import plot_report
 
         plot_report(report, plot_path)
     if as_json:

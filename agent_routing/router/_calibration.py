@@ -12,7 +12,7 @@ Two measurements, both reproduced by `bench/bench_router.py --calibrate`:
    `1 - s` (RouteLLM's `calibrate_threshold.py` does the same with `quantile(1 - pct)`).
 2. **What a share of strong calls buys.** On prompts with recorded outcomes of a cheap and
    a strong model, the share of strong calls needed to recover a fraction of the quality
-   gap (RouteLLM's CPT), from :mod:`agent_routing.evaluation.curve`; docs/router.md lists
+   gap (RouteLLM's CPT), from :mod:`agent_routing.evaluation._curve`; docs/router.md lists
    the figures beside the strategies' shares.
 """
 
@@ -73,7 +73,7 @@ def strong_share_to_recover(
     """Share of calls sent strong (highest scores first) to recover `target` of the gap."""
     import numpy as np
 
-    from agent_routing.evaluation.curve import calls_to_recover, sweep
+    from agent_routing.evaluation import calls_to_recover, sweep
 
     score_array = np.asarray(scores, dtype=float)
     weak_array = np.asarray(weak, dtype=float)

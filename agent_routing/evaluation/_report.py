@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from agent_routing.evaluation.curve import (
+from agent_routing.evaluation._curve import (
     CPT_TARGETS,
     QUALITY_TARGETS,
     CurvePoint,
@@ -29,7 +29,7 @@ from agent_routing.evaluation.curve import (
     savings_at_quality,
     sweep,
 )
-from agent_routing.evaluation.data import EvalData
+from agent_routing.evaluation._data import EvalData
 
 FloatArray = npt.NDArray[np.float64]
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from agent_routing.config import PriceOverride
 from agent_routing.errors import ConfigError, UnknownModelError
-from agent_routing.evaluation.data import EvalData
+from agent_routing.evaluation._data import EvalData
 
 DEFAULT_OUTPUT_TOKENS = 256
 

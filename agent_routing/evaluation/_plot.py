@@ -5,9 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from agent_routing.errors import ConfigError
-from agent_routing.evaluation.report import EvaluationReport, RouterResult
+from agent_routing.evaluation._report import (
+    ANALYZER,
+    LENGTH,
+    RANDOM,
+    EvaluationReport,
+    RouterResult,
+)
 
-_STYLES = {"analyzer": "o-", "length": "s--", "random": ":"}
+_STYLES = {ANALYZER: "o-", LENGTH: "s--", RANDOM: ":"}
 
 
 def plot_report(report: EvaluationReport, path: Path) -> None:
