@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent_routing.cli.formatting import money, percent, table
+from agent_routing.cli._formatting import money, percent, table
 
 
 @pytest.mark.parametrize(

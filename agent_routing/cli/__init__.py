@@ -3,6 +3,11 @@
 Each subcommand lives in its own module (`agent_routing/cli/<module>.py`) as a click
 command named `command`; importing the group imports none of them, so `--help` stays fast
 and litellm / scikit-learn load only for the commands that need them.
+
+Public: :func:`main` (the `agent-routing` entry point) and :data:`COMMANDS`, the registry
+of command modules (each named after its command); `reference` regenerates the README's
+command reference (`python -m agent_routing.cli.reference --update README.md`). Internal:
+`_common` (options, errors, exit codes) and `_formatting` (tables, money, percentages).
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ import importlib.util
 from typing import Any
 
 import click
+
+__all__ = ["COMMANDS", "main"]
 
 # command name -> module under agent_routing.cli (attribute: `command`)
 COMMANDS: dict[str, str] = {

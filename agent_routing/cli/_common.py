@@ -131,7 +131,7 @@ def emit_json(payload: Any) -> None:
 def format_table(
     headers: Sequence[str], rows: Sequence[Sequence[Any]], *, numeric: Collection[int] | None = None
 ) -> str:
-    """An aligned text table that fits the terminal (see :mod:`agent_routing.cli.formatting`)."""
-    from agent_routing.cli.formatting import table
+    """An aligned text table that fits the terminal (see :mod:`agent_routing.cli._formatting`)."""
+    from agent_routing.cli._formatting import table
 
     return table(headers, rows, numeric=numeric)

@@ -17,7 +17,7 @@ from agent_routing.cli._common import (
     handle_errors,
     json_option,
 )
-from agent_routing.cli.formatting import money, percent
+from agent_routing.cli._formatting import money, percent
 
 if TYPE_CHECKING:
     from agent_routing.budgets import Budgets, BudgetStatus, QuotaStatus

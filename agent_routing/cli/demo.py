@@ -17,8 +17,8 @@ from agent_routing.cli._common import (
     handle_errors,
     json_option,
 )
+from agent_routing.cli._formatting import money, percent
 from agent_routing.cli.costs import render_report
-from agent_routing.cli.formatting import money, percent
 from agent_routing.config import data_home, load_settings
 
 if TYPE_CHECKING:

@@ -33,7 +33,7 @@ from agent_routing.cli._common import (
     handle_errors,
     json_option,
 )
-from agent_routing.cli.formatting import money
+from agent_routing.cli._formatting import money
 
 if TYPE_CHECKING:
     from agent_routing.config import Settings

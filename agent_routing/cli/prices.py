@@ -23,7 +23,7 @@ from agent_routing.cli._common import (
     handle_errors,
     json_option,
 )
-from agent_routing.cli.formatting import money
+from agent_routing.cli._formatting import money
 from agent_routing.config import PriceOverride
 
 PER_MILLION = 1_000_000
