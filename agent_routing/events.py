@@ -2,7 +2,7 @@
 
 The core publishes an :class:`Event` where it happens (a budget alert fires, a budget
 blocks or downgrades a call, a fallback hop, a long wait for a cooling model, an unpriced
-model chosen); adapters subscribe (Agent Zero's notifications: `host/notify.py`). Publishing
+model chosen); adapters subscribe (Agent Zero's notifications: `host/_notify.py`). Publishing
 never raises and costs nothing without subscribers; a failing subscriber is logged and the
 others still get the event.
 """

@@ -189,7 +189,7 @@ class FakeHost:
 
     async def ledger(self) -> LedgerView:
         """Flush capture, then read calls, decisions and signals from the ledger file."""
-        from agent_routing.host.runtime import get_runtime
+        from agent_routing.host._runtime import get_runtime
         from agent_routing.ledger import ledger_for
 
         runtime = get_runtime(None)
@@ -209,7 +209,7 @@ class FakeHost:
         """Stop the host's loop threads; remove it from sys.path and sys.modules."""
         from helpers.defer import EventLoopThread
 
-        from agent_routing.host.runtime import reset_runtime
+        from agent_routing.host._runtime import reset_runtime
 
         _RETIRED.extend(EventLoopThread.shutdown_all())
         reset_runtime()

@@ -9,7 +9,7 @@ import litellm
 import pytest
 from fakehost import FakeHost, fake_host, respond, tool_call
 
-from agent_routing.host import duel as host_duel
+from agent_routing.host import _duel as host_duel
 
 __all__ = ["fake_host"]
 

@@ -12,9 +12,9 @@ import pytest
 from fakehost import FakeHost, fake_host, respond
 
 from agent_routing import pricing
+from agent_routing.host._runtime import get_runtime
 from agent_routing.host.failures import BLOCK_HEADING
 from agent_routing.host.routing import _announce_wait
-from agent_routing.host.runtime import get_runtime
 from agent_routing.tokens import count_message_tokens
 
 __all__ = ["fake_host"]

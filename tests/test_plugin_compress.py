@@ -73,7 +73,7 @@ def main_prompts(host: FakeHost) -> list[str]:
 
 
 def cached_summaries(host: FakeHost) -> int:
-    from agent_routing.host.runtime import get_runtime
+    from agent_routing.host._runtime import get_runtime
 
     path = get_runtime(None).settings.ledger.resolved_path()
     with closing(sqlite3.connect(Path(path))) as connection:

@@ -6,8 +6,8 @@ import pytest
 from fakehost import FakeHost, fake_host, respond
 
 from agent_routing.config import Settings
+from agent_routing.host._runtime import _resolve, _Resolved
 from agent_routing.host.failures import BLOCK_HEADING
-from agent_routing.host.runtime import _resolve, _Resolved
 
 __all__ = ["fake_host"]
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from fakehost import FakeHost, fake_host, respond, tool_call
 
-from agent_routing.host.context_size import MARK_KEY, host_input_tokens
+from agent_routing.host._context_size import MARK_KEY, host_input_tokens
 
 __all__ = ["fake_host"]
 

@@ -9,16 +9,16 @@ import pytest
 
 from agent_routing.config import CallKind, Settings, TierConfig
 from agent_routing.errors import BudgetBlockedError
-from agent_routing.host import attribution
-from agent_routing.host.failures import block_message, budget_block, is_budget_stop
-from agent_routing.host.messages import (
+from agent_routing.host import _attribution as attribution
+from agent_routing.host._messages import (
     content_text,
     is_tool_request,
     looks_like_tool_error,
     to_litellm_messages,
     unified_call_messages,
 )
-from agent_routing.host.tiers import effective_tiers, host_tiers, split_model
+from agent_routing.host._tiers import effective_tiers, host_tiers, split_model
+from agent_routing.host.failures import block_message, budget_block, is_budget_stop
 
 
 @dataclass
@@ -208,8 +208,8 @@ async def test_a_turn_hop_keeps_the_continuation_only_for_the_configured_model(
 ) -> None:
     """`previous_response_id`/`responses_input_items` reach a hop of the configured model
     only; every other turn kwarg always passes; the hop's result object comes back as is."""
-    from agent_routing.host.routed_model import CallPlan, RoutedChatModel
-    from agent_routing.host.tiers import HopModels
+    from agent_routing.host._routed_model import CallPlan, RoutedChatModel
+    from agent_routing.host._tiers import HopModels
     from agent_routing.ids import new_id
     from agent_routing.router import HopCall
 
@@ -237,8 +237,8 @@ async def test_a_turn_hop_keeps_the_continuation_only_for_the_configured_model(
 def test_the_routed_model_answers_for_the_configured_one_where_it_adds_nothing() -> None:
     """Host code reading another attribute of `call_data["model"]` gets the configured
     model's; what the configured model lacks is still an AttributeError."""
-    from agent_routing.host.routed_model import CallPlan, RoutedChatModel
-    from agent_routing.host.tiers import HopModels
+    from agent_routing.host._routed_model import CallPlan, RoutedChatModel
+    from agent_routing.host._tiers import HopModels
 
     configured = TurnModel("openai/gpt-4o")
     configured.ctx_length = 128000  # type: ignore[attr-defined]

@@ -2,7 +2,7 @@
 
 Each handler file is a host `ApiHandler` subclass that names its endpoint and passes the
 host's `Response` class in; reading the query string, choosing the operation by method,
-and turning a non-200 :class:`~agent_routing.host.api.ApiResult` into a JSON response are
+and turning a non-200 :class:`~agent_routing.host._api.ApiResult` into a JSON response are
 done here once. A 200 payload is returned as a dict, which the host serialises itself.
 """
 
@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from agent_routing.errors import ConfigError
-from agent_routing.host import api
+from agent_routing.host import _api as api
 
 # endpoint -> (GET operation, POST operation or None, whether a GET body adds parameters)
 _ENDPOINTS: dict[

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent_routing.host import attribution
+from agent_routing.host import _attribution as attribution
 
 
 def enter_agent(agent: Any) -> None:
@@ -36,7 +36,7 @@ def enter_agent(agent: Any) -> None:
 
 def start_capture(agent: Any) -> None:
     """Make sure capture runs (idempotent: the runtime and its logger exist once a process)."""
-    from agent_routing.host.runtime import get_runtime
+    from agent_routing.host._runtime import get_runtime
 
     get_runtime(agent)
 

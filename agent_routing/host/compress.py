@@ -24,9 +24,10 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from agent_routing.config import CallKind, Settings, TierConfig
-from agent_routing.host import provider_state, state
-from agent_routing.host.runtime import PluginRuntime, get_runtime
-from agent_routing.host.tiers import effective_tiers, model_name_of
+from agent_routing.host import _provider_state as provider_state
+from agent_routing.host import _state as state
+from agent_routing.host._runtime import PluginRuntime, get_runtime
+from agent_routing.host._tiers import effective_tiers, model_name_of
 
 if TYPE_CHECKING:
     from agent_routing.compression import Completer, SummaryCache, UtilitySummarizer

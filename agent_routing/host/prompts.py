@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 from agent_routing.budgets.rules import format_usd
 from agent_routing.config import TierConfig
-from agent_routing.host import attribution, state
-from agent_routing.host.runtime import get_runtime
-from agent_routing.host.tiers import effective_tiers
+from agent_routing.host import _attribution as attribution
+from agent_routing.host import _state as state
+from agent_routing.host._runtime import get_runtime
+from agent_routing.host._tiers import effective_tiers
 
 if TYPE_CHECKING:
     import jinja2

@@ -28,13 +28,14 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from agent_routing.config import CallKind, TierConfig
 from agent_routing.errors import BudgetBlockedError, ConfigError
-from agent_routing.host import attribution, provider_state, state
-from agent_routing.host.context_size import host_input_tokens
-from agent_routing.host.failures import blocked_this_turn, budget_block
-from agent_routing.host.messages import content_text, history_texts, to_litellm_messages
-from agent_routing.host.routed_model import CallPlan, RoutedChatModel
-from agent_routing.host.runtime import PluginRuntime, get_runtime
-from agent_routing.host.tiers import (
+from agent_routing.host import _attribution as attribution
+from agent_routing.host import _provider_state as provider_state
+from agent_routing.host import _state as state
+from agent_routing.host._context_size import host_input_tokens
+from agent_routing.host._messages import content_text, history_texts, to_litellm_messages
+from agent_routing.host._routed_model import CallPlan, RoutedChatModel
+from agent_routing.host._runtime import PluginRuntime, get_runtime
+from agent_routing.host._tiers import (
     CHEAP_HOST_TIER,
     CONFIGURED,
     STRONG_HOST_TIER,
@@ -42,6 +43,7 @@ from agent_routing.host.tiers import (
     effective_tiers,
     model_name_of,
 )
+from agent_routing.host.failures import blocked_this_turn, budget_block
 from agent_routing.router import refusal, release
 
 if TYPE_CHECKING:

@@ -18,10 +18,13 @@ import asyncio
 import logging
 from typing import Any
 
-from agent_routing.host import attribution, call_scope, duel, state
-from agent_routing.host.messages import is_tool_request, looks_like_tool_error
-from agent_routing.host.routed_model import RoutedChatModel
-from agent_routing.host.runtime import get_runtime
+from agent_routing.host import _attribution as attribution
+from agent_routing.host import _duel as duel
+from agent_routing.host import _state as state
+from agent_routing.host import call_scope
+from agent_routing.host._messages import is_tool_request, looks_like_tool_error
+from agent_routing.host._routed_model import RoutedChatModel
+from agent_routing.host._runtime import get_runtime
 from agent_routing.records import SignalKind
 
 logger = logging.getLogger("agent_routing.host")

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from agent_routing.config import TierConfig
-from agent_routing.host import attribution, state
-from agent_routing.host.runtime import PluginRuntime, get_runtime
-from agent_routing.host.tiers import effective_tiers
+from agent_routing.host import _attribution as attribution
+from agent_routing.host import _state as state
+from agent_routing.host._runtime import PluginRuntime, get_runtime
+from agent_routing.host._tiers import effective_tiers
 from agent_routing.ids import new_id
 from agent_routing.records import DecisionRecord
 

@@ -33,8 +33,8 @@ from typing import Any
 
 from agent_routing.config import Settings, check_models_known, settings_from_mapping
 from agent_routing.errors import ConfigError
-from agent_routing.host import api as cost_api
-from agent_routing.host.api import ApiResult, bad_request, check_params, int_param, text_param
+from agent_routing.host import _api as cost_api
+from agent_routing.host._api import ApiResult, bad_request, check_params, int_param, text_param
 from agent_routing.records import CallRecord, DecisionRecord, Outcome
 
 STACKS = ("model", "kind")
@@ -230,8 +230,8 @@ def routing_savings(
 
 def _pinned(context_id: str) -> dict[str, Any] | None:
     """The chat's `switch_model` pin, read from the live host context (None if not pinned)."""
+    from agent_routing.host._state import OVERRIDE_KEY
     from agent_routing.host.layout import host_module
-    from agent_routing.host.state import OVERRIDE_KEY
 
     try:
         context = host_module("agent").AgentContext.get(context_id)
@@ -243,7 +243,7 @@ def _pinned(context_id: str) -> dict[str, Any] | None:
 
 async def _chat(body: Mapping[str, Any]) -> dict[str, Any]:
     from agent_routing.budgets import Budgets
-    from agent_routing.host.runtime import get_runtime
+    from agent_routing.host._runtime import get_runtime
 
     check_params(body, {"context"})
     context = text_param(body, "context")
@@ -427,7 +427,7 @@ async def _routing(runtime: Any, body: Mapping[str, Any], tz: str) -> dict[str, 
 
 
 async def _dashboard(body: Mapping[str, Any]) -> dict[str, Any]:
-    from agent_routing.host.runtime import get_runtime
+    from agent_routing.host._runtime import get_runtime
 
     check_params(body, {"section", "since", "until", "tz", "by", "stack", "page", "page_size"})
     section = text_param(body, "section") or "summary"

@@ -21,7 +21,7 @@ Who decides "good enough":
 
 The strong tier's tool calls are never executed: a duel must not act twice in the world.
 
-Everything here is host-independent: the adapter (agent_routing/host/duel.py) supplies the
+Everything here is host-independent: the adapter (agent_routing/host/_duel.py) supplies the
 coroutines that make the second call and ask the judge. Each duel is written to the ledger
 as a decision record (`strategy = "duel"`, `applied = False`, `extra.duel_of` = the routed
 decision, `extra.features` = that decision's analyzer inputs, `extra.cheap` / `extra.strong`

@@ -36,7 +36,7 @@ async def main() -> dict:
     from helpers import extension
 
     import agent_routing
-    from agent_routing.host.runtime import get_runtime
+    from agent_routing.host._runtime import get_runtime
     from agent_routing.ledger import ledger_for
 
     reply = json.dumps({"tool_name": "response", "tool_args": {"text": "4"}, "thoughts": ["x"]})

@@ -27,7 +27,7 @@ def in_thread(function: Any, *args: Any) -> Any:
 async def chat_figures(host: FakeHost) -> tuple[str, Any, Any]:
     """The spend text the chip must show, the tightest budget, the routing savings."""
     from agent_routing.budgets import Budgets
-    from agent_routing.host.runtime import get_runtime
+    from agent_routing.host._runtime import get_runtime
 
     settings = get_runtime(None).settings
     ledger = ledger_for(settings.ledger)
@@ -99,7 +99,7 @@ def test_the_chip_updates_after_a_step_without_reload(
     page.evaluate("window.__marker = 1")
 
     async def add_call() -> None:
-        from agent_routing.host.runtime import get_runtime
+        from agent_routing.host._runtime import get_runtime
 
         ledger = ledger_for(LedgerSettings(path=get_runtime(None).settings.ledger.resolved_path()))
         await ledger.open()
@@ -130,7 +130,7 @@ def test_the_chip_updates_after_a_step_without_reload(
 
 def test_a_switch_model_pin_is_shown(ui_host: FakeHost, ui_server: Any, page: Any) -> None:
     """A chat pinned to a tier by switch_model shows "<tier> (pinned)"."""
-    from agent_routing.host.state import OVERRIDE_KEY
+    from agent_routing.host._state import OVERRIDE_KEY
 
     context = ui_host.agent.AgentContext(ui_host.initialize.initialize_agent(), id=CHAT)
     context.data[OVERRIDE_KEY] = {"tier": "strong", "reason": "user asked"}

@@ -19,7 +19,7 @@ from agent_routing.reports import build_report, prepare_query
 
 def report(by: str, days: int) -> Any:
     """The report the dashboard should show for the last `days` local days (browser zone)."""
-    from agent_routing.host.runtime import get_runtime
+    from agent_routing.host._runtime import get_runtime
     from agent_routing.ledger import ledger_for
 
     until = date.today()

@@ -8,7 +8,7 @@ import pytest
 from fakehost import FakeHost, fake_host, respond
 
 from agent_routing import events
-from agent_routing.host import notify
+from agent_routing.host import _notify as notify
 
 __all__ = ["fake_host"]
 

@@ -112,7 +112,7 @@ def test_a_valid_edit_is_saved_through_the_host(
         "alert_thresholds": [0.25, 0.75],
     }
     assert toasts(page) == []
-    from agent_routing.host.runtime import get_runtime
+    from agent_routing.host._runtime import get_runtime
 
     settings = get_runtime(None).settings
     assert settings.router.enabled is False

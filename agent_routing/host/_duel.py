@@ -20,8 +20,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from agent_routing.config import Settings
-from agent_routing.host import state
-from agent_routing.host.messages import is_tool_request, to_litellm_messages
+from agent_routing.host import _state as state
+from agent_routing.host._messages import is_tool_request, to_litellm_messages
 from agent_routing.router.duel import DuelAnswer, Duels
 
 logger = logging.getLogger("agent_routing.host")

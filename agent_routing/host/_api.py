@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from agent_routing.errors import AgentRoutingError, ConfigError
-from agent_routing.host.runtime import PluginRuntime, get_runtime
+from agent_routing.host._runtime import PluginRuntime, get_runtime
 
 if TYPE_CHECKING:
     from agent_routing.ledger import Ledger

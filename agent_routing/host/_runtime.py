@@ -224,7 +224,7 @@ def get_runtime(agent: Any) -> PluginRuntime:
             cooldowns=previous.cooldowns if previous is not None else CooldownRegistry(),
             config_error=resolved.problem,
         )
-        from agent_routing.host import notify
+        from agent_routing.host import _notify as notify
 
         notify.install()  # core events -> host notifications (idempotent)
         return _current.runtime

@@ -30,8 +30,8 @@ from typing import TYPE_CHECKING, Any
 
 from agent_routing.config import CallKind, TierConfig
 from agent_routing.errors import BudgetBlockedError, ConfigError
-from agent_routing.host.messages import unified_call_messages
-from agent_routing.host.tiers import CONFIGURED, HopModels
+from agent_routing.host._messages import unified_call_messages
+from agent_routing.host._tiers import CONFIGURED, HopModels
 
 if TYPE_CHECKING:
     from agent_routing.router import HopCall, Router, RoutingDecision

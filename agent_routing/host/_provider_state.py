@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent_routing.host.tiers import model_name_of
+from agent_routing.host._tiers import model_name_of
 
 RESPONSES_STATE_KEY = "responses_state"  # v2 Agent.DATA_NAME_RESPONSES_STATE
 
