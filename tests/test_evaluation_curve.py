@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -129,3 +131,28 @@ def test_calibration_rejects_shares_outside_the_open_interval(share: float) -> N
     with pytest.raises(ConfigError) as raised:
         calibrate_threshold(np.arange(10.0), share)
     assert raised.value.problems[0][0] == "strong_share"
+
+
+@pytest.mark.slow
+def test_the_facade_loads_numpy_only_when_a_name_is_used() -> None:
+    """Importing agent_routing.evaluation loads no numpy; the first public name used loads
+    its module; a name the package does not export is an AttributeError naming it."""
+    code = (
+        "import sys\n"
+        "import agent_routing.evaluation as evaluation\n"
+        "print('numpy' in sys.modules)\n"
+        "evaluation.sweep\n"
+        "print('numpy' in sys.modules)\n"
+        "try:\n"
+        "    evaluation.sweeep\n"
+        "except AttributeError as error:\n"
+        "    print(error)\n"
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert output == [
+        "False",
+        "True",
+        "module 'agent_routing.evaluation' has no attribute 'sweeep'",
+    ]

@@ -22,8 +22,9 @@ model, scoring and training), `_datasets` (the training sets), `_text` and
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from agent_routing._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from agent_routing.analyzer._features import FEATURE_NAMES, extract_features
@@ -85,9 +86,4 @@ __all__ = [
     "train_text_file",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'agent_routing.analyzer' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"agent_routing.analyzer.{module}"), name)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

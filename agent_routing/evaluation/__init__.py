@@ -21,8 +21,9 @@ The modules are internal: `_data`, `_costs`, `_curve`, `_report`, `_calibration`
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from agent_routing._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from agent_routing.evaluation._calibration import (
@@ -107,9 +108,4 @@ __all__ = [
     "with_price_table_costs",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'agent_routing.evaluation' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"agent_routing.evaluation.{module}"), name)
+__getattr__ = lazy_exports(__name__, _EXPORTS)
