@@ -21,6 +21,7 @@ from urllib.parse import quote
 from agent_routing.config import BudgetConfig, CallKind, Settings
 from agent_routing.errors import ConfigError
 from agent_routing.ids import new_id
+from agent_routing.records import SignalKind
 
 SYSTEM_PROMPT = (
     "You are Agent Zero, an autonomous agent. Reply with exactly one JSON object "
@@ -44,7 +45,7 @@ class Step:
     reply: str
     stream: bool = True
     rate_limit_first: bool = False  # the first hop fails with a provider rate limit
-    signal: str | None = None  # outcome signal the agent raises after this step
+    signal: SignalKind | None = None  # outcome signal the agent raises after this step
     background: bool = False  # runs in a task nobody awaits to the end (memorisation)
 
 
