@@ -56,7 +56,7 @@ def _run(budgets: Budgets, action: Any) -> Any:
     return run_sync(run())
 
 
-def render_status(
+def _render_status(
     statuses: list[BudgetStatus], quotas: list[QuotaStatus], zone: Any, zone_name: str
 ) -> str:
     """Budgets and quotas as tables."""
@@ -150,7 +150,7 @@ def show(
             }
         )
         return
-    click.echo(render_status(statuses, quotas, budgets.zone, settings.ledger.timezone))
+    click.echo(_render_status(statuses, quotas, budgets.zone, settings.ledger.timezone))
 
 
 @command.command("set")

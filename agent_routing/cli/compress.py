@@ -14,6 +14,7 @@ from agent_routing.cli._common import (
     handle_errors,
     json_option,
 )
+from agent_routing.cli._formatting import percent
 from agent_routing.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -98,10 +99,6 @@ def command(
     _print_text(per_file, everything)
 
 
-def _percent(value: float) -> str:
-    return f"{value:.1%}"
-
-
 def _print_text(per_file: list[tuple[Path, Totals]], everything: Totals) -> None:
     rows = [
         [
@@ -109,9 +106,9 @@ def _print_text(per_file: list[tuple[Path, Totals]], everything: Totals) -> None
             t.messages,
             t.input_tokens,
             t.output_tokens,
-            _percent((t.input_tokens - t.output_tokens) / t.input_tokens if t.input_tokens else 0),
-            _percent(t.recent.ratio),
-            _percent(t.overall.ratio),
+            percent((t.input_tokens - t.output_tokens) / t.input_tokens if t.input_tokens else 0),
+            percent(t.recent.ratio),
+            percent(t.overall.ratio),
             f"{t.replay.ratio:.3f}",
             t.outcome,
         ]
@@ -139,9 +136,9 @@ def _print_text(per_file: list[tuple[Path, Totals]], everything: Totals) -> None
                 figures["transcripts"],
                 figures["input_tokens"],
                 figures["output_tokens"],
-                _percent(figures["reduction"]),
-                _percent(figures["retention_recent"]),
-                _percent(figures["retention_overall"]),
+                percent(figures["reduction"]),
+                percent(figures["retention_recent"]),
+                percent(figures["retention_overall"]),
                 f"{figures['replay_cost_ratio']:.3f}",
                 f"{figures['ms_per_10k_tokens']:.1f}",
             ]

@@ -51,7 +51,7 @@ def command(db_path: str | None, config_path: Path | None, as_json: bool) -> Non
     if as_json:
         emit_json(report.as_json())
     else:
-        click.echo(render_demo_report(report))
+        click.echo(_render_demo_report(report))
 
 
 def _demo_file(db_path: str | None) -> Path | None:
@@ -70,7 +70,7 @@ def _demo_file(db_path: str | None) -> Path | None:
     return target.path
 
 
-def render_demo_report(report: DemoReport) -> str:
+def _render_demo_report(report: DemoReport) -> str:
     """The human-readable demo output: narrative, cost tables, budgets, saving."""
     result = report.result
     lines = [

@@ -56,7 +56,7 @@ class Check:
     facts: dict[str, Any] = field(default_factory=dict)
 
 
-def check_config(config_path: Path | None) -> tuple[Check, Settings | None]:
+def _check_config(config_path: Path | None) -> tuple[Check, Settings | None]:
     """The configuration loads and validates (tier models must be priced)."""
     from agent_routing.config import config_path_from_env, load_settings
     from agent_routing.errors import AgentRoutingError
@@ -70,7 +70,7 @@ def check_config(config_path: Path | None) -> tuple[Check, Settings | None]:
     return Check("config", True, f"valid: {where}"), settings
 
 
-def check_ledger(settings: Settings, db_path: str | Path | None) -> Check:
+def _check_ledger(settings: Settings, db_path: str | Path | None) -> Check:
     """The configured backend (a SQLite file or a PostgreSQL server, named without its
     password) is reachable, opens and migrates, calls orphaned by dead processes are
     closed, and a probe row is written and read back, then rolled back so nothing is left
@@ -267,13 +267,13 @@ def check_spool() -> Check:
     return Check("spool", not bad, text, facts)
 
 
-def run_checks(config_path: Path | None, db_path: str | Path | None) -> list[Check]:
+def _run_checks(config_path: Path | None, db_path: str | Path | None) -> list[Check]:
     """Every check, in order; the ledger check uses default settings if the config failed."""
     from agent_routing.config import Settings
 
-    config, settings = check_config(config_path)
+    config, settings = _check_config(config_path)
     checks: list[Callable[[], Check]] = [
-        lambda: check_ledger(settings or Settings(), db_path),
+        lambda: _check_ledger(settings or Settings(), db_path),
         check_price_map,
         check_tokenizers,
         check_litellm_version,
@@ -296,7 +296,7 @@ def command(*, config_path: Path | None, db_path: str | None, as_json: bool) -> 
     check counts records saved at exit because their ledger could not be written (the next
     writer of that ledger writes them) and fails on a file that could not be read back.
     """
-    checks = run_checks(config_path, db_path)
+    checks = _run_checks(config_path, db_path)
     healthy = all(check.ok for check in checks)
     if as_json:
         emit_json({"ok": healthy, "checks": [asdict(check) for check in checks]})

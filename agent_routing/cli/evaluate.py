@@ -25,7 +25,6 @@ from agent_routing.cli._common import (
 from agent_routing.cli._formatting import money
 
 if TYPE_CHECKING:
-    from agent_routing.analyzer import AnalyzerModel
     from agent_routing.config import Settings
     from agent_routing.evaluation import EvaluationReport, RouterResult
     from agent_routing.protocols import CalibratedAnalyzer
@@ -45,13 +44,6 @@ def load_cli_settings(config_path: Path | None) -> Settings:
     from agent_routing.config import load_settings
 
     return load_settings(config_path, validate_models=False)
-
-
-def resolve_model(model_path: Path | None, settings: Settings) -> AnalyzerModel:
-    """--model, else the configured `router.model_path`, else the shipped model."""
-    from agent_routing.analyzer import load_model, model_for_settings
-
-    return load_model(model_path) if model_path is not None else model_for_settings(settings)
 
 
 def resolve_analyzer(model_path: Path | None, settings: Settings) -> CalibratedAnalyzer:
@@ -122,7 +114,7 @@ def render(report: EvaluationReport) -> str:
     return "\n".join(lines)
 
 
-def require_matplotlib() -> None:
+def _require_matplotlib() -> None:
     """Exit 1 naming the extra to install when matplotlib is missing (it is optional)."""
     if importlib.util.find_spec("matplotlib") is None:
         fail(
@@ -183,7 +175,7 @@ def command(
     from agent_routing.evaluation import report_to_dict
 
     if plot_path is not None:
-        require_matplotlib()  # before any work: say which extra to install
+        _require_matplotlib()  # before any work: say which extra to install
     settings = load_cli_settings(config_path)
     report = run_evaluation(
         data_path,

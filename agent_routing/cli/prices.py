@@ -42,7 +42,7 @@ HOST_DEFAULT_MODELS: tuple[tuple[str, str], ...] = (
 
 
 @dataclass(frozen=True, slots=True)
-class ModelPrices:
+class _ModelPrices:
     """One model's prices in USD per 1M tokens (None: billed at the input/output price)."""
 
     model: str
@@ -61,19 +61,19 @@ class ModelPrices:
     upstream: bool = False  # priced as the upstream model of a pass-through router
 
 
-def model_prices(model: str, overrides: Mapping[str, PriceOverride]) -> ModelPrices:
+def _model_prices(model: str, overrides: Mapping[str, PriceOverride]) -> _ModelPrices:
     """Prices and limits of `model` as capture would apply them."""
     from agent_routing import pricing
 
     prices = pricing.unit_prices(model, overrides)
     if prices is None:
-        return ModelPrices(model=model, known=False, provider=pricing.provider_of(model))
+        return _ModelPrices(model=model, known=False, provider=pricing.provider_of(model))
     choice = pricing.price_choice(model) if prices.source != "override" else None
 
     def per_million(value: float | None) -> float | None:
         return None if value is None else value * PER_MILLION
 
-    return ModelPrices(
+    return _ModelPrices(
         model=model,
         known=True,
         input=per_million(prices.input),
@@ -96,7 +96,7 @@ def _dollars(value: float | None, base: str) -> str:
     return f"({base})" if value is None else money(value)
 
 
-def _source(row: ModelPrices) -> str:
+def _source(row: _ModelPrices) -> str:
     if row.source == "override":
         return "override"
     where = "litellm map" if row.source == "litellm" else "snapshot"
@@ -104,7 +104,7 @@ def _source(row: ModelPrices) -> str:
     return f"{where} {row.map_version} '{row.map_key}'{upstream}"
 
 
-def render(rows: Sequence[ModelPrices]) -> str:
+def render(rows: Sequence[_ModelPrices]) -> str:
     """A table of known models; None prices read '(input)' / '(output)'."""
     headers = [
         "model",
@@ -181,7 +181,7 @@ def command(
     if not names:
         fail("models: name at least one model (or use --host-defaults)", EXIT_BAD_INPUT)
     settings = load_settings(config_path, validate_models=False)
-    rows = [model_prices(model, settings.prices) for model in dict.fromkeys(names)]
+    rows = [_model_prices(model, settings.prices) for model in dict.fromkeys(names)]
     unknown = [row.model for row in rows if not row.known]
     if as_json:
         payload: list[dict[str, Any]] = [asdict(row) for row in rows]

@@ -19,7 +19,7 @@ START = (
 END = "<!-- cli-reference:end -->"
 
 
-def render_cli_reference() -> str:
+def _render_cli_reference() -> str:
     """Markdown: one section per command (and subcommand) with its full `--help` output."""
     from agent_routing.cli import main
 
@@ -46,7 +46,7 @@ def _command_sections(command: click.Command, parent: click.Context, name: str) 
     return out
 
 
-def replace_block(text: str, block: str) -> str:
+def _replace_block(text: str, block: str) -> str:
     """Return `text` with the content between the markers replaced by `block`."""
     if START not in text or END not in text:
         raise ValueError("README.md has no cli-reference markers")
@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     path: Path = args.update or args.check
     current = path.read_text(encoding="utf-8")
-    wanted = replace_block(current, render_cli_reference())
+    wanted = _replace_block(current, _render_cli_reference())
     if args.update:
         path.write_text(wanted, encoding="utf-8")
         return 0

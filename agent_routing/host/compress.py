@@ -47,7 +47,7 @@ def _extras_tokens(loop_data: Any) -> int:
     return count_text_tokens(json.dumps(extras, default=str)) if extras else 0
 
 
-def host_completer(agent: Any) -> Completer:
+def _host_completer(agent: Any) -> Completer:
     """A summary :data:`Completer` that asks the host's utility model (`call_utility_model`)."""
 
     async def complete(messages: list[dict[str, str]]) -> str:
@@ -100,7 +100,7 @@ async def _summary_cache(runtime: PluginRuntime) -> SummaryCache | None:
         return None
 
 
-async def utility_summarizer_for(agent: Any, runtime: PluginRuntime) -> UtilitySummarizer | None:
+async def _utility_summarizer_for(agent: Any, runtime: PluginRuntime) -> UtilitySummarizer | None:
     """The summarizer for folded turns when `compression.summarizer` is `utility`, else None.
 
     None also when the model serving the call has no price (the check whether a summary
@@ -126,7 +126,7 @@ async def utility_summarizer_for(agent: Any, runtime: PluginRuntime) -> UtilityS
             )
         return None
     return UtilitySummarizer(
-        complete=host_completer(agent), profile=profile, cache=await _summary_cache(runtime)
+        complete=_host_completer(agent), profile=profile, cache=await _summary_cache(runtime)
     )
 
 
@@ -151,7 +151,7 @@ async def compress_prompt(agent: Any, loop_data: Any) -> None:
         target_tokens=route.decision.compress_to_tokens if route is not None else None,
         cache_state=agent.data.get(state.PROMPT_CACHE_KEY),
         extra_prompt_tokens=_extras_tokens(loop_data),
-        summarizer=await utility_summarizer_for(agent, runtime),
+        summarizer=await _utility_summarizer_for(agent, runtime),
     )
     agent.data[state.PROMPT_CACHE_KEY] = result.cache_state
     if not result.changed:

@@ -81,7 +81,7 @@ def plugin_dir(root: Path, layout: Layout) -> Path:
     return root / "usr" / "plugins" / PLUGIN_NAME
 
 
-def runtime_layout() -> Layout | None:
+def _runtime_layout() -> Layout | None:
     """The layout of the Agent Zero this process runs in, or None outside Agent Zero."""
     try:
         if importlib.util.find_spec("helpers.extension") is not None:
@@ -95,14 +95,14 @@ def runtime_layout() -> Layout | None:
 
 def host_module(name: str) -> ModuleType:
     """Import a host module by its G2 name (`helpers.errors`, `models`, ...) in any layout."""
-    if name.startswith("helpers.") and runtime_layout() is Layout.G1:
+    if name.startswith("helpers.") and _runtime_layout() is Layout.G1:
         name = f"python.{name}"
     return importlib.import_module(name)
 
 
 def handled_exception_type() -> type[Exception]:
     """The host's HandledException: raising it ends the monologue with no retry (§2.6)."""
-    if runtime_layout() is Layout.G1:
+    if _runtime_layout() is Layout.G1:
         found = getattr(importlib.import_module("agent"), "HandledException", None)
     else:
         found = getattr(host_module("helpers.errors"), "HandledException", None)

@@ -45,7 +45,7 @@ def _template() -> jinja2.Template:
     return environment.from_string(TIERS_TEMPLATE)
 
 
-def price_text(tier: TierConfig, prices: Any) -> str:
+def _price_text(tier: TierConfig, prices: Any) -> str:
     """`$in / $out` per million tokens, or `price unknown`."""
     from agent_routing.pricing import unit_prices
 
@@ -61,7 +61,7 @@ def price_text(tier: TierConfig, prices: Any) -> str:
 def render_tiers(tiers: list[TierConfig], prices: Any, current: dict[str, Any] | None) -> str:
     """The tier list the agent reads in the tool's description."""
     rows = [
-        {"name": t.name, "model": t.model, "price": price_text(t, prices), "use_for": t.use_for}
+        {"name": t.name, "model": t.model, "price": _price_text(t, prices), "use_for": t.use_for}
         for t in tiers
     ]
     return _template().render(tiers=rows, current=current)
@@ -83,7 +83,7 @@ def register_tool_prompt(agent: Any) -> None:
     }
 
 
-async def budget_line(agent: Any) -> str | None:
+async def _budget_line(agent: Any) -> str | None:
     """One line with the tightest remaining budget, or None when no budget applies."""
     runtime = get_runtime(agent)
     if not runtime.settings.budget_in_system_prompt:
@@ -104,6 +104,6 @@ async def budget_line(agent: Any) -> str | None:
 
 async def add_budget_line(agent: Any, system_prompt: list[str]) -> None:
     """`system_prompt`: append the budget line when enabled (opt-in)."""
-    line = await budget_line(agent)
+    line = await _budget_line(agent)
     if line:
         system_prompt.append(line)

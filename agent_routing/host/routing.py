@@ -53,7 +53,7 @@ logger = logging.getLogger("agent_routing.host")
 _UNROUTABLE_LOGGED: set[str] = set()  # each unroutable tier list is logged once per process
 
 
-def user_message_text(loop_data: Any) -> str:
+def _user_message_text(loop_data: Any) -> str:
     """The text of the user message that started this monologue."""
     message = getattr(loop_data, "user_message", None)
     content = getattr(message, "content", message)
@@ -183,7 +183,7 @@ def _route_request(
 
     history = history_texts(agent.history.output())
     return RouteRequest(
-        prompt=user_message_text(loop_data),
+        prompt=_user_message_text(loop_data),
         call_kind=attribution.main_call_kind(agent),
         history=history,
         tools=tuple(task.tools),

@@ -88,7 +88,7 @@ def _thresholds_out_of_order(data: Mapping[str, Any]) -> list[tuple[str, str]]:
     return problems
 
 
-def describe_model(model: str, settings: Settings | None = None) -> dict[str, Any]:
+def _describe_model(model: str, settings: Settings | None = None) -> dict[str, Any]:
     """A model's prices (USD per 1M tokens) and context window from our price data."""
     from agent_routing.pricing import context_window, unit_prices
 
@@ -112,7 +112,7 @@ def describe_model(model: str, settings: Settings | None = None) -> dict[str, An
     }
 
 
-def search_models(query: str, limit: int = MODEL_RESULTS) -> list[str]:
+def _search_models(query: str, limit: int = MODEL_RESULTS) -> list[str]:
     """Chat models in litellm's price map whose id contains `query` (shortest ids first)."""
     from agent_routing._litellm import litellm_module
 
@@ -162,19 +162,19 @@ async def _settings(body: Mapping[str, Any]) -> dict[str, Any]:
         check_params(body, {"action", "query"})
         query = text_param(body, "query") or ""
         listed = [entry["model"] for entry in host_models()]
-        names = list(dict.fromkeys([*listed, *search_models(query)]))
+        names = list(dict.fromkeys([*listed, *_search_models(query)]))
         if query:
             names = [n for n in names if query.lower() in n.lower()] or names[:0]
         return {
             "host_models": host_models(),
-            "models": [describe_model(name) for name in names[:MODEL_RESULTS]],
+            "models": [_describe_model(name) for name in names[:MODEL_RESULTS]],
         }
     if action == "describe":
         check_params(body, {"action", "models"})
         models = body.get("models")
         if not isinstance(models, list) or not all(isinstance(m, str) for m in models):
             raise ConfigError.single("models", "must be a list of model ids")
-        return {"models": [describe_model(m) for m in models[:100] if m.strip()]}
+        return {"models": [_describe_model(m) for m in models[:100] if m.strip()]}
     raise ConfigError.single("action", f"must be validate, models or describe (got {action!r})")
 
 
