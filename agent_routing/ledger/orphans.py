@@ -4,7 +4,7 @@ writes for an abandoned call, built from the stored row alone.
 A process killed with SIGKILL leaves its open calls PENDING forever, and spend counts only
 calls with a final outcome, so the money they cost would stay invisible to budgets. The
 capture of a live process closes its own calls after `capture.abandoned_after_s`
-(`agent_routing.capture.callbook`); any ledger backend closes the rows nobody is left to
+(`agent_routing.capture._callbook`); any ledger backend closes the rows nobody is left to
 close with :func:`close_as_abandoned`, so every backend prices them alike.
 """
 
