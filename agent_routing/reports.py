@@ -129,7 +129,13 @@ class ReportQuery:
 
 @dataclass(frozen=True, slots=True)
 class CostReport:
-    """A whole report. `since` / `until` are ISO 8601 in the report's zone."""
+    """A whole report. `since` / `until` are ISO 8601 in the report's zone.
+
+    `groups` holds every group of the breakdown, except by conversation: there it holds the
+    `top` costliest conversations (as `top_conversations`) and the calls without a
+    conversation (`(none)`), and `other` sums the remaining conversations (its key says how
+    many; no latency percentiles). `other` is None otherwise, or when every group is listed.
+    """
 
     by: str
     timezone: str
@@ -140,6 +146,7 @@ class CostReport:
     top_conversations: tuple[GroupStats, ...]
     tasks: TaskStats
     unpriced: UnpricedSummary
+    other: GroupStats | None = None
 
 
 # --- input --------------------------------------------------------------------------------
@@ -343,9 +350,38 @@ def summarize(
             conversations.setdefault(call.conversation_id, _Totals()).add(call)
         if _is_unpriced(call):
             unpriced_models[call.model] = unpriced_models.get(call.model, 0) + 1
-    group_stats = [totals.stats(key) for key, totals in groups.items()]
-    group_stats.sort(key=(lambda s: s.key) if query.by == "day" else _by_cost)
     top = sorted((t.stats(key) for key, t in conversations.items()), key=_by_cost)[: query.top]
+    return _assemble(
+        query,
+        zone,
+        totals=everything.stats("total"),
+        groups=[totals.stats(key) for key, totals in groups.items()],
+        top=top,
+        tasks=_task_stats(calls, decisions, signals),
+        unpriced_models=unpriced_models,
+    )
+
+
+def _assemble(
+    query: ReportQuery,
+    zone: tzinfo,
+    *,
+    totals: GroupStats,
+    groups: Sequence[GroupStats],
+    top: Sequence[GroupStats],
+    tasks: TaskStats,
+    unpriced_models: dict[str, int],
+) -> CostReport:
+    """The one assembly of a report from its parts, for every path (Python, SQL from the
+    calls, rollup): `groups` are every group (by conversation, at least the `(none)` one:
+    the listed conversations are `top`), `top` the costliest conversations."""
+    top = sorted(top, key=_by_cost)
+    other = None
+    listed = list(groups)
+    if query.by == "conversation":
+        listed = [*top, *(group for group in groups if group.key == NO_VALUE)]
+        other = _other(totals, listed, tasks.tasks - len(top))
+    listed.sort(key=(lambda s: s.key) if query.by == "day" else _by_cost)
     return CostReport(
         by=query.by,
         timezone=query.timezone,
@@ -355,13 +391,47 @@ def summarize(
         until=None
         if query.until is None
         else datetime.fromtimestamp(query.until, zone).isoformat(),
-        totals=everything.stats("total"),
-        groups=tuple(group_stats),
+        totals=totals,
+        groups=tuple(listed),
         top_conversations=tuple(top),
-        tasks=_task_stats(calls, decisions, signals),
+        tasks=tasks,
         unpriced=UnpricedSummary(
             calls=sum(unpriced_models.values()), models=dict(sorted(unpriced_models.items()))
         ),
+        other=other,
+    )
+
+
+def _other(totals: GroupStats, listed: Sequence[GroupStats], count: int) -> GroupStats | None:
+    """The `count` conversations not listed, summed: the totals minus the listed groups
+    (every call is in exactly one group); no percentiles."""
+    if count <= 0:
+        return None
+    row: list[Any] = [f"({count:,} more)"]
+    for field in SUM_FIELDS:
+        if field in ("cost_usd", "usd_saved"):
+            whole = getattr(totals, field) or 0.0
+            row.append(whole - math.fsum(getattr(group, field) or 0.0 for group in listed))
+        else:
+            row.append(getattr(totals, field) - sum(getattr(group, field) for group in listed))
+    if not row[1 + SUM_FIELDS.index("priced_calls")]:
+        row[1 + SUM_FIELDS.index("cost_usd")] = None
+    return _stats_from_row(row, (None, None))
+
+
+def _tasks_from_row(row: Sequence[Any]) -> TaskStats:
+    """TaskStats from the tasks query's row (tasks, successful, cost, priced, tokens,
+    tasks with unpriced calls)."""
+    count, successful = _int(row[0]), _int(row[1])
+    cost = float(row[2]) if row[2] is not None else None
+    tokens = _int(row[4])
+    return TaskStats(
+        tasks=count,
+        successful=successful,
+        cost_usd=cost,
+        cost_per_successful_task_usd=cost / successful if successful and cost is not None else None,
+        tokens_per_task=tokens / count if count else None,
+        tasks_with_unpriced_calls=_int(row[5]),
     )
 
 
@@ -553,7 +623,6 @@ async def _sql_report(
         return await _rollup_report(ledger, query, zone, rollup)
     groups = await _group_rows(ledger, sql, query.by)
     totals = await _totals(ledger, sql, groups)
-    groups.sort(key=(lambda s: s.key) if query.by == "day" else _by_cost)
     top: list[GroupStats] = []
     if query.top:
         top = await _group_rows(ledger, sql, "conversation", order_limit=query.top)
@@ -564,34 +633,14 @@ async def _sql_report(
     }
     statement, params = sql.tasks(FAILURE_SIGNAL)
     tasks_row = (await ledger.report_rows(statement, params))[0]
-    task_count, successful = _int(tasks_row[0]), _int(tasks_row[1])
-    task_cost = float(tasks_row[2]) if tasks_row[2] is not None else None  # type: ignore[arg-type]
-    tokens = _int(tasks_row[4])
-    return CostReport(
-        by=query.by,
-        timezone=query.timezone,
-        since=None
-        if query.since is None
-        else datetime.fromtimestamp(query.since, zone).isoformat(),
-        until=None
-        if query.until is None
-        else datetime.fromtimestamp(query.until, zone).isoformat(),
+    return _assemble(
+        query,
+        zone,
         totals=totals,
-        groups=tuple(groups),
-        top_conversations=tuple(sorted(top, key=_by_cost)),
-        tasks=TaskStats(
-            tasks=task_count,
-            successful=successful,
-            cost_usd=task_cost,
-            cost_per_successful_task_usd=task_cost / successful
-            if successful and task_cost is not None
-            else None,
-            tokens_per_task=tokens / task_count if task_count else None,
-            tasks_with_unpriced_calls=_int(tasks_row[5]),
-        ),
-        unpriced=UnpricedSummary(
-            calls=sum(unpriced_models.values()), models=dict(sorted(unpriced_models.items()))
-        ),
+        groups=groups,
+        top=top,
+        tasks=_tasks_from_row(tasks_row),
+        unpriced_models=unpriced_models,
     )
 
 
@@ -703,9 +752,8 @@ async def _merged(
         )
         merged.add_histograms(await ledger.report_rows(statement, params))
     if rollup.edges:
-        raw = [decode_value(value) for value in only_values]
         statement, params = rollup.edge_groups(
-            None if by_label else DIMENSIONS[dim], only_values=[v for v in raw if v is not None]
+            None if by_label else DIMENSIONS[dim], only_values=only_values
         )
         merged.add(await ledger.report_rows(statement, params))
     return merged
@@ -722,12 +770,13 @@ async def _rollup_report(
     ledger: SQLReportSource, query: ReportQuery, zone: tzinfo, rollup: RollupSQL
 ) -> CostReport:
     """The report from the rollup's whole hours and the calls of the partial edges; sums
-    exact, p50/p95 from the latency histogram (see report_rollup.PERCENTILE_ERROR)."""
+    exact, p50/p95 from the latency histogram (see report_rollup.PERCENTILE_ERROR). By
+    conversation only the listed conversations are read in full (their rows through the
+    index on the value); the totals come from the model rows."""
     by_day = query.by == "day"
-    dim = "model" if by_day else query.by
-    merged = await _merged(ledger, rollup, dim, by_label=by_day)
-    groups = [merged.stats(key, _label(key, by_day)) for key in merged.live_keys()]
-    groups.sort(key=(lambda s: s.key) if by_day else _by_cost)
+    by_conversation = query.by == "conversation"
+    merged_dim = "model" if by_day or by_conversation else query.by
+    merged = await _merged(ledger, rollup, merged_dim, by_label=by_day)
     everything = _Merged()
     for key in merged.live_keys():
         everything.merge("total", merged, key)
@@ -736,31 +785,31 @@ async def _rollup_report(
         if everything.sums
         else _stats_from_row(["total", *([0] * len(SUM_FIELDS))], (None, None))
     )
-    top: list[GroupStats] = []
+    values: list[str] = []
     if query.top:
-        if rollup.edges:
-            conversations = await _merged(ledger, rollup, "conversation")
-            candidates = [
-                conversations.stats(key, _label(key, False))
-                for key in conversations.live_keys()
-                if key != ""
-            ]
-            top = sorted(candidates, key=_by_cost)[: query.top]
-        else:
-            statement, params = rollup.top_conversations(query.top)
-            values = [str(row[0]) for row in await ledger.report_rows(statement, params)]
-            if values:
-                found = await _merged(ledger, rollup, "conversation", only_values=values)
-                top = [found.stats(key, _label(key, False)) for key in found.live_keys()]
-    if query.by == "model" or rollup.edges:
-        models = merged if query.by == "model" else await _merged(ledger, rollup, "model")
+        statement, params = rollup.top_conversations(query.top)
+        values = [str(row[0]) for row in await ledger.report_rows(statement, params)]
+    listed = [*values, ""] if by_conversation else values  # '' = calls without a conversation
+    found = await _merged(ledger, rollup, "conversation", only_values=listed) if listed else None
+    conversations = (
+        [] if found is None else [found.stats(key, _label(key, False)) for key in found.live_keys()]
+    )
+    top = [group for group in conversations if group.key != NO_VALUE] if values else []
+    if by_conversation:
+        groups = conversations
+    else:
+        groups = [merged.stats(key, _label(key, by_day)) for key in merged.live_keys()]
+    if query.by in ("model", "conversation") or rollup.edges:
+        models = merged if query.by != "day" and merged_dim == "model" else None
+        if models is None:
+            models = await _merged(ledger, rollup, "model")
         unpriced_at = SUM_FIELDS.index("unpriced_calls")
         unpriced_models = {
             _label(key, False): int(models.sums[key][unpriced_at])
             for key in models.live_keys()
             if int(models.sums[key][unpriced_at]) > 0
         }
-    else:
+    else:  # the model rows' unpriced counts alone
         statement, params = rollup.unpriced_models()
         unpriced_models = {
             _label(value, False): int(count)  # type: ignore[call-overload]
@@ -768,34 +817,14 @@ async def _rollup_report(
         }
     statement, params = rollup.tasks(FAILURE_SIGNAL, query.since, query.until)
     tasks_row = (await ledger.report_rows(statement, params))[0]
-    task_count, successful = _int(tasks_row[0]), _int(tasks_row[1])
-    task_cost = float(tasks_row[2]) if tasks_row[2] is not None else None  # type: ignore[arg-type]
-    tokens = _int(tasks_row[4])
-    return CostReport(
-        by=query.by,
-        timezone=query.timezone,
-        since=None
-        if query.since is None
-        else datetime.fromtimestamp(query.since, zone).isoformat(),
-        until=None
-        if query.until is None
-        else datetime.fromtimestamp(query.until, zone).isoformat(),
+    return _assemble(
+        query,
+        zone,
         totals=totals,
-        groups=tuple(groups),
-        top_conversations=tuple(sorted(top, key=_by_cost)),
-        tasks=TaskStats(
-            tasks=task_count,
-            successful=successful,
-            cost_usd=task_cost,
-            cost_per_successful_task_usd=task_cost / successful
-            if successful and task_cost is not None
-            else None,
-            tokens_per_task=tokens / task_count if task_count else None,
-            tasks_with_unpriced_calls=_int(tasks_row[5]),
-        ),
-        unpriced=UnpricedSummary(
-            calls=sum(unpriced_models.values()), models=dict(sorted(unpriced_models.items()))
-        ),
+        groups=groups,
+        top=top,
+        tasks=_tasks_from_row(tasks_row),
+        unpriced_models=unpriced_models,
     )
 
 

@@ -81,6 +81,28 @@ def aggregate_rows(url: str) -> dict[tuple[Any, ...], list[float]]:
     return found
 
 
+def task_last_rows(url: str) -> dict[str, tuple[Any, ...]]:
+    """report_task_last as stored: conversation -> (started_at, id, outcome); conversations
+    without a finished call (NULLs) left out."""
+    rows = fetch(url, "SELECT conversation_id, started_at, id, outcome FROM report_task_last")
+    return {str(row[0]): tuple(row[1:]) for row in rows if row[1] is not None}
+
+
+def wanted_task_last(url: str) -> dict[str, tuple[Any, ...]]:
+    """Each conversation's last finished call (greatest started_at, then id), from the calls."""
+    found: dict[str, tuple[Any, ...]] = {}
+    rows = fetch(
+        url,
+        "SELECT conversation_id, started_at, id, outcome FROM calls "
+        "WHERE conversation_id IS NOT NULL AND outcome <> 'pending'",
+    )
+    for conversation, started_at, call_id, outcome in rows:
+        current = found.get(str(conversation))
+        if current is None or (started_at, call_id) > current[:2]:
+            found[str(conversation)] = (started_at, call_id, outcome)
+    return found
+
+
 def assert_same(stored: dict[tuple[Any, ...], list[float]], wanted: dict[Any, Any]) -> None:
     assert stored.keys() == wanted.keys()
     for key, values in stored.items():
@@ -110,6 +132,7 @@ async def test_rollup_equals_the_calls_after_inserts_merges_updates_and_deletes(
     ]
     await backend_ledger.write_batch(calls=corrected + calls[150:])
     assert_same(rollup_rows(ledger_url), aggregate_rows(ledger_url))
+    assert task_last_rows(ledger_url) == wanted_task_last(ledger_url)
     ids = [c.id for c in calls]
     statements: list[tuple[str, Sequence[Any]]] = []
     for call_id in rng.sample(ids, 40):
@@ -120,34 +143,49 @@ async def test_rollup_equals_the_calls_after_inserts_merges_updates_and_deletes(
                 ("moved", rng.choice([0, 3600, 86_400]), rng.random() * 9000, None, call_id),
             )
         )
+    for call_id in rng.sample(ids, 10):  # to another conversation, or back to pending
+        statements.append(("UPDATE calls SET conversation_id = ? WHERE id = ?", ("c9", call_id)))
+        statements.append(("UPDATE calls SET outcome = 'pending' WHERE id = ?", (ids[-1],)))
     for call_id in rng.sample(ids, 30):
         statements.append(("DELETE FROM calls WHERE id = ?", (call_id,)))
+    last = wanted_task_last(ledger_url)  # the last finished call of a conversation deleted
+    statements += [("DELETE FROM calls WHERE id = ?", (last[c][1],)) for c in ("c1", "c2")]
     statements.append(("UPDATE calls SET extra = '{}' WHERE id = ?", (ids[0],)))  # no change
     postgresql = parse_ledger_url(ledger_url).path is None
     if postgresql:  # every written batch folded its deltas into the rollup
         assert fetch(ledger_url, "SELECT COUNT(*) FROM report_rollup_delta") == [(0,)]
     execute(ledger_url, statements)
     assert_same(rollup_rows(ledger_url), aggregate_rows(ledger_url))
+    if not postgresql:  # SQLite's triggers keep it; PostgreSQL's fold does (below)
+        assert task_last_rows(ledger_url) == wanted_task_last(ledger_url)
+    for since, until in ((None, None), ("2026-03-12", "2026-03-15")):  # deltas not folded
+        wanted = prepare_query(since=since, until=until, top=5)
+        assert same_report(
+            await build_report(backend_ledger, wanted),
+            await build_report_in_python(backend_ledger, wanted),
+            percentile_error=PERCENTILE_ERROR,
+        )
     if postgresql:  # direct SQL left deltas; the next batch folds them, totals unchanged
         assert fetch(ledger_url, "SELECT COUNT(*) FROM report_rollup_delta")[0][0] > 0
         await backend_ledger.write_batch(calls=calls[:1])
         assert fetch(ledger_url, "SELECT COUNT(*) FROM report_rollup_delta") == [(0,)]
         assert_same(rollup_rows(ledger_url), aggregate_rows(ledger_url))
+        assert task_last_rows(ledger_url) == wanted_task_last(ledger_url)
     everything = await build_report(backend_ledger, prepare_query(top=5))
     reference = await build_report_in_python(backend_ledger, prepare_query(top=5))
     assert same_report(everything, reference, percentile_error=PERCENTILE_ERROR)
 
 
 async def test_sqlite_migration_backfills_the_calls_already_stored(tmp_path: Path) -> None:
-    """m011 run on a ledger that already holds calls fills the rollup from them, in its
-    transaction, and the triggers keep it from then on."""
+    """m011 and m012 run on a ledger that already holds calls fill the rollup and each
+    conversation's last finished call from them, and the triggers keep them from then on."""
     path = tmp_path / "old.db"
     calls, _ = random_calls(11, 200)
     db = sqlite3.connect(path, isolation_level=None)
     import aiosqlite
 
     async with aiosqlite.connect(path, isolation_level=None) as conn:
-        await migrate(conn, MIGRATIONS[:-1])
+        await migrate(conn, [m for m in MIGRATIONS if m.__name__ < "m011"])
     columns = ", ".join(CALL_COLUMNS)
     marks = ", ".join("?" for _ in CALL_COLUMNS)
     db.executemany(
@@ -158,6 +196,9 @@ async def test_sqlite_migration_backfills_the_calls_already_stored(tmp_path: Pat
     async with SQLiteLedger(path) as ledger:
         assert_same(rollup_rows(str(path)), aggregate_rows(str(path)))
         assert len(rollup_rows(str(path))) > 100
+        assert task_last_rows(str(path)) == wanted_task_last(str(path))
+        await ledger.write_batch(calls=[dataclasses.replace(calls[0], outcome=Outcome.OK)])
+        assert task_last_rows(str(path)) == wanted_task_last(str(path))
         report = await build_report(ledger, prepare_query(by="tool"))
         assert same_report(
             report,
@@ -167,7 +208,8 @@ async def test_sqlite_migration_backfills_the_calls_already_stored(tmp_path: Pat
 
 
 async def test_postgres_migration_backfills_the_calls_already_stored(pg_server: Any) -> None:
-    """On PostgreSQL, m011 fills the rollup from the calls stored before it."""
+    """On PostgreSQL, m011 and m012 fill the rollup and the last finished calls from the
+    calls stored before them."""
     import psycopg
 
     from agent_routing.ledger.postgres.migrations import PG_MIGRATIONS, pg_migrate
@@ -176,7 +218,7 @@ async def test_postgres_migration_backfills_the_calls_already_stored(pg_server: 
     target = parse_ledger_url(url)
     calls, _ = random_calls(12, 200)
     async with await psycopg.AsyncConnection.connect(target.dsn, autocommit=True) as conn:
-        await pg_migrate(conn, PG_MIGRATIONS[:-1])
+        await pg_migrate(conn, [m for m in PG_MIGRATIONS if m[0] < "m011"])
         columns = ", ".join(CALL_COLUMNS)
         marks = ", ".join("%s" for _ in CALL_COLUMNS)
         async with conn.cursor() as cursor:
@@ -184,9 +226,11 @@ async def test_postgres_migration_backfills_the_calls_already_stored(pg_server: 
                 f"INSERT INTO calls ({columns}) VALUES ({marks})",
                 [call_to_row(c) for c in calls],
             )
-        assert await pg_migrate(conn) == ["m011_report_rollup"]
+        assert await pg_migrate(conn) == ["m011_report_rollup", "m012_report_task_last"]
     assert len(rollup_rows(url)) > 100
     assert_same(rollup_rows(url), aggregate_rows(url))
+    assert len(task_last_rows(url)) == 6
+    assert task_last_rows(url) == wanted_task_last(url)
 
 
 def test_ranges_split_into_whole_hours_and_raw_edges() -> None:

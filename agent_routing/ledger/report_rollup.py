@@ -215,22 +215,123 @@ def _delta(row: str, sign: str) -> str:
     )
 
 
-def _fold_function() -> str:
+def _fold_function(*, task_last: bool = False) -> str:
+    """The fold (m011); with `task_last` (m012) it also refreshes `report_task_last` for the
+    conversations of the deltas it moves, in the same statement: the calls it seeks are
+    those of the same snapshot as the deltas, so a delta moved is a change seen."""
     names = ", ".join(name for name, _ in ROLLUP_SUMS)
     sums = ", ".join(f"SUM({name})" for name, _ in ROLLUP_SUMS)
     updates = ", ".join(
         f"{name} = report_rollup.{name} + EXCLUDED.{name}" for name, _ in ROLLUP_SUMS
     )
-    return (
-        "CREATE FUNCTION routing_fold_rollup() RETURNS void LANGUAGE plpgsql AS $$ BEGIN "
-        f"IF pg_try_advisory_xact_lock({FOLD_LOCK_KEY}) THEN "
-        "WITH moved AS (DELETE FROM report_rollup_delta RETURNING *) "
+    fold = (
         f"INSERT INTO report_rollup (dim, hour, value, bucket, {names}) "
         f"SELECT dim, hour, value, bucket, {sums} FROM moved "
         "GROUP BY dim, hour, value, bucket ORDER BY dim, hour, value, bucket "
-        f"ON CONFLICT (dim, hour, value, bucket) DO UPDATE SET {updates}; "
-        "END IF; END $$"
+        f"ON CONFLICT (dim, hour, value, bucket) DO UPDATE SET {updates}"
     )
+    if task_last:
+        fold = (
+            f"folded AS ({fold} RETURNING 1) "
+            "INSERT INTO report_task_last (conversation_id, started_at, id, outcome) "
+            "SELECT c.c, l.started_at, l.id, l.outcome FROM (SELECT DISTINCT substr(value, 2) "
+            "AS c FROM moved WHERE dim = 'conversation' AND value <> '') c LEFT JOIN LATERAL "
+            f"(SELECT started_at, id, outcome {_LAST_FINISHED.format(c='c.c')}) l ON true "
+            f"ORDER BY c.c {_TASK_LAST_UPSERT}"
+        )
+    create = "CREATE OR REPLACE" if task_last else "CREATE"
+    return (
+        f"{create} FUNCTION routing_fold_rollup() RETURNS void LANGUAGE plpgsql AS $$ BEGIN "
+        f"IF pg_try_advisory_xact_lock({FOLD_LOCK_KEY}) THEN "
+        f"WITH moved AS (DELETE FROM report_rollup_delta RETURNING *){',' if task_last else ''} "
+        f"{fold}; END IF; END $$"
+    )
+
+
+_LAST_FINISHED = (
+    "FROM calls WHERE conversation_id = {c} AND outcome <> 'pending' "
+    "ORDER BY started_at DESC, id DESC LIMIT 1"
+)
+"""The last finished call of conversation `{c}` (one seek on idx_calls_task_last)."""
+
+_TASK_LAST_UPSERT = (
+    "ON CONFLICT (conversation_id) DO UPDATE SET started_at = excluded.started_at, "
+    "id = excluded.id, outcome = excluded.outcome"
+)
+
+
+def task_last_table_sql(dialect: str) -> str:
+    real = "DOUBLE PRECISION" if dialect == "postgresql" else "REAL"
+    return (
+        "CREATE TABLE report_task_last (conversation_id TEXT PRIMARY KEY, "
+        f"started_at {real}, id TEXT, outcome TEXT)"
+    )
+
+
+def task_last_backfill_sql() -> str:
+    """Fill `report_task_last` from the calls stored (the migration; bulk loads)."""
+    return (
+        "INSERT INTO report_task_last (conversation_id, started_at, id, outcome) "
+        "SELECT conversation_id, started_at, id, outcome FROM (SELECT conversation_id, "
+        "started_at, id, outcome, ROW_NUMBER() OVER (PARTITION BY conversation_id "
+        "ORDER BY started_at DESC, id DESC) AS n FROM calls "
+        "WHERE conversation_id IS NOT NULL AND outcome <> 'pending') AS ranked WHERE n = 1"
+    )
+
+
+def _task_last_refresh(row: str) -> str:
+    """SQLite: recompute the last finished call of `row`'s conversation (three seeks)."""
+    seek = _LAST_FINISHED.format(c=f"{row}.conversation_id")
+    return (
+        "INSERT INTO report_task_last (conversation_id, started_at, id, outcome) "
+        f"SELECT {row}.conversation_id, (SELECT started_at {seek}), (SELECT id {seek}), "
+        f"(SELECT outcome {seek}) WHERE {row}.conversation_id IS NOT NULL {_TASK_LAST_UPSERT};"
+    )
+
+
+TASK_LAST_TRIGGERS = ("calls_task_last_insert", "calls_task_last_update", "calls_task_last_delete")
+
+
+def task_last_sqlite_statements() -> list[str]:
+    """The SQLite migration m012: `report_task_last` (per conversation, its last finished
+    call: greatest started_at, then id), kept by triggers, backfilled."""
+    later = (
+        "excluded.started_at > report_task_last.started_at OR "
+        "(excluded.started_at = report_task_last.started_at AND excluded.id > report_task_last.id)"
+    )
+    changed = " OR ".join(
+        f"OLD.{column} IS NOT NEW.{column}"
+        for column in ("conversation_id", "started_at", "id", "outcome")
+    )
+    return [
+        task_last_table_sql("sqlite"),
+        "CREATE TRIGGER calls_task_last_insert AFTER INSERT ON calls "
+        "WHEN NEW.conversation_id IS NOT NULL AND NEW.outcome <> 'pending' BEGIN "
+        "INSERT INTO report_task_last (conversation_id, started_at, id, outcome) "
+        "SELECT NEW.conversation_id, NEW.started_at, NEW.id, NEW.outcome WHERE true "
+        f"{_TASK_LAST_UPSERT} WHERE report_task_last.started_at IS NULL OR {later}; END",
+        f"CREATE TRIGGER calls_task_last_update AFTER UPDATE ON calls WHEN {changed} BEGIN "
+        + _task_last_refresh("OLD")
+        + _task_last_refresh("NEW").replace(
+            "IS NOT NULL", "IS NOT NULL AND NEW.conversation_id IS NOT OLD.conversation_id"
+        )
+        + " END",
+        "CREATE TRIGGER calls_task_last_delete AFTER DELETE ON calls "
+        "WHEN OLD.conversation_id IS NOT NULL AND OLD.outcome <> 'pending' BEGIN "
+        + _task_last_refresh("OLD")
+        + " END",
+        task_last_backfill_sql(),
+    ]
+
+
+def task_last_postgres_statements() -> list[str]:
+    """The PostgreSQL migration m012: `report_task_last`, refreshed by the fold (off the
+    write path: no per-conversation row lock in the writers' transactions), backfilled."""
+    return [
+        task_last_table_sql("postgresql"),
+        _fold_function(task_last=True),
+        task_last_backfill_sql(),
+    ]
 
 
 FOLD_SQL = "SELECT routing_fold_rollup()"

@@ -325,15 +325,19 @@ class RollupSQL:
         params: list[Any] = [value for edge in self.edges for value in edge]
         key = "edge.label" if column is None else value_sql(column, "calls.")
         only = ""
-        if only_values and column is not None:
-            only = f" WHERE calls.{column} IN ({', '.join('?' for _ in only_values)})"
+        raw: list[str] = []
+        if only_values and column is not None:  # encoded values ('' = NULL)
+            raw = [str(value)[1:] for value in only_values if value != ""]
+            wanted = [f"calls.{column} IN ({', '.join('?' for _ in raw)})"] if raw else []
+            wanted += [f"calls.{column} IS NULL"] if "" in only_values else []
+            only = f" WHERE ({' OR '.join(wanted)})"
         sql = (
             f"WITH edge (label, lo, hi) AS (VALUES {values}) "
             f"SELECT {key}, {bucket_sql(self.dialect, 'calls.')}, {', '.join(_SUMS)} "
             "FROM calls JOIN edge ON calls.started_at >= edge.lo AND calls.started_at < edge.hi"
             f"{only} GROUP BY 1, 2"
         )
-        return sql, params + list(only_values)
+        return sql, params + raw
 
     def unpriced_models(self) -> tuple[str, list[Any]]:
         """(encoded model, unpriced calls) of the models with some, from the rollup alone
@@ -347,20 +351,31 @@ class RollupSQL:
         )
         return sql, params
 
+    def _edge_values(self) -> tuple[str, list[Any]]:
+        values = ", ".join("(?, ?, ?)" for _ in self.edges) or "('', 0.0, 0.0)"
+        return f"edge (label, lo, hi) AS (VALUES {values})", [v for e in self.edges for v in e]
+
     def top_conversations(self, limit: int) -> tuple[str, list[Any]]:
-        """The `limit` costliest conversations of the segments (encoded values), in the
-        report's order (cost, then calls, descending, then id); only without edges."""
+        """The `limit` costliest conversations (encoded values) of the segments' rollup
+        rows and the edges' calls, in the report's order (cost, then calls, descending,
+        then id)."""
         prefix, params = self._segments()
+        edges, edge_params = self._edge_values()
         collate = ' COLLATE "C"' if self.dialect == "postgresql" else ""
         sql = (
-            f"{prefix}SELECT r.value FROM {self.source} r "
-            "JOIN seg ON r.hour >= seg.lo AND r.hour < seg.hi "
-            "WHERE r.dim = 'conversation' AND r.value <> '' GROUP BY r.value "
-            "HAVING SUM(r.calls) > 0 "
-            "ORDER BY CASE WHEN SUM(r.priced_calls) > 0 THEN SUM(r.cost_usd) ELSE 0 END DESC, "
-            f"SUM(r.calls) DESC, r.value{collate} LIMIT ?"
+            f"{prefix}, {edges}, parts AS ("
+            "SELECT r.value AS v, r.calls AS calls, r.cost_usd AS cost, r.priced_calls AS priced "
+            f"FROM {self.source} r JOIN seg ON r.hour >= seg.lo AND r.hour < seg.hi "
+            "WHERE r.dim = 'conversation' AND r.value <> '' UNION ALL "
+            "SELECT '=' || c.conversation_id, 1, COALESCE(c.cost_usd, 0), "
+            "CASE WHEN c.cost_usd IS NOT NULL THEN 1 ELSE 0 END "
+            "FROM calls c JOIN edge ON c.started_at >= edge.lo AND c.started_at < edge.hi "
+            "WHERE c.conversation_id IS NOT NULL) "
+            "SELECT v FROM parts GROUP BY v HAVING SUM(calls) > 0 "
+            "ORDER BY CASE WHEN SUM(priced) > 0 THEN SUM(cost) ELSE 0 END DESC, "
+            f"SUM(calls) DESC, v{collate} LIMIT ?"
         )
-        return sql, [*params, limit]
+        return sql, [*params, *edge_params, limit]
 
     def tasks(
         self, failure_signal: str, since: float | None, until: float | None
@@ -382,6 +397,22 @@ class RollupSQL:
             ],
             fixed=["s.kind = ?", "d.conversation_id IS NOT NULL"],
         )
+        # each conversation's last finished call is read from report_task_last (the last
+        # of all time): none when it is missing or before the range, it when inside; a
+        # seek on the calls only when it is after the range's end, or when (PostgreSQL)
+        # the conversation has deltas the fold has not taken into report_task_last yet
+        fresh, stale = "1 = 1", ""
+        if self.dialect == "postgresql":
+            fresh = "s.v IS NULL"
+            stale = (
+                " LEFT JOIN (SELECT DISTINCT value AS v FROM report_rollup_delta "
+                "WHERE dim = 'conversation') s ON s.v = p0.v"
+            )
+        before = " AND (t.started_at IS NULL" + (
+            " OR t.started_at < ?)" if since is not None else ")"
+        )
+        inside = " AND t.started_at < ?" if until is not None else ""
+        case_params = [v for v in (since, until) if v is not None]
         sql = (
             f"{prefix}, edge (label, lo, hi) AS (VALUES {edge_values}), parts AS ("
             "SELECT r.value AS v, r.calls AS calls, r.cost_usd AS cost, "
@@ -399,9 +430,11 @@ class RollupSQL:
             "per_task AS (SELECT v, SUM(cost) AS cost, SUM(priced) AS priced, "
             "SUM(tokens) AS tokens, SUM(unpriced) AS unpriced FROM parts GROUP BY v "
             "HAVING SUM(calls) > 0), "
-            "last_finished AS (SELECT p0.v AS v, (SELECT outcome FROM calls "
+            f"last_finished AS (SELECT p0.v AS v, CASE WHEN {fresh}{before} THEN NULL "
+            f"WHEN {fresh}{inside} THEN t.outcome ELSE (SELECT outcome FROM calls "
             f"WHERE conversation_id = substr(p0.v, 2){bounds} AND outcome <> 'pending' "
-            "ORDER BY started_at DESC, id DESC LIMIT 1) AS outcome FROM per_task p0), "
+            "ORDER BY started_at DESC, id DESC LIMIT 1) END AS outcome FROM per_task p0 "
+            f"LEFT JOIN report_task_last t ON t.conversation_id = substr(p0.v, 2){stale}), "
             "failed AS (SELECT DISTINCT '=' || d.conversation_id AS v FROM signals s "
             f"JOIN decisions d ON d.id = s.decision_id{signal_where}) "
             "SELECT COUNT(*), "
@@ -411,4 +444,11 @@ class RollupSQL:
             "FROM per_task p LEFT JOIN last_finished lf ON lf.v = p.v "
             "LEFT JOIN failed f ON f.v = p.v"
         )
-        return sql, [*params, *edge_params, *bound_params, failure_signal, *signal_params]
+        return sql, [
+            *params,
+            *edge_params,
+            *case_params,
+            *bound_params,
+            failure_signal,
+            *signal_params,
+        ]

@@ -18,7 +18,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from agent_routing.ledger.queries import SPEND_BUCKET_S
-from agent_routing.ledger.report_rollup import postgres_statements
+from agent_routing.ledger.report_rollup import (
+    postgres_statements,
+    task_last_postgres_statements,
+)
 from agent_routing.ledger.sqlite.migrations import BOOKKEEPING_TABLE
 
 MIGRATION_LOCK_KEY = 0x41_52_5F_4D_49_47  # "AR_MIG": one advisory lock for the whole run
@@ -255,6 +258,8 @@ PG_MIGRATIONS: list[tuple[str, tuple[str, ...]]] = [
     ),
     # the report rollup and its triggers (agent_routing.ledger.report_rollup), backfilled
     ("m011_report_rollup", tuple(postgres_statements())),
+    # each conversation's last finished call, refreshed by the rollup's fold
+    ("m012_report_task_last", tuple(task_last_postgres_statements())),
 ]
 """(name, statements) in order; every statement of one migration runs in its transaction."""
 

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Sequence
 import aiosqlite
 
 from agent_routing.ledger.queries import SPEND_BUCKET_S
-from agent_routing.ledger.report_rollup import sqlite_statements
+from agent_routing.ledger.report_rollup import sqlite_statements, task_last_sqlite_statements
 
 Migration = Callable[[aiosqlite.Connection], Awaitable[None]]
 
@@ -313,6 +313,14 @@ async def m011_report_rollup(db: aiosqlite.Connection) -> None:
     conversation, kept exact by triggers on `calls`, backfilled here from the calls already
     stored. Named m011 as on PostgreSQL (whose m010 is an index SQLite does not need)."""
     for statement in sqlite_statements():
+        await db.execute(statement)
+
+
+@migration
+async def m012_report_task_last(db: aiosqlite.Connection) -> None:
+    """Each conversation's last finished call (`report_task_last`, kept by triggers on
+    `calls`), so the report's tasks figure needs no seek per conversation; backfilled."""
+    for statement in task_last_sqlite_statements():
         await db.execute(statement)
 
 
