@@ -734,17 +734,16 @@ async def _merged(
 ) -> _Merged:
     merged = _Merged()
     # by day: SQLite joins the days' hour ranges (measured faster); PostgreSQL turned that
-    # join into a loop over the days, so it groups by hour and the hours are mapped here
-    by_hour = by_label and ledger.sql_dialect == "postgresql"
+    # join into a loop over the days, so it numbers the hour ranges with width_bucket and
+    # the numbers are mapped to their day here
+    by_range = by_label and ledger.sql_dialect == "postgresql"
     statement, params = rollup.rollup_groups(
-        dim, by_hour=by_hour, by_label=by_label and not by_hour, only_values=only_values
+        dim, by_hour_range=by_range, by_label=by_label and not by_range, only_values=only_values
     )
     rows = await ledger.report_rows(statement, params)
-    if by_hour:  # hours to their segment's label (a local day)
-        labels = {
-            hour: label for label, first, stop in rollup.segments for hour in range(first, stop)
-        }
-        rows = [(labels[int(row[0])], *row[1:]) for row in rows]  # type: ignore[call-overload]
+    if by_range:
+        labels = rollup.range_labels()
+        rows = [(labels[int(row[0])], *row[1:]) for row in rows if int(row[0]) in labels]  # type: ignore[call-overload]
     merged.add(rows)
     if dim == "conversation" and percentiles:
         statement, params = rollup.rollup_groups(
@@ -785,10 +784,11 @@ async def _rollup_report(
         if everything.sums
         else _stats_from_row(["total", *([0] * len(SUM_FIELDS))], (None, None))
     )
-    values: list[str] = []
-    if query.top:
-        statement, params = rollup.top_conversations(query.top)
-        values = [str(row[0]) for row in await ledger.report_rows(statement, params)]
+    # the tasks figures and the top conversations come from one per-conversation pass
+    statement, params = rollup.tasks(FAILURE_SIGNAL, query.since, query.until, query.top)
+    rows = await ledger.report_rows(statement, params)
+    tasks_row = next(row[1:] for row in rows if row[0] is None)
+    values = [str(row[0]) for row in rows if row[0] is not None]
     listed = [*values, ""] if by_conversation else values  # '' = calls without a conversation
     found = await _merged(ledger, rollup, "conversation", only_values=listed) if listed else None
     conversations = (
@@ -815,8 +815,6 @@ async def _rollup_report(
             _label(value, False): int(count)  # type: ignore[call-overload]
             for value, count in await ledger.report_rows(statement, params)
         }
-    statement, params = rollup.tasks(FAILURE_SIGNAL, query.since, query.until)
-    tasks_row = (await ledger.report_rows(statement, params))[0]
     return _assemble(
         query,
         zone,

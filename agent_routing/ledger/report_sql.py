@@ -293,28 +293,49 @@ class RollupSQL:
         self,
         dim: str,
         *,
-        by_hour: bool = False,
+        by_hour_range: bool = False,
         by_label: bool = False,
         only_values: Sequence[str] = (),
         calls_only: bool = False,
     ) -> tuple[str, list[Any]]:
         """Sums per (key, bucket) from the rollup rows of `dim` in the segments' hours; the
-        key is the encoded value, or the hour with `by_hour` (the caller maps hours to
-        local days: a join with one row per day made PostgreSQL loop over the days);
-        `calls_only` sums the call counts alone (a histogram-only dimension); `by_label`
-        keys on the segment's label by a join with the segments (faster on SQLite)."""
-        prefix, params = self._segments(labelled=by_label)
-        key = "seg.label" if by_label else "r.hour" if by_hour else "r.value"
+        key is the encoded value, or with `by_hour_range` the number of the hour range
+        between two segment boundaries (:meth:`hour_ranges`; PostgreSQL's width_bucket:
+        a join with one row per day made PostgreSQL loop over the days, and grouping by
+        hour returned 16,689 rows for 30 days); `calls_only` sums the call counts alone
+        (a histogram-only dimension); `by_label` keys on the segment's label by a join
+        with the segments (SQLite)."""
         sums = ", ".join(f"SUM(r.{name})" for name in SUM_FIELDS[: 1 if calls_only else None])
         only = ""
         if only_values:
             only = f" AND r.value IN ({', '.join('?' for _ in only_values)})"
+        if by_hour_range:
+            bounds = self.hour_ranges()
+            sql = (
+                f"SELECT width_bucket(r.hour, ARRAY[{', '.join('?' for _ in bounds)}]::bigint[]), "
+                f"r.bucket, {sums} FROM {self.source} r WHERE r.dim = ? AND r.hour >= ? "
+                f"AND r.hour < ?{only} GROUP BY 1, r.bucket"
+            )
+            return sql, [*bounds, dim, bounds[0], bounds[-1], *only_values]
+        prefix, params = self._segments(labelled=by_label)
+        key = "seg.label" if by_label else "r.value"
         sql = (
             f"{prefix}SELECT {key}, r.bucket, {sums} FROM {self.source} r "
             "JOIN seg ON r.hour >= seg.lo AND r.hour < seg.hi "
             f"WHERE r.dim = ?{only} GROUP BY {key}, r.bucket"
         )
         return sql, [*params, dim, *only_values]
+
+    def hour_ranges(self) -> list[int]:
+        """The segments' boundaries, sorted: range i (1-based, as width_bucket numbers it)
+        is [bounds[i - 1], bounds[i]), either one segment or a gap between two."""
+        return sorted({hour for _, lo, hi in self.segments for hour in (lo, hi)})
+
+    def range_labels(self) -> dict[int, str]:
+        """The label of each hour range of :meth:`hour_ranges` that is a segment."""
+        bounds = self.hour_ranges()
+        index = {bound: number for number, bound in enumerate(bounds, start=1)}
+        return {index[lo]: label for label, lo, _ in self.segments}
 
     def edge_groups(
         self, column: str | None, *, only_values: Sequence[str] = ()
@@ -355,34 +376,13 @@ class RollupSQL:
         values = ", ".join("(?, ?, ?)" for _ in self.edges) or "('', 0.0, 0.0)"
         return f"edge (label, lo, hi) AS (VALUES {values})", [v for e in self.edges for v in e]
 
-    def top_conversations(self, limit: int) -> tuple[str, list[Any]]:
-        """The `limit` costliest conversations (encoded values) of the segments' rollup
-        rows and the edges' calls, in the report's order (cost, then calls, descending,
-        then id)."""
-        prefix, params = self._segments()
-        edges, edge_params = self._edge_values()
-        collate = ' COLLATE "C"' if self.dialect == "postgresql" else ""
-        sql = (
-            f"{prefix}, {edges}, parts AS ("
-            "SELECT r.value AS v, r.calls AS calls, r.cost_usd AS cost, r.priced_calls AS priced "
-            f"FROM {self.source} r JOIN seg ON r.hour >= seg.lo AND r.hour < seg.hi "
-            "WHERE r.dim = 'conversation' AND r.value <> '' UNION ALL "
-            "SELECT '=' || c.conversation_id, 1, COALESCE(c.cost_usd, 0), "
-            "CASE WHEN c.cost_usd IS NOT NULL THEN 1 ELSE 0 END "
-            "FROM calls c JOIN edge ON c.started_at >= edge.lo AND c.started_at < edge.hi "
-            "WHERE c.conversation_id IS NOT NULL) "
-            "SELECT v FROM parts GROUP BY v HAVING SUM(calls) > 0 "
-            "ORDER BY CASE WHEN SUM(priced) > 0 THEN SUM(cost) ELSE 0 END DESC, "
-            f"SUM(calls) DESC, v{collate} LIMIT ?"
-        )
-        return sql, [*params, *edge_params, limit]
-
     def tasks(
-        self, failure_signal: str, since: float | None, until: float | None
+        self, failure_signal: str, since: float | None, until: float | None, top: int = 0
     ) -> tuple[str, list[Any]]:
-        """The tasks row of :meth:`ReportSQL.tasks`, with the per-conversation sums from the
-        rollup and the edges' calls; the last finished call of each conversation is one
-        index seek on the calls."""
+        """The tasks row of :meth:`ReportSQL.tasks` (after a NULL first column), with the
+        per-conversation sums from the rollup and the edges' calls, then one row per top
+        conversation (its encoded value first, then zeros): the `top` costliest in the
+        report's order (cost, then calls, descending, then id), from the same pass."""
         prefix, params = self._segments()
         edge_values = ", ".join("(?, ?, ?)" for _ in self.edges) or "('', 0.0, 0.0)"
         edge_params: list[Any] = [value for edge in self.edges for value in edge]
@@ -427,7 +427,7 @@ class RollupSQL:
             "THEN 1 ELSE 0 END "
             "FROM calls c JOIN edge ON c.started_at >= edge.lo AND c.started_at < edge.hi "
             "WHERE c.conversation_id IS NOT NULL), "
-            "per_task AS (SELECT v, SUM(cost) AS cost, SUM(priced) AS priced, "
+            "per_task AS (SELECT v, SUM(calls) AS calls, SUM(cost) AS cost, SUM(priced) AS priced, "
             "SUM(tokens) AS tokens, SUM(unpriced) AS unpriced FROM parts GROUP BY v "
             "HAVING SUM(calls) > 0), "
             f"last_finished AS (SELECT p0.v AS v, CASE WHEN {fresh}{before} THEN NULL "
@@ -437,13 +437,20 @@ class RollupSQL:
             f"LEFT JOIN report_task_last t ON t.conversation_id = substr(p0.v, 2){stale}), "
             "failed AS (SELECT DISTINCT '=' || d.conversation_id AS v FROM signals s "
             f"JOIN decisions d ON d.id = s.decision_id{signal_where}) "
-            "SELECT COUNT(*), "
+            "SELECT NULL AS v, COUNT(*), "
             "SUM(CASE WHEN lf.outcome = 'ok' AND f.v IS NULL THEN 1 ELSE 0 END), "
             "CASE WHEN SUM(p.priced) > 0 THEN SUM(p.cost) END, SUM(p.priced), SUM(p.tokens), "
             "SUM(CASE WHEN p.unpriced > 0 THEN 1 ELSE 0 END) "
             "FROM per_task p LEFT JOIN last_finished lf ON lf.v = p.v "
             "LEFT JOIN failed f ON f.v = p.v"
         )
+        collate = ' COLLATE "C"' if self.dialect == "postgresql" else ""
+        if top:
+            sql += (
+                " UNION ALL SELECT * FROM (SELECT v, 0, 0, 0, 0, 0, 0 "
+                "FROM per_task ORDER BY CASE WHEN priced > 0 THEN cost ELSE 0 END DESC, "
+                f"calls DESC, v{collate} LIMIT ?) AS top_rows"
+            )
         return sql, [
             *params,
             *edge_params,
@@ -451,4 +458,5 @@ class RollupSQL:
             *bound_params,
             failure_signal,
             *signal_params,
+            *([top] if top else []),
         ]
