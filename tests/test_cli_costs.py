@@ -196,3 +196,37 @@ def test_unreadable_ledger_exits_1_naming_the_file(tmp_path: Path, command: list
     assert code == 1
     assert f"cannot open the ledger {str(db)!r}" in out
     assert "Traceback" not in out
+
+
+def test_costs_by_conversation_sums_the_rest_in_one_row(tmp_path: Path) -> None:
+    """--by conversation --top N lists N conversations and one row for the others."""
+    db = tmp_path / "ledger.db"
+
+    async def fill() -> None:
+        async with SQLiteLedger(db) as ledger:
+            await ledger.write_batch(
+                calls=[
+                    CallRecord(
+                        id=f"c{n}",
+                        started_at=1_700_000_000.0 + n,
+                        model="gpt-4o-mini",
+                        conversation_id=f"conv-{n}",
+                        outcome=Outcome.OK,
+                        cost_usd=0.01 * (n + 1),
+                    )
+                    for n in range(5)
+                ]
+            )
+
+    run_sync(fill())
+    code, out = invoke("costs", "--db", str(db), "--by", "conversation", "--top", "2")
+    assert code == 0, out
+    assert "conv-4" in out
+    assert "conv-3" in out
+    assert "conv-2" not in out
+    assert "(3 more)" in out
+    code, out = invoke("costs", "--db", str(db), "--by", "conversation", "--top", "2", "--json")
+    data = json.loads(out)
+    assert [g["key"] for g in data["groups"]] == ["conv-4", "conv-3"]
+    assert data["other"]["calls"] == 3
+    assert data["other"]["cost_usd"] == pytest.approx(0.06)

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from backend_sql import fetch
-from test_reports import random_calls, same_report
+from report_support import random_calls, same_report
 
 from agent_routing.ledger import Ledger
 from agent_routing.ledger.report_rollup import (

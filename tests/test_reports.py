@@ -4,35 +4,28 @@ from __future__ import annotations
 
 import json
 import math
-import random
 from datetime import UTC, datetime
 
 import pytest
+from report_support import DAY1, call, random_calls, same_report
 
 from agent_routing.errors import ConfigError
 from agent_routing.ledger import Ledger
 from agent_routing.ledger.base import SQLReportSource
 from agent_routing.ledger.report_rollup import PERCENTILE_ERROR
-from agent_routing.records import CallRecord, DecisionRecord, Outcome, OutcomeSignal, Usage
+from agent_routing.records import DecisionRecord, Outcome, OutcomeSignal, Usage
 from agent_routing.reports import (
     GROUP_BY,
-    CostReport,
     ReportQuery,
     build_report,
+    build_report_from_calls,
     build_report_in_python,
     prepare_query,
     summarize,
     to_jsonable,
 )
 
-DAY1 = datetime(2026, 3, 10, 10, 0, tzinfo=UTC).timestamp()
 DAY2 = datetime(2026, 3, 11, 20, 0, tzinfo=UTC).timestamp()  # 05:00 on Mar 12 in Tokyo
-
-
-def call(call_id: str, at: float, **fields: object) -> CallRecord:
-    values: dict[str, object] = {"model": "gpt-4o-mini", "outcome": Outcome.OK}
-    values.update(fields)
-    return CallRecord(id=call_id, started_at=at, **values)
 
 
 CALLS = [
@@ -236,62 +229,6 @@ def test_reports_serialise_to_json() -> None:
     }
 
 
-def same_report(first: CostReport, second: CostReport, percentile_error: float = 1e-9) -> bool:
-    """Equal reports, floats compared to 1e-9 relative (sums in another order), latency
-    percentiles to `percentile_error` relative."""
-
-    def close(a: object, b: object, tolerance: float = 1e-9) -> bool:
-        if isinstance(a, float) and isinstance(b, float):
-            return math.isclose(a, b, rel_tol=tolerance, abs_tol=1e-12)
-        if isinstance(a, dict) and isinstance(b, dict):
-            return a.keys() == b.keys() and all(
-                close(a[k], b[k], percentile_error if "latency_p" in k else 1e-9) for k in a
-            )
-        if isinstance(a, list) and isinstance(b, list):
-            return len(a) == len(b) and all(close(x, y) for x, y in zip(a, b, strict=True))
-        return a == b
-
-    return close(to_jsonable(first), to_jsonable(second))
-
-
-def random_calls(seed: int, count: int) -> tuple[list[CallRecord], list[DecisionRecord]]:
-    """Calls over ten days with every outcome, unpriced models, ties and missing fields."""
-    rng = random.Random(seed)
-    outcomes = list(Outcome)
-    calls, decisions = [], []
-    for index in range(count):
-        conversation = rng.choice([None, "c1", "c2", "c3", "c4", "c5", "c6"])
-        at = DAY1 + rng.randrange(0, 10 * 86_400, 600)  # ties on started_at happen
-        if rng.random() < 0.2 and conversation:
-            decisions.append(
-                DecisionRecord(
-                    f"d{index}", at, conversation, 0, "chat", "balanced", None, "m", None, None
-                )
-            )
-        unpriced = rng.random() < 0.1
-        calls.append(
-            call(
-                f"r{index:04d}",
-                at,
-                model="local-llm" if unpriced else rng.choice(["gpt-4o", "gpt-4o-mini"]),
-                conversation_id=conversation,
-                tool=rng.choice([None, "search", "code"]),
-                tier=rng.choice([None, "cheap", "strong"]),
-                call_kind=rng.choice(["chat", "utility", "embedding"]),
-                outcome=rng.choice(outcomes),
-                attempt=rng.choice([0, 0, 1]),
-                usage=None
-                if rng.random() < 0.1
-                else Usage(rng.randrange(1, 5000), rng.randrange(0, 500), cached_read_tokens=0),
-                cost_usd=None if unpriced or rng.random() < 0.05 else rng.random() / 100,
-                latency_ms=None if rng.random() < 0.2 else rng.random() * 5000,
-                tokens_saved=rng.choice([None, 0, 120]),
-                usd_saved=rng.choice([None, 0.0, 0.0004]),
-            )
-        )
-    return calls, decisions
-
-
 @pytest.mark.parametrize("by", GROUP_BY)
 async def test_sql_report_equals_the_python_report(backend_ledger: Ledger, by: str) -> None:
     """Aggregated in the database (each backend), a report equals the one summarised in
@@ -311,3 +248,107 @@ async def test_sql_report_equals_the_python_report(backend_ledger: Ledger, by: s
                 await build_report_in_python(backend_ledger, wanted),
                 percentile_error=PERCENTILE_ERROR,
             ), (by, tz, since)
+
+
+def test_by_conversation_lists_the_top_and_sums_the_rest() -> None:
+    """By conversation, the `top` costliest conversations and the calls without one are
+    listed; the other conversations are summed in one `other` row (no percentiles), so
+    listed + other = totals."""
+    report = summarize(CALLS, query("conversation", top=1))
+    assert [g.key for g in report.groups] == ["c2", "(none)"]
+    assert [g.key for g in report.top_conversations] == ["c2"]
+    other = report.other
+    assert other is not None
+    assert other.key == "(2 more)"  # c1 and c3
+    assert (other.calls, other.errors, other.blocked, other.input_tokens) == (5, 2, 1, 2010)
+    assert other.cost_usd == pytest.approx(0.0035)
+    assert (other.latency_p50_ms, other.latency_p95_ms) == (None, None)
+    for field in ("calls", "ok", "input_tokens", "unpriced_calls", "tokens_saved"):
+        listed = sum(getattr(g, field) for g in report.groups)
+        assert listed + getattr(other, field) == getattr(report.totals, field), field
+    everything = summarize(CALLS, query("conversation", top=10))
+    assert everything.other is None
+    assert [g.key for g in everything.groups] == ["c2", "c1", "c3", "(none)"]
+    assert summarize(CALLS, query("model", top=1)).other is None
+
+
+@pytest.mark.parametrize("top", [0, 2])
+async def test_by_conversation_from_the_database_equals_python(
+    backend_ledger: Ledger, top: int
+) -> None:
+    """The listed conversations and the summed rest are the same from the rollup, from the
+    calls and in Python, on both backends (top 0: only the rest and `(none)`)."""
+    assert isinstance(backend_ledger, SQLReportSource)
+    calls, decisions = random_calls(17, 500)
+    await backend_ledger.write_batch(calls=calls, decisions=decisions)
+    for since, until in ((None, None), ("2026-03-12T07:30:00", "2026-03-17")):
+        wanted = query(by="conversation", tz="Asia/Kolkata", since=since, until=until, top=top)
+        reference = await build_report_in_python(backend_ledger, wanted)
+        assert reference.other is not None
+        assert len(reference.groups) == top + 1
+        assert same_report(
+            await build_report(backend_ledger, wanted),
+            reference,
+            percentile_error=PERCENTILE_ERROR,
+        )
+        assert same_report(await build_report_from_calls(backend_ledger, wanted), reference)
+
+
+async def test_tasks_whose_last_call_is_before_inside_or_after_the_range(
+    backend_ledger: Ledger, ledger_url: str
+) -> None:
+    """A task's last finished call (report_task_last) counts only when it is inside the
+    range: a task ending before it has no finished call in range, one going on after it is
+    judged on its last call inside; also after a direct update not folded yet (PostgreSQL)."""
+    hour = 3600.0
+    calls = [
+        call("e1", DAY1 + 1 * hour, conversation_id="early"),
+        call("e2", DAY1 + 2 * hour, conversation_id="early", outcome=Outcome.ERROR),
+        call("i1", DAY1 + 30 * hour, conversation_id="inside", outcome=Outcome.ERROR),
+        call("i2", DAY1 + 31 * hour, conversation_id="inside"),
+        call("i3", DAY1 + 32 * hour, conversation_id="inside", outcome=Outcome.PENDING),
+        call("l1", DAY1 + 40 * hour, conversation_id="late"),
+        call("l2", DAY1 + 80 * hour, conversation_id="late", outcome=Outcome.ERROR),
+        call("x1", DAY1 + 2 * hour, conversation_id="across", outcome=Outcome.ERROR),
+        call("x2", DAY1 + 41 * hour, conversation_id="across", outcome=Outcome.TIMEOUT),
+        call("x3", DAY1 + 42 * hour, conversation_id="across"),
+        call("p1", DAY1 + 35 * hour, conversation_id="pending", outcome=Outcome.PENDING),
+    ]
+    await backend_ledger.write_batch(calls=calls)
+    since = datetime.fromtimestamp(DAY1 + 20 * hour, UTC).isoformat()
+    until = datetime.fromtimestamp(DAY1 + 60 * hour, UTC).isoformat()
+    for bounds in ({}, {"since": since}, {"until": until}, {"since": since, "until": until}):
+        wanted = query(top=3, **bounds)
+        report = await build_report(backend_ledger, wanted)
+        assert same_report(
+            report,
+            await build_report_in_python(backend_ledger, wanted),
+            percentile_error=PERCENTILE_ERROR,
+        ), bounds
+    assert report.tasks.tasks == 4  # inside, late, across, pending
+    assert report.tasks.successful == 3  # inside (i2), late (l1), across (x3)
+    from backend_sql import fetch
+
+    if "postgresql" in ledger_url:  # a change the fold has not seen yet: read from the calls
+        import psycopg
+
+        from agent_routing.ledger.urls import parse_ledger_url
+
+        with psycopg.connect(parse_ledger_url(ledger_url).dsn, autocommit=True) as conn:
+            conn.execute("UPDATE calls SET outcome = 'error' WHERE id = 'x3'")
+        assert fetch(ledger_url, "SELECT COUNT(*) FROM report_rollup_delta")[0][0] > 0
+    else:
+        import sqlite3
+
+        from agent_routing.ledger.urls import parse_ledger_url
+
+        with sqlite3.connect(str(parse_ledger_url(ledger_url).path)) as db:
+            db.execute("UPDATE calls SET outcome = 'error' WHERE id = 'x3'")
+    wanted = query(top=3, since=since, until=until)
+    report = await build_report(backend_ledger, wanted)
+    assert report.tasks.successful == 2
+    assert same_report(
+        report,
+        await build_report_in_python(backend_ledger, wanted),
+        percentile_error=PERCENTILE_ERROR,
+    )

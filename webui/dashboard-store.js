@@ -108,8 +108,10 @@ const model = {
   get shownBreakdown() {
     return this.by === "model" ? this.summary : this.breakdown;
   },
+  // by conversation the report lists the top chats; the others come summed as `other`
   get groups() {
-    return this.shownBreakdown?.groups || [];
+    const shown = this.shownBreakdown;
+    return [...(shown?.groups || []), ...(shown?.other ? [shown.other] : [])];
   },
   share(group) {
     const total = this.shownBreakdown?.totals?.cost_usd || 0;

@@ -73,7 +73,8 @@ def render_report(report: CostReport) -> str:
     if report.totals.calls == 0:
         lines.append("No calls recorded in this range.")
         return "\n".join(lines)
-    lines.append(_stats_table(report.by, [*report.groups, report.totals]))
+    other = [report.other] if report.other is not None else []
+    lines.append(_stats_table(report.by, [*report.groups, *other, report.totals]))
     lines.append("")
     totals = report.totals
     lines.append(
@@ -118,7 +119,12 @@ def render_report(report: CostReport) -> str:
 @click.option(
     "--tz", default=None, help="Time zone for dates and days. Default: ledger.timezone (UTC)."
 )
-@click.option("--top", default=10, show_default=True, help="How many top conversations to list.")
+@click.option(
+    "--top",
+    default=10,
+    show_default=True,
+    help="How many top conversations to list (--by conversation: the rest summed in one row).",
+)
 @db_option
 @config_option
 @json_option

@@ -100,7 +100,8 @@ def test_the_dashboard_shows_the_ledgers_figures(
 
 def test_range_stack_and_breakdown_switches(ui_host: FakeHost, ui_server: Any, page: Any) -> None:
     """The default 7 days shows the 7-day total; stacking by kind redraws the chart with call kinds;
-    the tool breakdown lists the tools."""
+    the tool breakdown lists the tools; the chat breakdown the top chats and one row for the
+    others."""
     open_dashboard(page, ui_server)
     expected = money(report("model", 7).totals.cost_usd)
     page.get_by_test_id("ar-total").filter(has_text=expected).wait_for()
@@ -110,6 +111,12 @@ def test_range_stack_and_breakdown_switches(ui_host: FakeHost, ui_server: Any, p
     )
     page.get_by_role("button", name="tool", exact=True).click()
     page.locator("[data-testid=ar-breakdown] td", has_text="code_execution_tool").wait_for()
+    chats = report("conversation", 7)
+    assert chats.other is not None
+    page.get_by_role("button", name="chat", exact=True).click()
+    page.locator("[data-testid=ar-breakdown] td", has_text=chats.other.key).wait_for()
+    rows = page.locator("[data-testid=ar-breakdown] tbody tr")
+    assert rows.count() == len(chats.groups) + 1
 
 
 def test_a_bad_custom_range_is_a_toast_naming_the_field(
