@@ -620,7 +620,10 @@ async def _sql_report(
     segments, edges = _split_hours(windows)
     if segments and use_rollup:
         rollup = RollupSQL(ledger.sql_dialect, segments, edges)
-        return await _rollup_report(ledger, query, zone, rollup)
+        whole = rollup  # by day, the rest of the report reads the range in one piece
+        if query.by == "day":
+            whole = RollupSQL(ledger.sql_dialect, *_split_hours([("", query.since, query.until)]))
+        return await _rollup_report(ledger, query, zone, rollup, whole)
     groups = await _group_rows(ledger, sql, query.by)
     totals = await _totals(ledger, sql, groups)
     top: list[GroupStats] = []
@@ -766,12 +769,18 @@ def _label(value: Any, by_label: bool) -> str:
 
 
 async def _rollup_report(
-    ledger: SQLReportSource, query: ReportQuery, zone: tzinfo, rollup: RollupSQL
+    ledger: SQLReportSource,
+    query: ReportQuery,
+    zone: tzinfo,
+    rollup: RollupSQL,
+    whole: RollupSQL,
 ) -> CostReport:
     """The report from the rollup's whole hours and the calls of the partial edges; sums
     exact, p50/p95 from the latency histogram (see report_rollup.PERCENTILE_ERROR). By
     conversation only the listed conversations are read in full (their rows through the
-    index on the value); the totals come from the model rows."""
+    index on the value); the totals come from the model rows. `rollup` reads the
+    breakdown's windows (by day: each local day's whole hours and part-hour edges), `whole`
+    the range in one piece (the tasks, the top conversations, the unpriced models)."""
     by_day = query.by == "day"
     by_conversation = query.by == "conversation"
     merged_dim = "model" if by_day or by_conversation else query.by
@@ -785,12 +794,12 @@ async def _rollup_report(
         else _stats_from_row(["total", *([0] * len(SUM_FIELDS))], (None, None))
     )
     # the tasks figures and the top conversations come from one per-conversation pass
-    statement, params = rollup.tasks(FAILURE_SIGNAL, query.since, query.until, query.top)
+    statement, params = whole.tasks(FAILURE_SIGNAL, query.since, query.until, query.top)
     rows = await ledger.report_rows(statement, params)
     tasks_row = next(row[1:] for row in rows if row[0] is None)
     values = [str(row[0]) for row in rows if row[0] is not None]
     listed = [*values, ""] if by_conversation else values  # '' = calls without a conversation
-    found = await _merged(ledger, rollup, "conversation", only_values=listed) if listed else None
+    found = await _merged(ledger, whole, "conversation", only_values=listed) if listed else None
     conversations = (
         [] if found is None else [found.stats(key, _label(key, False)) for key in found.live_keys()]
     )
@@ -799,10 +808,10 @@ async def _rollup_report(
         groups = conversations
     else:
         groups = [merged.stats(key, _label(key, by_day)) for key in merged.live_keys()]
-    if query.by in ("model", "conversation") or rollup.edges:
+    if query.by in ("model", "conversation") or whole.edges:
         models = merged if query.by != "day" and merged_dim == "model" else None
         if models is None:
-            models = await _merged(ledger, rollup, "model")
+            models = await _merged(ledger, whole, "model")
         unpriced_at = SUM_FIELDS.index("unpriced_calls")
         unpriced_models = {
             _label(key, False): int(models.sums[key][unpriced_at])
@@ -810,7 +819,7 @@ async def _rollup_report(
             if int(models.sums[key][unpriced_at]) > 0
         }
     else:  # the model rows' unpriced counts alone
-        statement, params = rollup.unpriced_models()
+        statement, params = whole.unpriced_models()
         unpriced_models = {
             _label(value, False): int(count)  # type: ignore[call-overload]
             for value, count in await ledger.report_rows(statement, params)

@@ -1,19 +1,22 @@
 """Fleet benchmark: SQLite beside PostgreSQL in one run.
 
 Run: `.venv/bin/python bench/bench_fleet.py` (`--quick` for a smoke run, `--calls N` to
-change the report size, default 1,000,000).
+change the report size, default 1,000,000; `--reports-only` for part 3 alone,
+`--writers-only` for part 1 alone, `--calls-path` to time the calls-only SQL path too).
 
 1. Writer throughput: 8 writer processes submit realistic calls through `get_writer(url)`
    (the registry, as capture does) into one ledger; records/s = records / (last flush -
    first submit); the row count is checked (lost = submitted - stored). Measured with the
    report rollup triggers and without them (dropped: the write path before them).
 2. Budget check latency: `Budgets.check()` + `release()` under a daily block budget, p50/p99.
-3. Report latency on a ledger of N calls over 30 days (`build_report` for the whole
-   ledger by model, by day, by conversation, and the last 7 days by model): from the report
-   rollup (whole UTC hours) beside the previous SQL path (every call aggregated in the
-   database, `build_report_from_calls`), then the path before that (every call loaded into
-   Python and summarised), measured on a 100,000-call ledger since it would take minutes
-   at 1,000,000.
+3. Report latency on a ledger of N calls over 30 days, SQLite beside PostgreSQL: every
+   breakdown of the whole ledger (`build_report`, best of 3; by conversation lists the top
+   10 and sums the rest), the last 7 days by model and by conversation, and by day in a
+   half-hour zone (Asia/Kolkata: the part-hours at each local midnight are read from the
+   calls); the time migration m012 takes on that ledger; with `--calls-path`, the previous
+   SQL path too (every call aggregated in the database, `build_report_from_calls`); then
+   the path before that (every call loaded into Python and summarised), measured on a
+   100,000-call ledger since it would take minutes at 1,000,000.
 
 The PostgreSQL server is a throwaway one (tests/pgserver.py) started with the durability
 defaults (fsync and synchronous_commit on), on the same machine.
@@ -43,7 +46,12 @@ from pgserver import PostgresServer
 from agent_routing.budgets import Budgets
 from agent_routing.config import BudgetConfig, LedgerSettings, Settings
 from agent_routing.ledger import get_writer, ledger_for
-from agent_routing.ledger.report_rollup import backfill_sql
+from agent_routing.ledger.report_rollup import (
+    TASK_LAST_TRIGGERS,
+    backfill_sql,
+    task_last_backfill_sql,
+    task_last_sqlite_statements,
+)
 from agent_routing.ledger.report_rollup import sqlite_statements as rollup_statements
 from agent_routing.ledger.rows import CALL_COLUMNS, call_to_row
 from agent_routing.ledger.urls import parse_ledger_url
@@ -234,8 +242,17 @@ def fill(url: str, calls: int, seed: int = 1) -> None:
 
         db = sqlite3.connect(target.path, isolation_level=None)
         db.execute("BEGIN IMMEDIATE")
-        triggers = [t for t in rollup_statements() if t.startswith("CREATE TRIGGER")]
-        for name in ("calls_rollup_insert", "calls_rollup_update", "calls_rollup_delete"):
+        triggers = [
+            t
+            for t in rollup_statements() + task_last_sqlite_statements()
+            if t.startswith("CREATE TRIGGER")
+        ]
+        for name in (
+            "calls_rollup_insert",
+            "calls_rollup_update",
+            "calls_rollup_delete",
+            *TASK_LAST_TRIGGERS,
+        ):
             db.execute(f"DROP TRIGGER {name}")
         for first in range(0, calls, 50_000):
             rows = [
@@ -244,7 +261,7 @@ def fill(url: str, calls: int, seed: int = 1) -> None:
             ]
             db.executemany(UPSERT_CALL_SQL, rows)
         db.execute("DELETE FROM report_rollup")
-        for statement in [*backfill_sql("sqlite"), *triggers]:
+        for statement in [*backfill_sql("sqlite"), task_last_backfill_sql(), *triggers]:
             db.execute(statement)
         db.execute("COMMIT")
         db.execute("ANALYZE")
@@ -260,7 +277,7 @@ def fill(url: str, calls: int, seed: int = 1) -> None:
                 copy.write_row(call_to_row(varied_record(rng, index, start, 30 * 86_400)))
         conn.execute("ALTER TABLE calls ENABLE TRIGGER calls_spend")
         conn.execute("ALTER TABLE calls ENABLE TRIGGER calls_rollup")
-        for statement in backfill_sql("postgresql"):
+        for statement in [*backfill_sql("postgresql"), task_last_backfill_sql()]:
             conn.execute(statement)
         conn.execute(
             "INSERT INTO spend_buckets (bucket, model, cost_usd) "
@@ -269,6 +286,28 @@ def fill(url: str, calls: int, seed: int = 1) -> None:
         )
         conn.execute("VACUUM ANALYZE calls")
         conn.execute("VACUUM ANALYZE report_rollup")
+        conn.execute("VACUUM ANALYZE report_task_last")
+
+
+def time_migration_m012(url: str) -> float:
+    """Seconds migration m012 (report_task_last) takes on the ledger at `url`: undone,
+    then applied again by opening the ledger."""
+    target = parse_ledger_url(url)
+    if target.path is not None:
+        with sqlite3.connect(target.path) as db:
+            for name in TASK_LAST_TRIGGERS:
+                db.execute(f"DROP TRIGGER {name}")
+            db.execute("DROP TABLE report_task_last")
+            db.execute("DELETE FROM _routing_migrations WHERE name = 'm012_report_task_last'")
+    else:
+        import psycopg
+
+        with psycopg.connect(target.dsn, autocommit=True) as conn:
+            conn.execute("DROP TABLE report_task_last")
+            conn.execute("DELETE FROM _routing_migrations WHERE name = 'm012_report_task_last'")
+    before = time.perf_counter()
+    open_and_close(url)
+    return time.perf_counter() - before
 
 
 async def time_report(
@@ -279,6 +318,7 @@ async def time_report(
     runs: int = 3,
     since: str | None = None,
     calls_only: bool = False,
+    tz: str = "UTC",
 ) -> float:
     """Best of `runs` wall times (ms) of one report (whole ledger, or from `since`);
     `calls_only`: aggregated from the calls without the rollup (the previous SQL path)."""
@@ -292,7 +332,7 @@ async def time_report(
             builder: Any = build_report_in_python if python else build_report
             if calls_only:
                 builder = build_report_from_calls
-            report = await builder(ledger, prepare_query(by=by, since=since))
+            report = await builder(ledger, prepare_query(by=by, since=since, tz=tz))
             best = min(best, (time.perf_counter() - before) * 1000)
             assert report.totals.calls > 0
     finally:
@@ -305,6 +345,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes for a smoke run")
     parser.add_argument("--calls", type=int, default=1_000_000, help="calls in the report ledger")
     parser.add_argument("--reports-only", action="store_true", help="only part 3")
+    parser.add_argument("--writers-only", action="store_true", help="only part 1")
+    parser.add_argument(
+        "--calls-path", action="store_true", help="also time the calls-only SQL path (slow)"
+    )
     args = parser.parse_args(argv)
     per_process = 1_000 if args.quick else 10_000
     checks = 200 if args.quick else 2_000
@@ -330,33 +374,49 @@ def main(argv: list[str] | None = None) -> None:
                     f"lost {result['lost']}  all flushed {result['all_flushed']}  "
                     f"({'with' if triggers else 'WITHOUT'} the report rollup triggers)"
                 )
+        if args.writers_only:
+            return
         print(f"\n# 2. Budgets.check() + release(), daily block budget, {checks:,} checks")
         for backend, new_url in () if args.reports_only else backends.items():
             latency = asyncio.run(measure_check_latency(new_url(f"b-{backend}"), checks))
             print(f"{backend:<11} p50 {latency['p50_ms']:.2f} ms  p99 {latency['p99_ms']:.2f} ms")
         print(
-            f"\n# 3. report latency (best of 3), {calls:,} calls over 30 days, 20,000 conversations"
+            f"\n# 3. report latency (best of 3), {calls:,} calls over 30 days, "
+            f"{calls // 50:,} conversations of 50 calls"
         )
-        week = (datetime.now(UTC) - timedelta(days=7)).date().isoformat()
+        today = datetime.now(UTC).date()
+        week = (today - timedelta(days=7)).isoformat()
         cases = [
-            ("by model", "model", None),
-            ("by day", "day", None),
-            ("by conversation", "conversation", None),
-            ("7 days by model", "model", week),
+            ("by model", "model", None, "UTC"),
+            ("by kind", "kind", None, "UTC"),
+            ("by tool", "tool", None, "UTC"),
+            ("by tier", "tier", None, "UTC"),
+            ("by day", "day", None, "UTC"),
+            ("by conversation", "conversation", None, "UTC"),
+            ("7 days by model", "model", week, "UTC"),
+            ("7 days by conv.", "conversation", week, "UTC"),
+            ("by day, Kolkata", "day", None, "Asia/Kolkata"),
         ]
+        urls = {}
         for backend, new_url in backends.items():
-            url = new_url(f"r-{backend}")
+            urls[backend] = new_url(f"r-{backend}")
             before = time.perf_counter()
-            fill(url, calls)
-            loaded = time.perf_counter() - before
-            print(f"{backend} (loaded in {loaded:.0f} s)")
-            for label, by, since in cases:
-                rollup = asyncio.run(time_report(url, by, since=since))
-                raw = asyncio.run(time_report(url, by, since=since, calls_only=True, runs=1))
-                print(
-                    f"  {label:<16} rollup {rollup:>7,.0f} ms   "
-                    f"from the calls (previous SQL path) {raw:>7,.0f} ms"
-                )
+            fill(urls[backend], calls)
+            print(f"{backend} loaded in {time.perf_counter() - before:.0f} s", end="; ")
+            print(f"migration m012 on it: {time_migration_m012(urls[backend]):.1f} s")
+        print(f"  {'report':<17}" + "".join(f"{backend:>12}" for backend in urls))
+        for label, by, since, tz in cases:
+            figures = [
+                asyncio.run(time_report(url, by, since=since, tz=tz)) for url in urls.values()
+            ]
+            line = f"  {label:<17}" + "".join(f"{ms:>9,.0f} ms" for ms in figures)
+            if args.calls_path:
+                raw = [
+                    asyncio.run(time_report(u, by, since=since, tz=tz, calls_only=True, runs=1))
+                    for u in urls.values()
+                ]
+                line += "   from the calls: " + " / ".join(f"{ms:,.0f} ms" for ms in raw)
+            print(line)
         print(f"\n# previous code path (every call into Python), {python_calls:,} calls")
         for backend, new_url in backends.items():
             url = new_url(f"p-{backend}")
