@@ -164,12 +164,18 @@ def open_and_close(url: str) -> None:
 
 
 def drop_rollup_triggers(url: str) -> None:
-    """Migrate, then drop the report rollup triggers: the write path as before them."""
+    """Migrate, then drop the report triggers (rollup, last finished call per conversation):
+    the write path as before them."""
     open_and_close(url)
     target = parse_ledger_url(url)
     if target.path is not None:
         with sqlite3.connect(target.path) as db:
-            for name in ("calls_rollup_insert", "calls_rollup_update", "calls_rollup_delete"):
+            for name in (
+                "calls_rollup_insert",
+                "calls_rollup_update",
+                "calls_rollup_delete",
+                *TASK_LAST_TRIGGERS,
+            ):
                 db.execute(f"DROP TRIGGER {name}")
         return
     import psycopg
