@@ -736,15 +736,11 @@ async def _merged(
     percentiles: bool = True,
 ) -> _Merged:
     merged = _Merged()
-    # by day: SQLite joins the days' hour ranges (measured faster); PostgreSQL turned that
-    # join into a loop over the days, so it numbers the hour ranges with width_bucket and
-    # the numbers are mapped to their day here
-    by_range = by_label and ledger.sql_dialect == "postgresql"
-    statement, params = rollup.rollup_groups(
-        dim, by_hour_range=by_range, by_label=by_label and not by_range, only_values=only_values
-    )
+    # by day, the database numbers the days' hour ranges (a join with the days made
+    # PostgreSQL loop over them) and the numbers are mapped to their day here
+    statement, params = rollup.rollup_groups(dim, by_hour_range=by_label, only_values=only_values)
     rows = await ledger.report_rows(statement, params)
-    if by_range:
+    if by_label:
         labels = rollup.range_labels()
         rows = [(labels[int(row[0])], *row[1:]) for row in rows if int(row[0]) in labels]  # type: ignore[call-overload]
     merged.add(rows)
@@ -809,9 +805,9 @@ async def _rollup_report(
     else:
         groups = [merged.stats(key, _label(key, by_day)) for key in merged.live_keys()]
     if query.by in ("model", "conversation") or whole.edges:
-        models = merged if query.by != "day" and merged_dim == "model" else None
-        if models is None:
-            models = await _merged(ledger, whole, "model")
+        # by model and by conversation, `merged` holds the model rows of the range already
+        models = merged if merged_dim == "model" and not by_day else None
+        models = models or await _merged(ledger, whole, "model")
         unpriced_at = SUM_FIELDS.index("unpriced_calls")
         unpriced_models = {
             _label(key, False): int(models.sums[key][unpriced_at])
