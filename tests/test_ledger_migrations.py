@@ -103,6 +103,7 @@ EXPECTED_COLUMNS = {
     "spend_buckets": ["bucket", "model", "cost_usd"],
     "quota_holds": ["id", "quota_key", "created_at", "requests", "tokens"],
     "report_rollup": ["dim", "hour", "value", "bucket", *SUM_FIELDS],
+    "report_task_last": ["conversation_id", "started_at", "id", "outcome"],
     "_routing_migrations": ["name", "applied_at"],
 }
 
@@ -135,6 +136,9 @@ async def test_migrate_blank(tmp_path: Path) -> None:
             "calls_rollup_update",
             "calls_spend_insert",
             "calls_spend_update",
+            "calls_task_last_delete",
+            "calls_task_last_insert",
+            "calls_task_last_update",
         ]
         names = [row[0] for row in db.execute("SELECT name FROM _routing_migrations ORDER BY name")]
     assert names == [function.__name__ for function in MIGRATIONS]
