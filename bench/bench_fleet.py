@@ -351,6 +351,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes for a smoke run")
     parser.add_argument("--calls", type=int, default=1_000_000, help="calls in the report ledger")
     parser.add_argument("--reports-only", action="store_true", help="only part 3")
+    parser.add_argument(
+        "--backend", choices=("sqlite", "postgresql"), help="only this backend (parts 1 and 2)"
+    )
     parser.add_argument("--writers-only", action="store_true", help="only part 1")
     parser.add_argument(
         "--calls-path", action="store_true", help="also time the calls-only SQL path (slow)"
@@ -370,6 +373,8 @@ def main(argv: list[str] | None = None) -> None:
         }
         print(f"# 1. writer throughput: 8 processes x {per_process:,} records")
         for backend, new_url in () if args.reports_only else backends.items():
+            if args.backend and backend != args.backend:
+                continue
             for triggers in (True, False):
                 url = new_url(f"w-{backend}-{triggers}")
                 if not triggers:
