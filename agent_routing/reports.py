@@ -733,7 +733,6 @@ async def _merged(
     *,
     by_label: bool = False,
     only_values: Sequence[str] = (),
-    percentiles: bool = True,
 ) -> _Merged:
     merged = _Merged()
     # by day, the database numbers the days' hour ranges (a join with the days made
@@ -744,7 +743,7 @@ async def _merged(
         labels = rollup.range_labels()
         rows = [(labels[int(row[0])], *row[1:]) for row in rows if int(row[0]) in labels]  # type: ignore[call-overload]
     merged.add(rows)
-    if dim == "conversation" and percentiles:
+    if dim == "conversation":
         statement, params = rollup.rollup_groups(
             "conversation_latency", only_values=only_values, calls_only=True
         )
