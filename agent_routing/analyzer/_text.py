@@ -27,14 +27,13 @@ and the field. Scoring is plain Python (no numpy); fitting uses scikit-learn.
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 import math
 import re
 import zlib
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +64,16 @@ HASH_FEATURE_PREFIX = "hash:"  # recorded text buckets in Analysis.features (for
 CATEGORY_FEATURE_PREFIX = "cat:"  # recorded category values, `cat:<field>=<value>`: 1.0
 
 _TOKEN = re.compile(r"[a-z]+|\d+|[$^=\\{}+*/<>%?()\[\]#:]")  # words, numbers, math/code marks
+_TOKEN_SPEC = {
+    "hash": "crc32",
+    "ngrams": [1, 2],
+    "bigram": "(crc(a) * 0x9E3779B1) ^ crc(b)",
+    "tokens": _TOKEN.pattern,
+    "numbers": "#<digit count>",
+    "norm": "l2",
+}  # what this code computes; a file that says otherwise is refused (never misread)
+MAX_WINDOW_CHARS = 20_000  # bound on a file's head + tail and context chars (bounded cost)
+MAX_CONTEXT_MESSAGES = 8
 
 
 def _tokens(text: str) -> list[str]:
@@ -72,65 +81,124 @@ def _tokens(text: str) -> list[str]:
     return _TOKEN.findall(text.lower())
 
 
-def _window(text: str) -> str:
-    if len(text) <= HEAD_CHARS + TAIL_CHARS:
+def _window(text: str, head: int = HEAD_CHARS, tail: int = TAIL_CHARS) -> str:
+    if len(text) <= head + tail:
         return text
-    return text[:HEAD_CHARS] + "\n" + text[-TAIL_CHARS:]
+    return text[:head] + "\n" + text[len(text) - tail :]
 
 
-_WORD_HASHES: dict[str, int] = {}
 _WORD_HASHES_LIMIT = 200_000
-_HASH_KEYS: dict[int, str] = {}
 _GOLDEN = 0x9E3779B1
 
 
+class _HashMemo(dict[str, int]):
+    """token -> CRC-32 of `prefix + token`, a number as `prefix + #<digit count>`.
+
+    Memoised and bounded (cleared when full): a lookup of a known token is one C-level dict
+    access, so a prompt's hashes come from `map(memo.__getitem__, tokens)` without a Python
+    loop; an unknown token is hashed once by `__missing__`.
+    """
+
+    __slots__ = ("prefix",)
+
+    def __init__(self, prefix: str) -> None:
+        super().__init__()
+        self.prefix = prefix
+
+    def __missing__(self, word: str) -> int:
+        if len(self) >= _WORD_HASHES_LIMIT:
+            self.clear()
+        normal = f"#{len(word)}" if word[:1].isdigit() else word
+        value = self[word] = zlib.crc32(f"{self.prefix}{normal}".encode())
+        return value
+
+
+_WORD_HASHES = _HashMemo("")
+_CONTEXT_HASHES = _HashMemo("c:")
+_HASH_KEYS: dict[int, str] = {}
+
+
 def word_hash(word: str) -> int:
-    """CRC-32 of a token's UTF-8 bytes, a number as `#<digit count>` (memoised)."""
-    value = _WORD_HASHES.get(word)
-    if value is None:
-        if len(_WORD_HASHES) >= _WORD_HASHES_LIMIT:
-            _WORD_HASHES.clear()
-        bare = word[2:] if word.startswith("c:") else word
-        normal = f"{word[: len(word) - len(bare)]}#{len(bare)}" if bare[:1].isdigit() else word
-        value = _WORD_HASHES[word] = zlib.crc32(normal.encode())
-    return value
-
-
-_CONTEXT_HASHES: dict[str, int] = {}
+    """CRC-32 of a token's UTF-8 bytes, a number as `#<digit count>` (memoised); a context
+    word is `c:<word>` (:func:`context_hash`)."""
+    if word.startswith("c:"):
+        return _CONTEXT_HASHES[word[2:]]
+    return _WORD_HASHES[word]
 
 
 def context_hash(word: str) -> int:
     """The hash of a context word, `word_hash("c:" + word)` (memoised by the bare word)."""
-    value = _CONTEXT_HASHES.get(word)
-    if value is None:
-        if len(_CONTEXT_HASHES) >= _WORD_HASHES_LIMIT:
-            _CONTEXT_HASHES.clear()
-        value = _CONTEXT_HASHES[word] = word_hash(f"c:{word}")
-    return value
+    return _CONTEXT_HASHES[word]
 
 
-def hashed_counts(request: AnalysisRequest, bits: int = DEFAULT_BITS) -> dict[int, float]:
-    """L2-normalised bucket counts of the request's text (the `text` part of the model).
+@dataclass(frozen=True, slots=True)
+class Hashing:
+    """Which text the buckets are read from (a model file records the values it was fit with)."""
+
+    bits: int = DEFAULT_BITS
+    head_chars: int = HEAD_CHARS
+    tail_chars: int = TAIL_CHARS
+    context_messages: int = CONTEXT_MESSAGES
+    context_chars: int = CONTEXT_CHARS
+
+
+DEFAULT_HASHING = Hashing()
+
+
+def _hash_array(tokens: list[str], memo: _HashMemo) -> Any:
+    import numpy as np
+
+    return np.fromiter(map(memo.__getitem__, tokens), dtype=np.uint64, count=len(tokens))
+
+
+def text_buckets(request: AnalysisRequest, hashing: Hashing = DEFAULT_HASHING) -> Any:
+    """Every bucket the request's text falls into, repeats included (a uint64 numpy array).
 
     A unigram's bucket is its CRC-32 modulo 2^bits; a bigram's is
-    `(crc(a) * 0x9E3779B1 XOR crc(b))` modulo 2^bits; a context word is hashed as `c:<word>`.
+    `(crc(a) * 0x9E3779B1 XOR crc(b))` modulo 2^bits (exact in uint64: both factors are
+    below 2^32); a context word is hashed as `c:<word>`. Cost: one regex pass over at most
+    head + tail prompt characters and messages x chars context characters, one C-level dict
+    lookup per token, and a few numpy operations on arrays of the token count.
     """
-    mask = (1 << bits) - 1
-    get = _WORD_HASHES.get
-    hashes = [get(word) or word_hash(word) for word in _tokens(_window(request.prompt))]
-    buckets = [value & mask for value in hashes]
-    buckets += [((a * _GOLDEN) ^ b) & mask for a, b in itertools.pairwise(hashes)]
-    context = _CONTEXT_HASHES.get
-    for message in request.history[-CONTEXT_MESSAGES:]:
-        buckets += [
-            (context(w) or context_hash(w)) & mask for w in _tokens(message[-CONTEXT_CHARS:])
-        ]
-    counts = Counter(buckets)
-    norm = math.sqrt(sum(value * value for value in counts.values()))
+    import numpy as np
+
+    window = _window(request.prompt, hashing.head_chars, hashing.tail_chars).lower()
+    hashes = _hash_array(_TOKEN.findall(window), _WORD_HASHES)
+    parts = [hashes]
+    if hashes.size > 1:
+        parts.append((hashes[:-1] * np.uint64(_GOLDEN)) ^ hashes[1:])
+    if hashing.context_messages > 0 and request.history:
+        chars = hashing.context_chars
+        context = "\n".join(m[-chars:] for m in request.history[-hashing.context_messages :])
+        parts.append(_hash_array(_TOKEN.findall(context.lower()), _CONTEXT_HASHES))
+    buckets = np.concatenate(parts)
+    buckets &= np.uint64((1 << hashing.bits) - 1)
+    return buckets
+
+
+def bucket_counts(buckets: Any) -> tuple[Any, Any, float]:
+    """(distinct buckets ascending, their counts, the L2 norm of the counts)."""
+    import numpy as np
+
+    distinct, counts = np.unique(buckets, return_counts=True)
+    return distinct, counts, math.sqrt(float(np.dot(counts, counts)))
+
+
+def hashed_counts(
+    request: AnalysisRequest, bits: int = DEFAULT_BITS, hashing: Hashing | None = None
+) -> dict[int, float]:
+    """L2-normalised bucket counts of the request's text (the `text` part of the model).
+
+    `hashing` defaults to :data:`DEFAULT_HASHING` with `bits`; see :func:`text_buckets`.
+    """
+    if hashing is None:
+        hashing = DEFAULT_HASHING if bits == DEFAULT_BITS else Hashing(bits=bits)
+    distinct, counts, norm = bucket_counts(text_buckets(request, hashing))
     if norm == 0.0:
         return {}
     scale = 1.0 / norm
-    return {bucket: value * scale for bucket, value in counts.items()}
+    pairs = zip(distinct.tolist(), counts.tolist(), strict=True)
+    return {bucket: count * scale for bucket, count in pairs}
 
 
 def hash_key(bucket: int) -> str:
@@ -168,7 +236,7 @@ class DenseSpec:
 class TextModel:
     """A validated text-analyzer model (build with :func:`make_text_model` or load a file)."""
 
-    bits: int
+    hashing: Hashing
     text_weights: Mapping[int, float]
     dense: tuple[DenseSpec, ...]
     rates: Mapping[str, Mapping[str, float]]  # field -> value -> log-odds of the benefit rate
@@ -179,25 +247,62 @@ class TextModel:
     training: Mapping[str, Any] = field(default_factory=dict)
     metrics: Mapping[str, Any] = field(default_factory=dict)
 
+    @property
+    def bits(self) -> int:
+        """The text is hashed into 2^bits buckets."""
+        return self.hashing.bits
+
+    @cached_property
+    def _weight_table(self) -> tuple[Any, Any]:
+        """(non-zero buckets ascending, their weights) as numpy arrays, built once per model."""
+        import numpy as np
+
+        buckets = np.array(sorted(self.text_weights), dtype=np.uint64)
+        weights = np.array([self.text_weights[b] for b in buckets.tolist()], dtype=np.float64)
+        return buckets, weights
+
+    def text_logit(self, distinct: Any, counts: Any, norm: float) -> float:
+        """The text part of the log-odds from :func:`bucket_counts` output (vectorised:
+        one binary search of the request's distinct buckets in the model's non-zero ones)."""
+        import numpy as np
+
+        buckets, weights = self._weight_table
+        if norm == 0.0 or buckets.size == 0:
+            return 0.0
+        found = np.searchsorted(buckets, distinct)
+        found[found == buckets.size] = 0
+        hit = buckets[found] == distinct
+        return float(np.dot(weights[found[hit]], counts[hit])) / norm
+
     def dense_values(
-        self, prior_logit: float, prompt_tokens_log: float, request: AnalysisRequest
+        self,
+        prior_logit: float,
+        prompt_tokens_log: float,
+        request: AnalysisRequest,
+        categories: Mapping[str, str] | None = None,
     ) -> dict[str, float]:
-        """The dense inputs of one request, by name."""
+        """The dense inputs of one request, by name (`categories`: its
+        :func:`request_categories`, when already computed)."""
         values = {"prior_logit": prior_logit, "prompt_tokens_log": prompt_tokens_log}
-        for name, value in request_categories(request).items():
+        if categories is None:
+            categories = request_categories(request)
+        for name, value in categories.items():
             table = self.rates.get(name, {})
             values[f"rate:{name}"] = table.get(value, self.default_rates.get(name, 0.0))
         return values
 
     def logit(self, counts: Mapping[int, float], dense: Mapping[str, float]) -> tuple[float, float]:
         """(total log-odds, the text part of it) for bucket counts and dense values."""
-        weights = self.text_weights
-        get = weights.get
+        get = self.text_weights.get
         text = sum(get(bucket, 0.0) * value for bucket, value in counts.items())
-        total = self.intercept + text
+        return self.dense_logit(dense) + text, text
+
+    def dense_logit(self, dense: Mapping[str, float]) -> float:
+        """The intercept plus the dense inputs' part of the log-odds."""
+        total = self.intercept
         for spec in self.dense:
             total += spec.weight * (dense[spec.name] - spec.mean) / spec.scale
-        return total, text
+        return total
 
 
 def _logit(probability: float) -> float:
@@ -212,7 +317,7 @@ def compute_version(document: Mapping[str, Any]) -> str:
 
 
 def _parameters(
-    bits: int,
+    hashing: Hashing,
     *,
     text_weights: Mapping[int, float],
     dense: Sequence[DenseSpec],
@@ -224,13 +329,17 @@ def _parameters(
     return {
         "hashing": {
             "hash": "crc32",
-            "bits": bits,
+            "bits": hashing.bits,
             "ngrams": [1, 2],
             "bigram": "(crc(a) * 0x9E3779B1) ^ crc(b)",
             "tokens": _TOKEN.pattern,
             "numbers": "#<digit count>",
-            "window": [HEAD_CHARS, TAIL_CHARS],
-            "context": {"messages": CONTEXT_MESSAGES, "chars": CONTEXT_CHARS, "prefix": "c:"},
+            "window": [hashing.head_chars, hashing.tail_chars],
+            "context": {
+                "messages": hashing.context_messages,
+                "chars": hashing.context_chars,
+                "prefix": "c:",
+            },
             "norm": "l2",
         },
         "intercept": round_number(intercept),
@@ -259,7 +368,7 @@ def _parameters(
 
 def make_text_model(
     *,
-    bits: int,
+    hashing: Hashing = DEFAULT_HASHING,
     text_weights: Mapping[int, float],
     dense: Sequence[DenseSpec],
     rates: Mapping[str, Mapping[str, float]],
@@ -271,7 +380,7 @@ def make_text_model(
 ) -> TextModel:
     """A validated model with rounded parameters and its content-derived version."""
     parameters = _parameters(
-        bits,
+        hashing,
         text_weights=text_weights,
         dense=dense,
         rates=rates,
@@ -301,7 +410,7 @@ def model_to_dict(model: TextModel) -> dict[str, Any]:
         "score": "sigmoid(intercept + sum(text weight * l2-normalised bucket count) + "
         "sum(weight * (dense - mean) / scale))",
         **_parameters(
-            model.bits,
+            model.hashing,
             text_weights=model.text_weights,
             dense=model.dense,
             rates=model.rates,
@@ -331,6 +440,44 @@ def _object(data: Mapping[str, Any], key: str, source: str, kind: type = dict) -
     if not isinstance(value, kind):
         raise _fail(source, key, f"must be a {kind.__name__}, got {type(value).__name__}")
     return value
+
+
+def _count(raw: Mapping[str, Any], key: str, where: str, source: str, top: int) -> int:
+    value = raw.get(key)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= top:
+        raise _fail(source, where, f"must be a whole number from 0 to {top}, got {value!r}")
+    return value
+
+
+def _parse_hashing(raw: Mapping[str, Any], source: str) -> Hashing:
+    """The file's hashing parameters; anything this code does not compute is refused."""
+    retrain = "a model fit by another version (retrain with `agent-routing train --data FILE`)"
+    for key, expected in _TOKEN_SPEC.items():
+        if raw.get(key) != expected:
+            raise _fail(
+                source, f"hashing.{key}", f"expected {expected!r}, got {raw.get(key)!r}: {retrain}"
+            )
+    bits = raw.get("bits")
+    if isinstance(bits, bool) or not isinstance(bits, int) or not 8 <= bits <= 24:
+        raise _fail(source, "hashing.bits", f"must be a whole number from 8 to 24, got {bits!r}")
+    window, context = raw.get("window"), raw.get("context")
+    if not isinstance(window, list) or len(window) != 2:
+        raise _fail(source, "hashing.window", f"must be [head chars, tail chars], got {window!r}")
+    if not isinstance(context, dict) or context.get("prefix") != "c:":
+        raise _fail(
+            source, "hashing.context", f"must be {{messages, chars, prefix: 'c:'}}: {context!r}"
+        )
+    head = _count({"v": window[0]}, "v", "hashing.window[0]", source, MAX_WINDOW_CHARS)
+    tail = _count({"v": window[1]}, "v", "hashing.window[1]", source, MAX_WINDOW_CHARS - head)
+    return Hashing(
+        bits=bits,
+        head_chars=head,
+        tail_chars=tail,
+        context_messages=_count(
+            context, "messages", "hashing.context.messages", source, MAX_CONTEXT_MESSAGES
+        ),
+        context_chars=_count(context, "chars", "hashing.context.chars", source, MAX_WINDOW_CHARS),
+    )
 
 
 def _parse_text(text: Mapping[str, Any], bits: int, source: str) -> dict[int, float]:
@@ -383,10 +530,8 @@ def model_from_dict(data: Any, *, source: str = "model") -> TextModel:
             f"this version reads format {FORMAT_VERSION}, got {data.get('format_version')!r} "
             "(retrain with `agent-routing train --data FILE`)",
         )
-    hashing = _object(data, "hashing", source)
-    bits = hashing.get("bits")
-    if hashing.get("hash") != "crc32" or not isinstance(bits, int) or not 8 <= bits <= 24:
-        raise _fail(source, "hashing", f"unsupported hashing parameters: {hashing!r}")
+    hashing = _parse_hashing(_object(data, "hashing", source), source)
+    bits = hashing.bits
     if "text" not in data and "text_buckets" in data:
         data = {
             **data,
@@ -417,7 +562,7 @@ def model_from_dict(data: Any, *, source: str = "model") -> TextModel:
         )
     version = _object(data, "model_version", source, str)
     return TextModel(
-        bits=bits,
+        hashing=hashing,
         text_weights=text_weights,
         dense=tuple(dense),
         rates=rates,
@@ -480,7 +625,6 @@ def untrained_model(prior: AnalyzerModel | None = None) -> TextModel:
     """The learnable analyzer before any training: exactly the feature model's score."""
     prior = prior or load_default_model()
     return make_text_model(
-        bits=DEFAULT_BITS,
         text_weights={},
         dense=(DenseSpec("prior_logit", 0.0, 1.0, 1.0),),
         rates={},
@@ -517,18 +661,27 @@ class TextAnalyzer:
         return self.model.score_quantiles
 
     def analyze(self, request: AnalysisRequest) -> Analysis:
-        """Score `request`; `features` holds the prior's features, the dense inputs and the
-        hashed text buckets (`hash:<bucket>`, what a refit from the ledger trains on)."""
+        """Score `request`; `features` holds the prior's features, the dense inputs and, with
+        `record_text`, the hashed text buckets (`hash:<bucket>`, what a refit from the ledger
+        trains on).
+
+        The text part is vectorised (:func:`text_buckets`, :func:`bucket_counts`,
+        :meth:`TextModel.text_logit`); nothing proportional to 2^bits is allocated per call.
+        """
+        model = self.model
         prior = self.prior.analyze(request)
-        prior_logit = _logit(prior.score)
-        counts = hashed_counts(request, self.model.bits)
-        dense = self.model.dense_values(
-            prior_logit, float(prior.features.get("prompt_tokens_log", 0.0)), request
+        categories = request_categories(request)
+        dense = model.dense_values(
+            _logit(prior.score),
+            float(prior.features.get("prompt_tokens_log", 0.0)),
+            request,
+            categories,
         )
-        logit, text = self.model.logit(counts, dense)
+        distinct, counts, norm = bucket_counts(text_buckets(request, model.hashing))
+        text = model.text_logit(distinct, counts, norm)
         contributions = [("text", text)] + [
             (spec.name, spec.weight * (dense[spec.name] - spec.mean) / spec.scale)
-            for spec in self.model.dense
+            for spec in model.dense
         ]
         ranked = sorted(
             (pair for pair in contributions if pair[1] != 0.0),
@@ -537,17 +690,20 @@ class TextAnalyzer:
         )
         features: dict[str, float] = dict(prior.features)
         features.update(dense)
-        features.update(
-            {
-                f"{CATEGORY_FEATURE_PREFIX}{k}={v}": 1.0
-                for k, v in request_categories(request).items()
-            }
-        )
-        if self.record_text:
-            features.update(zip(map(hash_key, counts), counts.values(), strict=True))
+        for name, value in categories.items():
+            features[f"{CATEGORY_FEATURE_PREFIX}{name}={value}"] = 1.0
+        if self.record_text and norm > 0.0:
+            scale = 1.0 / norm
+            features.update(
+                zip(
+                    map(hash_key, distinct.tolist()),
+                    [count * scale for count in counts.tolist()],
+                    strict=True,
+                )
+            )
         return Analysis(
-            score=sigmoid(logit),
+            score=sigmoid(model.dense_logit(dense) + text),
             features=features,
             top_features=tuple((name, round(value, 4)) for name, value in ranked[: self.top_k]),
-            model_version=self.model.model_version,
+            model_version=model.model_version,
         )

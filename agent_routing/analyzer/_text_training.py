@@ -25,10 +25,12 @@ from agent_routing.analyzer._text import (
     CATEGORY_FEATURE_PREFIX,
     CATEGORY_FIELDS,
     DEFAULT_BITS,
+    DEFAULT_HASHING,
     DENSE_BASE,
     HASH_FEATURE_PREFIX,
     RATE_SMOOTHING,
     DenseSpec,
+    Hashing,
     TextModel,
     hashed_counts,
     make_text_model,
@@ -68,13 +70,20 @@ def benefit_label(weak: float, strong: float) -> float:
 
 
 def row_from_request(
-    request: AnalysisRequest, label: float, prior: ComplexityAnalyzer, bits: int = DEFAULT_BITS
+    request: AnalysisRequest,
+    label: float,
+    prior: ComplexityAnalyzer,
+    bits: int = DEFAULT_BITS,
+    *,
+    hashing: Hashing | None = None,
 ) -> TextRow:
-    """The training row of a request (what :class:`TextAnalyzer` would compute for it)."""
+    """The training row of a request (what :class:`TextAnalyzer` would compute for it);
+    `hashing` (default: :data:`DEFAULT_HASHING` with `bits`) must be the one the model is
+    fit with (:func:`fit_text_model`)."""
     analysis = prior.analyze(request)
     p = min(max(analysis.score, 1e-6), 1 - 1e-6)
     return TextRow(
-        counts=hashed_counts(request, bits),
+        counts=hashed_counts(request, bits, hashing),
         prior_logit=math.log(p / (1 - p)),
         prompt_tokens_log=float(analysis.features.get("prompt_tokens_log", 0.0)),
         categories=request_categories(request),
@@ -209,8 +218,16 @@ def fit_text_model(
     seed: int = 0,
     prior_version: str = "",
     training: Mapping[str, Any] | None = None,
+    hashing: Hashing | None = None,
 ) -> TextModel:
-    """A text model fit by L2 logistic regression on `rows` (see the module docstring)."""
+    """A text model fit by L2 logistic regression on `rows` (see the module docstring).
+
+    `hashing` (default: :data:`DEFAULT_HASHING` with `bits`) is recorded in the model and
+    must be the one the rows' buckets were computed with (:func:`row_from_request`).
+    """
+    if hashing is None:
+        hashing = DEFAULT_HASHING if bits == DEFAULT_BITS else Hashing(bits=bits)
+    bits = hashing.bits
     from scipy import sparse
     from sklearn.linear_model import LogisticRegression
 
@@ -264,7 +281,7 @@ def fit_text_model(
         **dict(training or {}),
     }
     return make_text_model(
-        bits=bits,
+        hashing=hashing,
         text_weights=text_weights,
         dense=dense,
         rates=rates,
