@@ -1,18 +1,27 @@
-"""Fitting the text analyzer on benefit labels (scikit-learn at training time only).
+"""Fitting the text analyzer on outcome labels (scikit-learn at training time only).
 
 Training rows come from a labelled file (`prompt`, `weak_score`, `strong_score`, optional
 `category`), from the ledger (a decision's recorded `hash:` buckets, `cat:` values and dense
-inputs, labelled by a duel) or from requests in code. The label is the **benefit** of the
-strong model: 1 where the strong model was right and the weak one wrong, 0 otherwise; for
-scores in [0, 1] read as probabilities (pass@1) it is the soft label `strong * (1 - weak)`,
-fit by splitting each row into a weighted positive and negative.
+inputs, labelled by a duel) or from requests in code. Two labels:
+
+- **gain** (what `train --data` fits): `(strong - weak + 1) / 2`, so 1 where the strong
+  model was right and the weak one wrong, 0 where the weak one was right and the strong one
+  wrong, 0.5 on a tie (scores in [0, 1] are read as probabilities, e.g. pass@1). A logistic
+  fit of it ranks prompts by the expected quality difference `strong - weak`, which is what
+  routing quality (and APGR) adds up; it also learns where the strong model is *worse*.
+- **benefit** (what a duel records): 1 where the strong model was right and the weak one
+  wrong, 0 otherwise (`strong * (1 - weak)` for probabilities). It cannot see the prompts
+  where the strong model loses, so it ranks them like ties.
+
+Soft labels are fit by splitting each row into a weighted positive and negative.
+`bench/learning_curve.py` compares the two on held-out rows.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -48,6 +57,13 @@ LABEL_DESCRIPTION = (
     "benefit of the strong model: 1 where strong was right and weak wrong (0/1 scores), "
     "strong * (1 - weak) for scores in [0, 1], else 1 where strong > weak"
 )
+GAIN_DESCRIPTION = (
+    "gain of the strong model: (strong - weak + 1) / 2 for scores in [0, 1] (1 strong right "
+    "and weak wrong, 0 the reverse, 0.5 a tie), else 1 / 0.5 / 0 where strong > = < weak"
+)
+GAIN = "gain"
+BENEFIT = "benefit"
+FILE_LABEL = GAIN  # the label `train --data` fits (see the module docstring)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +83,16 @@ def benefit_label(weak: float, strong: float) -> float:
     if 0.0 <= weak <= 1.0 and 0.0 <= strong <= 1.0:
         return strong * (1.0 - weak)
     return 1.0 if strong > weak else 0.0
+
+
+def gain_label(weak: float, strong: float) -> float:
+    """Gain of the strong model for one prompt, in [0, 1] (see the module docstring)."""
+    if 0.0 <= weak <= 1.0 and 0.0 <= strong <= 1.0:
+        return (strong - weak + 1.0) / 2.0
+    return 1.0 if strong > weak else 0.0 if strong < weak else 0.5
+
+
+LABELS = {GAIN: (gain_label, GAIN_DESCRIPTION), BENEFIT: (benefit_label, LABEL_DESCRIPTION)}
 
 
 def row_from_request(
@@ -192,7 +218,8 @@ def check_rows(rows: Sequence[TextRow]) -> None:
     """ConfigError unless both outcomes occur (a model needs positives and negatives)."""
     positives = sum(r.label * r.weight for r in rows)
     negatives = sum((1.0 - r.label) * r.weight for r in rows)
-    if len(rows) < 10 or positives <= 0.0 or negatives <= 0.0:
+    constant = len({r.label for r in rows}) <= 1  # e.g. every gain label a 0.5 tie
+    if len(rows) < 10 or positives <= 0.0 or negatives <= 0.0 or constant:
         raise ConfigError.single(
             "data",
             f"{len(rows)} rows with benefit {positives:.1f} / no benefit {negatives:.1f}: "
@@ -313,15 +340,21 @@ HELD_OUT_SHARE = 0.25
 MIN_HELD_OUT_ROWS = 40
 
 
-def train_text_file(path: Path, *, seed: int = 0) -> tuple[TextModel, dict[str, Any]]:
+def train_text_file(
+    path: Path, *, seed: int = 0, label: str = FILE_LABEL
+) -> tuple[TextModel, dict[str, Any]]:
     """Fit the text analyzer on a labelled file (`prompt`, `weak_score`, `strong_score`,
-    optional `category`); errors name the column and the row.
+    optional `category`); errors name the column and the row. `label` is `gain` (default)
+    or `benefit` (see the module docstring).
 
     With enough rows, a model fit on 75 % first scores the other 25 % (APGR beside the
     feature model and length: what to expect), then the returned model is fit on all rows.
     """
     from agent_routing.evaluation import apgr, length_scores, load_eval_data, sweep
 
+    if label not in LABELS:
+        raise ConfigError.single("label", f"must be one of {sorted(LABELS)}, got {label!r}")
+    label_of, description = LABELS[label]
     data = load_eval_data(path)
     assert data.weak is not None
     assert data.strong is not None
@@ -330,7 +363,7 @@ def train_text_file(path: Path, *, seed: int = 0) -> tuple[TextModel, dict[str, 
     rows = [
         row_from_request(
             AnalysisRequest(prompt=prompt, category=category),
-            benefit_label(float(weak), float(strong)),
+            label_of(float(weak), float(strong)),
             prior,
         )
         for prompt, category, weak, strong in zip(
@@ -338,6 +371,10 @@ def train_text_file(path: Path, *, seed: int = 0) -> tuple[TextModel, dict[str, 
         )
     ]
     check_rows(rows)
+    benefits = [
+        benefit_label(float(w), float(s)) for w, s in zip(data.weak, data.strong, strict=True)
+    ]
+    check_rows([replace(row, label=b) for row, b in zip(rows, benefits, strict=True)])
     held_out: dict[str, Any] = {}
     test_count = int(len(rows) * HELD_OUT_SHARE)
     if test_count >= MIN_HELD_OUT_ROWS:
@@ -364,6 +401,11 @@ def train_text_file(path: Path, *, seed: int = 0) -> tuple[TextModel, dict[str, 
         rows,
         seed=seed,
         prior_version=prior.model.model_version,
-        training={"data": str(path), "held_out_check": held_out},
+        training={
+            "data": str(path),
+            "label": description,
+            "benefit_share": round(sum(benefits) / len(benefits), 6),
+            "held_out_check": held_out,
+        },
     )
     return model, held_out
