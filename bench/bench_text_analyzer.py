@@ -34,6 +34,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -159,9 +160,9 @@ def main(argv: list[str] | None = None) -> int:
         tokens = f"{count_tokens_exact(prompt):,}"
         request = AnalysisRequest(prompt=prompt, history=history, tools=("browser",))
         cells = {
-            "text": measure(lambda r=request: analyzer.analyze(r), repeats),
-            "text + recording": measure(lambda r=request: recording.analyze(r), repeats),
-            "feature model alone": measure(lambda r=request: analyzer.prior.analyze(r), repeats),
+            "text": measure(partial(analyzer.analyze, request), repeats),
+            "text + recording": measure(partial(recording.analyze, request), repeats),
+            "feature model alone": measure(partial(analyzer.prior.analyze, request), repeats),
         }
         if size == 2_000:
             at_2000 = cells["text"]
@@ -173,12 +174,15 @@ def main(argv: list[str] | None = None) -> int:
     assert at_2000 is not None
     cpu99 = Timing.pct(at_2000.cpu, 0.99)
     wall99 = Timing.pct(at_2000.wall, 0.99)
-    busy = os.getloadavg()[0] >= (os.cpu_count() or 1)
+    load = os.getloadavg()[0]
+    cores = os.cpu_count() or 1
+    wall_note = "meets < 2 ms" if wall99 < TARGET_US else "misses < 2 ms"
+    if wall99 >= TARGET_US and load >= cores:
+        wall_note += f"; load {load:.1f} on {cores} cores: see the preempted share"
     print(
         f"2,000 tokens, `text`: p99 CPU {cpu99:,.0f} us "
-        f"({'meets' if cpu99 < TARGET_US else 'MISSES'} < 2 ms); p99 wall {wall99:,.0f} us "
-        f"({'meets' if wall99 < TARGET_US else 'misses'} < 2 ms"
-        f"{'; machine saturated, wall tail not attributable to this code' if busy else ''})"
+        f"({'meets' if cpu99 < TARGET_US else 'MISSES'} < 2 ms); "
+        f"p99 wall {wall99:,.0f} us ({wall_note})"
     )
     return 0
 

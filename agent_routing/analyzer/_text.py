@@ -693,14 +693,8 @@ class TextAnalyzer:
         for name, value in categories.items():
             features[f"{CATEGORY_FEATURE_PREFIX}{name}={value}"] = 1.0
         if self.record_text and norm > 0.0:
-            scale = 1.0 / norm
-            features.update(
-                zip(
-                    map(hash_key, distinct.tolist()),
-                    [count * scale for count in counts.tolist()],
-                    strict=True,
-                )
-            )
+            values = (counts * (1.0 / norm)).tolist()
+            features.update(zip(map(hash_key, distinct.tolist()), values, strict=True))
         return Analysis(
             score=sigmoid(model.dense_logit(dense) + text),
             features=features,
