@@ -190,9 +190,15 @@ def test_gain_label_is_the_quality_difference() -> None:
     assert (gain_label(3, 7), gain_label(7, 3), gain_label(5, 5)) == (1.0, 0.0, 0.5)
 
 
-def write_outcomes(path: Path, rows: int = 240) -> Path:
-    """Proofs and sums: strong wins; colours: both right; fruits: strong loses."""
-    outcomes = {0: (0, 1), 1: (1, 1), 2: (1, 0), 3: (0, 1)}
+WINS_TIES_LOSSES = {0: (0, 1), 1: (1, 1), 2: (1, 0), 3: (0, 1)}
+WINS_AND_TIES = {0: (1, 1), 1: (0, 1), 2: (0, 1), 3: (0, 0)}  # wins on the short prompts
+
+
+def write_outcomes(
+    path: Path, rows: int = 240, outcomes: dict[int, tuple[int, int]] = WINS_TIES_LOSSES
+) -> Path:
+    """(weak, strong) per topic; by default proofs and sums: strong wins; colours: both
+    right; fruits: strong loses."""
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["prompt", "weak_score", "strong_score"])
@@ -209,6 +215,8 @@ def test_file_training_learns_where_the_strong_model_is_worse(tmp_path: Path) ->
     assert gain_model.training["label"] == GAIN_DESCRIPTION
     assert gain_model.training["benefit_share"] == pytest.approx(0.5)
     assert held_out["apgr_text"] > held_out["apgr_length"]
+    low, high = held_out["apgr_text_ci"]
+    assert low <= held_out["apgr_text"] <= high
 
     def score(model, topic: int) -> float:  # type: ignore[no-untyped-def]
         request = AnalysisRequest(prompt=f"{TOPICS[topic]} (item 999)")
@@ -233,3 +241,19 @@ def test_unknown_label_and_ties_only_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as error:
         train_text_file(ties)
     assert error.value.problems[0][0] == "data"
+
+
+def test_train_prints_the_held_out_intervals(tmp_path: Path) -> None:
+    """`train --data` prints 95 % bootstrap intervals beside the held-out APGR figures."""
+    from click.testing import CliRunner
+
+    from agent_routing.cli import main
+
+    data = write_outcomes(tmp_path / "outcomes.csv", rows=400, outcomes=WINS_AND_TIES)
+    _, held_out = train_text_file(data)
+    assert held_out["text_minus_length_ci"][0] > 0.0  # clearly better than length, not noise
+    out = tmp_path / "model.json"
+    result = CliRunner().invoke(main, ["train", "--data", str(data), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "95 % bootstrap intervals: text " in result.output
+    assert "text - length +" in result.output

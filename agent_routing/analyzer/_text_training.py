@@ -338,6 +338,34 @@ def score_rows(model: TextModel, rows: Sequence[TextRow]) -> FloatArray:
 
 HELD_OUT_SHARE = 0.25
 MIN_HELD_OUT_ROWS = 40
+BOOTSTRAP_RESAMPLES = 200
+
+
+def _intervals(
+    scored: Mapping[str, FloatArray],
+    weak: FloatArray,
+    strong: FloatArray,
+    routed: Any,
+    seed: int,
+) -> dict[str, list[float]]:
+    """95 % bootstrap intervals over the held-out rows: APGR of each router and the paired
+    differences text - features and text - length (resamples where the two models score
+    alike are skipped: APGR is a share of that gap)."""
+    rng = np.random.default_rng(seed)
+    values: dict[str, list[float]] = {}
+    for _ in range(BOOTSTRAP_RESAMPLES):
+        rows = rng.integers(0, len(weak), len(weak))
+        if weak[rows].mean() == strong[rows].mean():
+            continue
+        apgrs = {name: routed(scores, rows) for name, scores in scored.items()}
+        for name, value in apgrs.items():
+            values.setdefault(f"apgr_{name}_ci", []).append(value)
+        for base in ("features", "length"):
+            values.setdefault(f"text_minus_{base}_ci", []).append(apgrs["text"] - apgrs[base])
+    return {
+        key: [round(float(v), 4) for v in np.percentile(samples, [2.5, 97.5])]
+        for key, samples in values.items()
+    }
 
 
 def train_text_file(
@@ -387,16 +415,18 @@ def train_text_file(
         weak, strong = data.weak[test], data.strong[test]
         if trial is not None and weak.mean() != strong.mean():
 
-            def routed(scores: FloatArray) -> float:
-                return apgr(sweep(scores, weak, strong), float(weak.mean()), float(strong.mean()))
+            def routed(scores: FloatArray, rows: Any = slice(None)) -> float:
+                w, s = weak[rows], strong[rows]
+                return apgr(sweep(scores[rows], w, s), float(w.mean()), float(s.mean()))
 
-            priors = np.array([rows[int(i)].prior_logit for i in test])
-            held_out = {
-                "rows": int(test_count),
-                "apgr_text": routed(score_rows(trial, [rows[int(i)] for i in test])),
-                "apgr_features": routed(priors),
-                "apgr_length": routed(length_scores([data.prompts[int(i)] for i in test])),
+            scored = {
+                "text": score_rows(trial, [rows[int(i)] for i in test]),
+                "features": np.array([rows[int(i)].prior_logit for i in test]),
+                "length": length_scores([data.prompts[int(i)] for i in test]),
             }
+            held_out = {"rows": int(test_count)}
+            held_out.update({f"apgr_{name}": routed(x) for name, x in scored.items()})
+            held_out.update(_intervals(scored, weak, strong, routed, seed))
     model = fit_text_model(
         rows,
         seed=seed,

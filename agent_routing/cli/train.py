@@ -113,6 +113,15 @@ def _train_text(
             f"{held_out['apgr_text']:.3f}, feature model {held_out['apgr_features']:.3f}, "
             f"length {held_out['apgr_length']:.3f}, random 0.500 ({held_out['rows']} rows)"
         )
+        if "text_minus_length_ci" in held_out:  # #13: say when a difference is noise
+            click.echo(
+                "95 % bootstrap intervals: text {0[0]:.3f} to {0[1]:.3f}; text - feature model "
+                "{1[0]:+.3f} to {1[1]:+.3f}; text - length {2[0]:+.3f} to {2[1]:+.3f}".format(
+                    held_out["apgr_text_ci"],
+                    held_out["text_minus_features_ci"],
+                    held_out["text_minus_length_ci"],
+                )
+            )
     click.echo(use)
 
 
