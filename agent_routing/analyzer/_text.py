@@ -1,6 +1,7 @@
 """The learnable text analyzer: hashed words of the prompt and recent context, prompt length,
-per-category rates and the feature model's score, combined by a logistic regression fit on the
-*benefit* of the strong model (strong right where the weak one is wrong).
+per-category rates and the feature model's score, combined by a logistic regression fit on
+outcome labels: the *gain* of the strong model over the weak one (`train --data`) or its
+*benefit* (duels); see :mod:`agent_routing.analyzer._text_training`.
 
     score = sigmoid(intercept + text_logit + sum_j weight_j * (dense_j - mean_j) / scale_j)
 
@@ -8,11 +9,12 @@ per-category rates and the feature model's score, combined by a logistic regress
   first 2,000 and last 500 characters, unigrams and bigrams, plus unigrams of the last two
   history messages' final 1,000 characters (prefixed `c:`), hashed with CRC-32 into
   2^`bits` buckets; the bucket counts are L2-normalised and `text_logit` is their dot
-  product with the learned bucket weights (only non-zero weights are stored).
+  product with the learned bucket weights (only non-zero weights are stored). The window
+  and context sizes are model parameters (:class:`Hashing`, stored in the file).
 - **dense**: `prior_logit` (the feature model's log-odds, with its context priors: the
   prior this analyzer starts from), `prompt_tokens_log`, and one column per category field
   (`category`, `call_kind`, `tool`, `profile`, `first_step`): the log-odds of the smoothed
-  benefit rate of the request's value of that field in the training data (unseen values get
+  label rate of the request's value of that field in the training data (unseen values get
   the overall rate).
 
 An untrained model (:func:`untrained_model`) has only `prior_logit` with weight 1, so it
@@ -21,7 +23,9 @@ away from it only as far as the user's labels say.
 
 The model file is JSON (never pickle) with `format` and `format_version` checked at load;
 any mismatch raises :class:`~agent_routing.analyzer._model.ModelFormatError` naming the file
-and the field. Scoring is plain Python (no numpy); fitting uses scikit-learn.
+and the field; so does hashing this code does not compute. Scoring is vectorised with numpy
+and bounded by the window (nothing proportional to 2^bits is allocated per call); fitting
+uses scikit-learn.
 """
 
 from __future__ import annotations
@@ -239,7 +243,7 @@ class TextModel:
     hashing: Hashing
     text_weights: Mapping[int, float]
     dense: tuple[DenseSpec, ...]
-    rates: Mapping[str, Mapping[str, float]]  # field -> value -> log-odds of the benefit rate
+    rates: Mapping[str, Mapping[str, float]]  # field -> value -> log-odds of the label rate
     default_rates: Mapping[str, float]  # field -> log-odds of the overall rate
     intercept: float
     score_quantiles: tuple[float, ...]
@@ -442,8 +446,7 @@ def _object(data: Mapping[str, Any], key: str, source: str, kind: type = dict) -
     return value
 
 
-def _count(raw: Mapping[str, Any], key: str, where: str, source: str, top: int) -> int:
-    value = raw.get(key)
+def _whole(value: Any, where: str, source: str, top: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= top:
         raise _fail(source, where, f"must be a whole number from 0 to {top}, got {value!r}")
     return value
@@ -467,16 +470,16 @@ def _parse_hashing(raw: Mapping[str, Any], source: str) -> Hashing:
         raise _fail(
             source, "hashing.context", f"must be {{messages, chars, prefix: 'c:'}}: {context!r}"
         )
-    head = _count({"v": window[0]}, "v", "hashing.window[0]", source, MAX_WINDOW_CHARS)
-    tail = _count({"v": window[1]}, "v", "hashing.window[1]", source, MAX_WINDOW_CHARS - head)
+    head = _whole(window[0], "hashing.window[0]", source, MAX_WINDOW_CHARS)
+    tail = _whole(window[1], "hashing.window[1]", source, MAX_WINDOW_CHARS - head)
+    messages = context.get("messages")
+    chars = context.get("chars")
     return Hashing(
         bits=bits,
         head_chars=head,
         tail_chars=tail,
-        context_messages=_count(
-            context, "messages", "hashing.context.messages", source, MAX_CONTEXT_MESSAGES
-        ),
-        context_chars=_count(context, "chars", "hashing.context.chars", source, MAX_WINDOW_CHARS),
+        context_messages=_whole(messages, "hashing.context.messages", source, MAX_CONTEXT_MESSAGES),
+        context_chars=_whole(chars, "hashing.context.chars", source, MAX_WINDOW_CHARS),
     )
 
 
