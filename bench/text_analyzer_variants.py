@@ -43,8 +43,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from learning_curve import MMLU_PAIRS, PAIR_NAMES, draw, relabel, route_apgr, split
 from tabulate import tabulate
 
-from agent_routing.analyzer import _text_training as tt
 from agent_routing.analyzer import ComplexityAnalyzer
+from agent_routing.analyzer import _text_training as tt
 from agent_routing.analyzer._datasets import MMLU_PRO, load_dataset
 from agent_routing.analyzer._text import DEFAULT_BITS
 from agent_routing.protocols import AnalysisRequest

@@ -14,9 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from agent_routing.analyzer.model import ModelFormatError
-from agent_routing.analyzer.scoring import ComplexityAnalyzer
-from agent_routing.analyzer.text import (
+from agent_routing.analyzer import ComplexityAnalyzer, ModelFormatError
+from agent_routing.analyzer._text import (
     DenseSpec,
     Hashing,
     TextAnalyzer,
@@ -27,7 +26,7 @@ from agent_routing.analyzer.text import (
     save_text_model,
     untrained_model,
 )
-from agent_routing.analyzer.text_training import (
+from agent_routing.analyzer._text_training import (
     BENEFIT,
     GAIN,
     GAIN_DESCRIPTION,
