@@ -158,7 +158,7 @@ def _from_ledger(db_path: str | None, config_path: Path | None, out: Path | None
     type=click.Path(path_type=Path, dir_okay=False),
     default=None,
     help="Your labelled prompts (CSV or JSONL: prompt, weak_score, strong_score [, category]): "
-    "fit the learnable text analyzer on the benefit of the strong model.",
+    "fit the learnable text analyzer on the gain of the strong model (strong - weak).",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for pair sampling.")
 @click.option(
@@ -181,10 +181,11 @@ def command(
 ) -> None:
     """Train an analyzer and write it as a JSON model file.
 
-    --data FILE fits the learnable text analyzer on your labelled prompts (benefit of the
-    strong model) and writes it where `router.analyzer: text` loads it. --data-dir rebuilds
-    the feature model reproducibly (use it with `router.model_path`). --from-ledger refits
-    from the ledger's outcomes (duel labels when router.analyzer is text).
+    --data FILE fits the learnable text analyzer on your labelled prompts (gain of the
+    strong model, strong - weak) and writes it where `router.analyzer: text` loads it.
+    --data-dir rebuilds the feature model reproducibly (use it with `router.model_path`).
+    --from-ledger refits from the ledger's outcomes (duel labels when router.analyzer is
+    text).
 
     Example: agent-routing train --data my_outcomes.csv
     """
