@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from pathlib import Path
 
-from agent_routing.analyzer._text import TextAnalyzer, untrained_model
+from agent_routing.analyzer._text import Hashing, TextAnalyzer, save_text_model, untrained_model
 from agent_routing.analyzer.learning import refit_text_from_ledger
 from agent_routing.analyzer.registry import build_analyzer, text_model_path
 from agent_routing.config import DuelConfig, Settings, settings_from_mapping
@@ -221,6 +222,21 @@ async def test_refit_from_duels_replaces_the_model_when_it_is_better(tmp_path: P
     loaded = build_analyzer(settings)
     assert isinstance(loaded, TextAnalyzer)
     assert loaded.model.model_version == report.new_version
+
+
+async def test_a_refit_keeps_the_current_models_text_features(tmp_path: Path) -> None:
+    """A model fit with non-default hashing (window, context) is refit with the same, so the
+    new model reads the same text the current one does (not the defaults)."""
+    db = tmp_path / "ledger.db"
+    settings = text_settings(db)
+    custom = Hashing(bits=18, head_chars=600, tail_chars=100, context_messages=0)
+    save_text_model(dataclasses.replace(untrained_model(), hashing=custom), text_model_path())
+    await ledger_of_duels(db, settings, lambda words, score: words.startswith("zebra"))
+    report = refit_text_from_ledger(None, settings)
+    assert report.replaced is True
+    loaded = build_analyzer(settings)
+    assert isinstance(loaded, TextAnalyzer)
+    assert loaded.model.hashing == custom
 
 
 async def test_a_refit_that_is_not_better_is_not_used(tmp_path: Path) -> None:

@@ -489,7 +489,10 @@ def refit_text_from_ledger(
             )
             return report
     new = fit_text_model(
-        train, seed=settings.router.duel.seed, prior_version=current.model.model_version
+        train,
+        seed=settings.router.duel.seed,
+        prior_version=current.model.model_version,
+        hashing=current.model.hashing,  # a refit keeps the current model's text features
     )
     report.new_version = new.model_version
     labels = [row.label for row in test]
