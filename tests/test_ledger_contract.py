@@ -7,6 +7,7 @@ backend registry exactly as capture, the plugin and the CLI open it.
 from __future__ import annotations
 
 import json
+import select
 import signal
 import subprocess
 import sys
@@ -32,6 +33,36 @@ def run_child(code: str, *args: str) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def wait_until_ready(processes: list[subprocess.Popen[str]], timeout: float = 120.0) -> None:
+    """Block until every racer printed "ready" (imported, ledger open, waiting for the start
+    signal), so releasing them with one start file makes them truly race."""
+    deadline = time.monotonic() + timeout
+    for process in processes:
+        assert process.stdout is not None
+        left = max(0.0, deadline - time.monotonic())
+        readable, _, _ = select.select([process.stdout], [], [], left)
+        assert readable, f"a racer was not ready within {timeout} s"
+        line = process.stdout.readline()
+        if line.strip() != "ready":
+            process.wait(timeout=30)
+            stderr = process.stderr.read() if process.stderr else ""
+            raise AssertionError(f"racer said {line!r} instead of ready: {stderr}")
+
+
+def start_racers(code: str, argvs: list[list[str]], go: Path) -> list[subprocess.Popen[str]]:
+    """Start one child per argv, wait for all their ready lines, then release them at once."""
+    processes = [run_child(code, *argv) for argv in argvs]
+    try:
+        wait_until_ready(processes)
+    except BaseException:
+        for process in processes:
+            process.kill()
+            process.wait(timeout=30)
+        raise
+    go.touch()
+    return processes
 
 
 def create(url: str) -> None:
@@ -159,6 +190,7 @@ async def main():
     await ledger.open()
     try:
         budgets = Budgets(ledger, settings, estimate_cost=lambda *_: {ESTIMATE})
+        print("ready", flush=True)
         while not go.exists():
             await asyncio.sleep(0.005)
         verdicts = await asyncio.gather(*(
@@ -179,9 +211,7 @@ def test_budget_race_never_overspends(ledger_url: str, tmp_path: Path) -> None:
     spend is exactly the sum of those costs and every reservation is settled."""
     create(ledger_url)
     go = tmp_path / "go"
-    processes = [run_child(CHECKER, ledger_url, str(go)) for _ in range(4)]
-    time.sleep(1.0)  # let every process import and open the ledger before they race
-    go.touch()
+    processes = start_racers(CHECKER, [[ledger_url, str(go)]] * 4, go)
     verdicts: list[tuple[str, str | None]] = []
     for process in processes:
         out, err = process.communicate(timeout=180)
@@ -236,6 +266,7 @@ async def main():
     ledger = ledger_for(path=url)
     await ledger.open()
     try:
+        print("ready", flush=True)
         while not go.exists():
             await asyncio.sleep(0.005)
         await asyncio.gather(*(
@@ -259,9 +290,7 @@ def test_quota_bursts_count_every_request_across_processes(ledger_url: str, tmp_
     tokens of the last minute) see every one of them, once, on every backend."""
     create(ledger_url)
     go = tmp_path / "go"
-    processes = [run_child(BURSTER, ledger_url, f"b{n}", str(go)) for n in range(4)]
-    time.sleep(1.0)
-    go.touch()
+    processes = start_racers(BURSTER, [[ledger_url, f"b{n}", str(go)] for n in range(4)], go)
     for process in processes:
         out, err = process.communicate(timeout=180)
         assert process.returncode == 0, err
@@ -288,6 +317,7 @@ from agent_routing.ledger import ledger_for
 
 async def main():
     url, go = sys.argv[1], Path(sys.argv[2])
+    print("ready", flush=True)  # imported; the ledger is opened only once all race
     while not go.exists():
         await asyncio.sleep(0.002)
     ledger = ledger_for(path=url)
@@ -305,9 +335,7 @@ def test_processes_migrating_a_fresh_ledger_at_once_are_safe(
     """6 processes open one blank ledger at the same moment: all succeed, and every
     migration is applied exactly once."""
     go = tmp_path / "go"
-    processes = [run_child(MIGRATOR, ledger_url, str(go)) for _ in range(6)]
-    time.sleep(1.0)
-    go.touch()
+    processes = start_racers(MIGRATOR, [[ledger_url, str(go)]] * 6, go)
     for process in processes:
         out, err = process.communicate(timeout=180)
         assert process.returncode == 0, err
@@ -332,6 +360,7 @@ async def main():
     await ledger.open()
     try:
         budgets = Budgets(ledger, settings, provider_of=lambda _: "openai")
+        print("ready", flush=True)
         while not go.exists():
             await asyncio.sleep(0.005)
         answers = await asyncio.gather(
@@ -352,9 +381,7 @@ def test_quota_burst_from_several_processes_admits_exactly_the_limit(
     each backend (the check and its hold are one atomic step)."""
     create(ledger_url)
     go = tmp_path / "go"
-    processes = [run_child(QUOTA_CHECKER, ledger_url, str(go)) for _ in range(4)]
-    time.sleep(1.0)
-    go.touch()
+    processes = start_racers(QUOTA_CHECKER, [[ledger_url, str(go)]] * 4, go)
     answers: list[bool] = []
     for process in processes:
         out, err = process.communicate(timeout=180)
