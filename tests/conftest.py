@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 # Before anything imports litellm: use the price map shipped in the wheel, never the network.
@@ -47,6 +48,21 @@ def fresh_litellm_logging_worker() -> None:
     if worker_module is not None:
         worker_module.GLOBAL_LOGGING_WORKER._queue = None
         worker_module.GLOBAL_LOGGING_WORKER._worker_task = None
+
+
+@pytest.fixture(autouse=True)
+def close_ledger_writers() -> Iterator[None]:
+    """Close the ledger writers a test made (2 s each at most; one whose ledger never opened
+    spools at once), so none keeps retrying into later tests or delays the exit of pytest.
+    Tests that never import the writer pay nothing."""
+    module = sys.modules.get("agent_routing.ledger.writer")
+    before = set(module.live_writers()) if module is not None else set()
+    yield
+    module = sys.modules.get("agent_routing.ledger.writer")
+    if module is not None:
+        module.close_writers(
+            [writer for writer in module.live_writers() if writer not in before], timeout=2.0
+        )
 
 
 # --- ledger backends (#14): every ledger contract test runs on SQLite and PostgreSQL ---

@@ -212,7 +212,7 @@ class FakeHost:
         from agent_routing.host._runtime import reset_runtime
 
         _RETIRED.extend(EventLoopThread.shutdown_all())
-        reset_runtime()
+        reset_runtime(timeout=2.0)  # a healthy ledger takes milliseconds; a broken one spools
         _purge_host_modules()
         while str(self.root) in sys.path:
             sys.path.remove(str(self.root))

@@ -4,10 +4,13 @@ still holds at exit goes to the spool, and the next writer of that ledger writes
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -32,7 +35,7 @@ _CHILD = textwrap.dedent(
 
     path, count = sys.argv[1], int(sys.argv[2])
     writer = get_writer(path)
-    writer.exit_timeout_s = 0.5
+    writer.exit_timeout_s = 60.0  # the default is 10 s: exit must not wait for it here
     writer.submit_decision(DecisionRecord(
         id="decision-1", created_at=time.time(), conversation_id="chat \\ud800",
         agent_no=0, call_kind="chat", strategy="threshold", chosen_tier="cheap",
@@ -75,10 +78,17 @@ def test_records_a_process_could_not_write_are_spooled_and_written_by_the_next(
     to the spool (logged); once the file is fixed, the next writer writes all of them."""
     ledger_path = isolated_home / "fleet" / "ledger.db"
     _garbage(ledger_path)
+    started = time.monotonic()
     child = _run_child(ledger_path, 40, isolated_home)
+    took = time.monotonic() - started
     assert child.returncode == 0, child.stderr
     assert "saved to" in child.stderr
     assert "42 record(s)" in child.stderr
+    # A ledger that never opened is spooled at once, not after exit_timeout_s (60 s here;
+    # before: the process always took the full timeout to end). The bound is loose: the
+    # child's start-up and imports are most of it.
+    assert took < 30, took
+    assert "retrying" not in child.stderr.split("saved to")[1]
     files = sorted(spool.spool_dir().glob("*.jsonl"))
     assert len(files) == 1
     assert "ledger.db" in files[0].read_text(encoding="utf-8").splitlines()[0]
@@ -186,4 +196,97 @@ def test_an_unreadable_spool_file_is_set_aside_and_the_rest_written(
     assert writer.stats().unspooled == 1
     assert [path.name for path in folder.iterdir()] == [
         f"{spool.ledger_hash(key)}-broken.jsonl.bad"
+    ]
+
+
+def _writer_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("agent-routing-ledger-writer")]
+
+
+def test_close_stops_the_retries_and_spools_what_it_could_not_write(
+    isolated_home: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A writer on a garbage file, closed with a 0.5 s timeout: close returns False, its
+    thread ends, it retries and logs no more, its 5 records are in the spool; a second
+    close adds nothing; once the file is fixed, the next submit writes all 6."""
+    ledger_path = isolated_home / "ledger.db"
+    _garbage(ledger_path)
+    threads_before = set(_writer_threads())
+    writer = LedgerWriter(ledger_path, spool_key=str(ledger_path.resolve()))
+    for index in range(5):
+        writer.submit(CallRecord(id=f"c{index}", started_at=1.0, model="gpt-4o-mini"))
+    assert writer.close(timeout=0.5) is False
+    assert writer.never_opened()
+    assert set(_writer_threads()) == threads_before  # the thread ended
+    assert writer.stats().spooled == 5
+    (spooled,) = spool.spool_dir().glob("*.jsonl")
+    assert [record.id for _, record in spool.load(spooled)] == [f"c{i}" for i in range(5)]
+
+    retries = writer.stats().retries
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="agent_routing.ledger"):
+        time.sleep(2.5)  # longer than the longest backoff: a live retry loop would show
+        assert writer.close(timeout=0.5) is False  # already spooled: nothing again
+    assert writer.stats().retries == retries
+    assert caplog.records == []
+    assert writer.stats().spooled == 5
+
+    ledger_path.unlink()  # the operator replaces the broken file
+    writer.submit(CallRecord(id="after", started_at=1.0, model="gpt-4o-mini"))
+    assert writer.flush(timeout=30)
+    assert writer.stats().unspooled == 5
+    assert writer.close(timeout=30)
+
+    async def ids() -> list[str]:
+        async with SQLiteLedger(ledger_path) as ledger:
+            return sorted(call.id for call in await ledger.query_calls())
+
+    assert asyncio.run(ids()) == ["after", "c0", "c1", "c2", "c3", "c4"]
+    assert list(spool.spool_dir().glob("*.jsonl")) == []
+
+
+_MANY_WRITERS = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    from agent_routing.ledger.writer import LedgerWriter
+    from agent_routing.records import CallRecord
+
+    folder = Path(sys.argv[1])
+    for n in range(4):  # four ledgers that cannot be opened, 10 s exit timeout each
+        path = folder / f"ledger-{n}.db"
+        path.write_bytes(b"not a database\\n" * 100)
+        writer = LedgerWriter(path, spool_key=str(path))
+        writer.submit(CallRecord(id=f"w{n}", started_at=time.time(), model="m"))
+    print("submitted", flush=True)
+    """
+)
+
+
+@pytest.mark.slow
+def test_a_process_with_unopenable_ledgers_exits_without_waiting(
+    isolated_home: Path, tmp_path: Path
+) -> None:
+    """A real process with 4 writers on garbage files (default exit timeout: 10 s each)
+    ends without waiting for them (before: 4 x 10 s) and spools one record per ledger."""
+    env = {**os.environ, "AGENT_ROUTING_HOME": str(isolated_home)}
+    started = time.monotonic()
+    child = subprocess.run(
+        [sys.executable, "-c", _MANY_WRITERS, str(tmp_path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    took = time.monotonic() - started
+    assert child.returncode == 0, child.stderr
+    assert took < 20, took  # loose: start-up and imports; the old exit alone took 40 s
+    files = sorted(spool.spool_dir().glob("*.jsonl"))
+    assert len(files) == 4
+    assert sorted(record.id for f in files for _, record in spool.load(f)) == [
+        "w0",
+        "w1",
+        "w2",
+        "w3",
     ]

@@ -7,7 +7,7 @@ without a running loop. A background thread gathers records for up to
 transaction through the :class:`~agent_routing.ledger.base.Ledger` protocol.
 
 Nothing is dropped because the file is busy: a locked database makes the thread wait and
-retry with exponential backoff for as long as the process lives. The only records ever
+retry with exponential backoff until the writer is closed. The only records ever
 discarded are ones the storage rejects for good (e.g. a field the schema refuses); each is
 logged at ERROR with its id and counted in :meth:`LedgerWriter.stats`.
 
@@ -22,7 +22,12 @@ After `fork()` the child drops the parent's queue and thread (the parent writes 
 records) and starts a fresh thread on its first submit. Pending records are flushed at
 interpreter exit (`atexit`); what still cannot be written then (the ledger file is garbage,
 the server is down) is saved to the spool (:mod:`agent_routing.ledger.spool`) and written by
-the next writer that opens the same ledger, in this process or another. Note that
+the next writer that opens the same ledger, in this process or another. The same happens
+when :meth:`LedgerWriter.close` times out: the thread stops retrying and ends (no retry is
+logged after close) and the unwritten records go to the spool. At exit every writer gets at
+most its `exit_timeout_s` (all at once, not one after another), and a writer whose ledger
+has never opened and whose last attempt failed spools at once: nothing could be written
+before the process ends, and waiting would only delay the exit. Note that
 `multiprocessing` children started with the "fork" method leave through `os._exit`, which
 skips atexit: call :meth:`LedgerWriter.flush` (or `close`) before such a child returns.
 """
@@ -31,13 +36,14 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import logging
 import os
 import queue
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,6 +68,13 @@ _Item = tuple[int, int, Any]  # (sequence number, kind, record)
 _BACKOFF_FIRST_S = 0.05
 _BACKOFF_MAX_S = 2.0
 _LOG_EVERY_N_FAILURES = 20
+_STOP_POLL_S = 0.05  # how soon a thread waiting between retries sees that it was stopped
+_STOP_GRACE_S = 1.0  # how long close waits for a stopped thread before spooling anyway
+
+
+class _Stopped(BaseException):
+    """Raised inside the writer thread once it was told to stop (not an `Exception`, so no
+    handler meant for storage errors takes it for one)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +154,12 @@ class LedgerWriter:
         self._reopened = 0
         self._inflight: list[_Item] = []
         self._spooled = 0
+        self._spooled_through = 0  # every record up to this sequence number is in the spool
         self._unspooled = 0
+        self._stop = threading.Event()  # the current thread's; each new thread gets its own
+        self._local = threading.local()  # .stop: the event of the thread reading it
+        self._opened = False  # the ledger opened at least once (in this process)
+        self._open_failing = False  # the last attempt to open it failed
         self._ledger: Ledger
 
     # --- the hot path ------------------------------------------------------------------
@@ -168,8 +186,12 @@ class LedgerWriter:
     def _start_locked(self) -> None:
         """Start the writer thread; if the system refuses a thread, records stay queued and
         the next submit or flush tries again."""
+        stop = threading.Event()
         thread = threading.Thread(
-            target=self._run, name=f"agent-routing-ledger-writer:{self.path.name}", daemon=True
+            target=self._run,
+            args=(stop,),
+            name=f"agent-routing-ledger-writer:{self.path.name}",
+            daemon=True,
         )
         try:
             thread.start()
@@ -177,6 +199,7 @@ class LedgerWriter:
             logger.exception("ledger writer for %s: cannot start its thread yet", self.path)
             return
         self._thread = thread
+        self._stop = stop
 
     # --- waiting -----------------------------------------------------------------------
 
@@ -185,17 +208,26 @@ class LedgerWriter:
 
         Blocks the calling thread: from async code use :meth:`aflush`.
         """
+        return self._wait_committed(timeout, unless_unopenable=False)
+
+    def _wait_committed(self, timeout: float | None, *, unless_unopenable: bool) -> bool:
+        """:meth:`flush`; with `unless_unopenable`, also stop waiting (False) as soon as
+        :meth:`never_opened` says the ledger cannot be opened."""
         with self._lock:
             target = self._submitted
-            if target > self._committed and self._thread is None:
+            if target > max(self._committed, self._spooled_through) and self._thread is None:
                 self._start_locked()
+            elif self._thread is None and target > self._committed:
+                return False  # spooled by an earlier close: written by the next writer
         if target <= self._committed:
             return True
         self._queue.put(_FLUSH)
         with self._committed_changed:
-            return self._committed_changed.wait_for(
-                lambda: self._committed >= target, timeout=timeout
+            written = self._committed_changed.wait_for(
+                lambda: self._committed >= target or (unless_unopenable and self.never_opened()),
+                timeout=timeout,
             )
+        return written and self._committed >= target
 
     async def aflush(self, timeout_s: float | None = None) -> bool:
         """:meth:`flush` without blocking the event loop."""
@@ -204,25 +236,45 @@ class LedgerWriter:
     def close(self, timeout: float | None = None) -> bool:
         """Flush, then stop the thread. A later submit starts a new one.
 
-        Returns False when `timeout` passed first; the thread then keeps retrying for as
-        long as the process lives.
+        Returns False when `timeout` passed first. The thread is then told to stop: it
+        retries no more and ends (at once when it waits between retries; after the
+        storage call it is in, otherwise), and every record not yet written is saved to
+        the spool, which the next writer of this ledger writes (:meth:`spool_unwritten`).
         """
         deadline = None if timeout is None else time.monotonic() + timeout
         flushed = self.flush(timeout)
         with self._lock:
             thread = self._thread
-            if thread is None:
-                return flushed
-            self._queue.put(_STOP)
-        if not flushed:
-            logger.error(
-                "ledger writer for %s: %d record(s) not yet written at close",
-                self.path,
-                self._submitted - self._committed,
-            )
-            return False
-        thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
-        return not thread.is_alive()
+            if flushed:
+                if thread is None:
+                    return True
+                self._queue.put(_STOP)
+            elif thread is None and self._submitted <= self._spooled_through:
+                return False  # an earlier close spooled them: nothing to say or do again
+            else:
+                self._stop.set()
+                if thread is not None:  # wakes it if it waits for records; queued before
+                    self._queue.put(_STOP)  # any record a new thread should take
+                self._thread = None  # a later submit starts a new thread
+        if flushed:
+            assert thread is not None
+            thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+            return not thread.is_alive()
+        logger.error(
+            "ledger writer for %s: %d record(s) not yet written at close; it stops retrying",
+            self.path,
+            self._submitted - self._committed,
+        )
+        if thread is not None:
+            thread.join(_STOP_GRACE_S)
+        # a record the stopped thread still writes is written twice then: harmless
+        self.spool_unwritten()
+        return False
+
+    def never_opened(self) -> bool:
+        """True while the ledger has not opened once in this process and the last attempt
+        failed (a garbage file, a server that refuses): nothing can be written soon."""
+        return not self._opened and self._open_failing
 
     def stats(self) -> WriterStats:
         """Counters for diagnostics and benchmarks."""
@@ -247,6 +299,7 @@ class LedgerWriter:
         with self._lock:
             pending = {seq: (seq, kind, item) for seq, kind, item in self._inflight}
             pending.update((item[0], item) for item in self._drain_nowait())
+            through = self._submitted
         unwritten = [pending[seq] for seq in sorted(pending) if seq > self._committed]
         target = spool.save(
             self.spool_key,
@@ -254,11 +307,13 @@ class LedgerWriter:
             [(kind, item) for _, kind, item in unwritten],
             self.spool_folder,
         )
+        if target is not None or not unwritten:
+            self._spooled_through = max(self._spooled_through, through)
         if target is not None:
             self._spooled += len(unwritten)
             logger.error(
-                "ledger writer for %s: %d record(s) could not be written before exit; saved to "
-                "%s: the next agent-routing process that opens this ledger writes them",
+                "ledger writer for %s: %d record(s) could not be written before close or exit; "
+                "saved to %s: the next agent-routing writer that opens this ledger writes them",
                 self.path,
                 len(unwritten),
                 target,
@@ -267,9 +322,14 @@ class LedgerWriter:
 
     # --- the background thread ---------------------------------------------------------
 
-    def _run(self) -> None:
+    def _run(self, stop: threading.Event) -> None:
+        self._local.stop = stop
         try:
             asyncio.run(self._serve())
+        except _Stopped:  # closed before its records could be written: close spooled them
+            with self._lock:
+                if self._thread is threading.current_thread():
+                    self._thread = None
         except BaseException:  # a bug must not leave records queued with no thread to write them
             logger.exception("ledger writer for %s stopped; the next submit restarts it", self.path)
             with self._lock:
@@ -281,8 +341,15 @@ class LedgerWriter:
         ledger = self._factory()
         # Opening is retried whatever the error (unwritable directory, locked migration):
         # records wait in the queue meanwhile, and nothing else could store them.
-        await self._retry("open the ledger", ledger.open, ledger, any_error=True)
+        try:
+            await self._retry("open the ledger", ledger.open, ledger, any_error=True)
+        except _Stopped:
+            with contextlib.suppress(Exception):
+                await ledger.close()
+            raise
         self._identity = _file_identity(self.path)
+        self._opened = True
+        self._open_failing = False
         return ledger
 
     async def _serve(self) -> None:
@@ -292,9 +359,13 @@ class LedgerWriter:
             await self._close_orphans(self._ledger)
             stopping = False
             while not stopping:
+                if self._local.stop.is_set():  # never take a record from the queue once
+                    raise _Stopped  # stopped: close spools what is left there
                 items, stopping = self._collect()
                 if items:
                     await self._commit(self._ledger, items)
+            if self._local.stop.is_set():
+                raise _Stopped  # closed on a timeout: what is queued was spooled
             while True:  # final drain; hand over to a new thread only when truly empty
                 with self._lock:
                     items = self._drain_nowait()
@@ -329,26 +400,36 @@ class LedgerWriter:
 
     async def _write_spooled(self) -> None:
         """Write the records earlier processes (or this one) spooled for this ledger."""
-        for path in spool.claim(self.spool_key, self.spool_folder):
+        claimed = spool.claim(self.spool_key, self.spool_folder)
+        for index, path in enumerate(claimed):
             try:
-                records = spool.load(path)
-            except (OSError, ValueError, TypeError, KeyError):
-                logger.exception(
-                    "ledger writer for %s: unreadable spool file %s set aside as .bad",
-                    self.path,
-                    path,
-                )
-                spool.release(path, imported=False, bad=True)
-                continue
-            await self._write(self._ledger, [(0, kind, record) for kind, record in records])
-            self._unspooled += len(records)
-            spool.release(path, imported=True)
-            logger.warning(
-                "ledger writer for %s: wrote %d record(s) spooled by an earlier process (%s)",
+                await self._write_spool_file(path)
+            except _Stopped:  # give the files back for the next writer
+                for left in claimed[index:]:
+                    spool.release(left, imported=False)
+                raise
+
+    async def _write_spool_file(self, path: Path) -> None:
+        """Write one claimed spool file, then delete it (set aside as .bad if unreadable)."""
+        try:
+            records = spool.load(path)
+        except (OSError, ValueError, TypeError, KeyError):
+            logger.exception(
+                "ledger writer for %s: unreadable spool file %s set aside as .bad",
                 self.path,
-                len(records),
-                path.name,
+                path,
             )
+            spool.release(path, imported=False, bad=True)
+            return
+        await self._write(self._ledger, [(0, kind, record) for kind, record in records])
+        self._unspooled += len(records)
+        spool.release(path, imported=True)
+        logger.warning(
+            "ledger writer for %s: wrote %d record(s) spooled by an earlier process (%s)",
+            self.path,
+            len(records),
+            path.name,
+        )
 
     async def _close_orphans(self, ledger: Ledger) -> None:
         """Close the calls dead processes left pending (once per writer). A failure is
@@ -416,8 +497,8 @@ class LedgerWriter:
         # The file's identity is checked before and after the batch: a batch that went
         # into a deleted (unlinked) file is written again into the new one. Rewriting is
         # safe: calls merge by id, decisions and signals are inserted once.
+        self._inflight = items  # first: a stop from here on leaves them for the spool
         await self._same_file()
-        self._inflight = items
         while True:
             await self._write(self._ledger, items)
             if await self._same_file():
@@ -462,7 +543,10 @@ class LedgerWriter:
         (unless `any_error`)."""
         delay = _BACKOFF_FIRST_S
         failures = 0
+        stop: threading.Event = self._local.stop
         while True:
+            if stop.is_set():
+                raise _Stopped
             try:
                 await action()
             except Exception as error:
@@ -471,6 +555,12 @@ class LedgerWriter:
                 failures += 1
                 self._retries += 1
                 self._last_error = repr(error)
+                if any_error and not self._open_failing:
+                    with self._committed_changed:
+                        self._open_failing = True
+                        self._committed_changed.notify_all()  # wakes close_writers
+                if stop.is_set():
+                    raise _Stopped from None
                 if failures % _LOG_EVERY_N_FAILURES == 1:
                     logger.warning(
                         "ledger writer for %s: cannot %s yet (%s); retrying (attempt %d)",
@@ -479,12 +569,24 @@ class LedgerWriter:
                         error,
                         failures,
                     )
-                await asyncio.sleep(delay)
+                await _pause(delay, stop)
                 delay = min(delay * 2, _BACKOFF_MAX_S)
             else:
                 if failures:
                     logger.info("ledger writer for %s: %s succeeded after retries", self.path, what)
                 return
+
+
+async def _pause(delay: float, stop: threading.Event) -> None:
+    """Sleep `delay` seconds, or raise :class:`_Stopped` soon after `stop` is set."""
+    end = time.monotonic() + delay
+    while True:
+        if stop.is_set():
+            raise _Stopped
+        left = end - time.monotonic()
+        if left <= 0:
+            return
+        await asyncio.sleep(min(left, _STOP_POLL_S))
 
 
 def _file_identity(path: Path) -> tuple[int, int] | None:
@@ -559,13 +661,37 @@ def _reset_after_fork_in_child() -> None:
         writer._reset()
 
 
-def _close_all_at_exit() -> None:
-    for writer in list(_LIVE_WRITERS):
+def close_writers(
+    writers: Iterable[LedgerWriter] | None = None, timeout: float | None = None
+) -> None:
+    """Close `writers` (default: every live writer of this process) as the process does at
+    exit: each gets its `exit_timeout_s` (or `timeout` when given), counted from now for
+    all of them together, so N writers never take N timeouts; one whose ledger never
+    opened (:meth:`LedgerWriter.never_opened`) gets none. What a writer cannot write in
+    its time is spooled (:meth:`LedgerWriter.close`)."""
+    start = time.monotonic()
+    for writer in list(_LIVE_WRITERS if writers is None else writers):
         try:
-            if not writer.close(timeout=writer.exit_timeout_s):
-                writer.spool_unwritten()
+            allowed = writer.exit_timeout_s if timeout is None else timeout
+            # a first open still under way is waited for, until it fails
+            writer._wait_committed(
+                max(0.0, start + allowed - time.monotonic()), unless_unopenable=True
+            )
+            if writer.never_opened():
+                allowed = 0.0
+            writer.close(timeout=max(0.0, start + allowed - time.monotonic()))
         except Exception:  # one writer's failure must not keep the others from closing
-            logger.exception("ledger writer for %s: closing at exit failed", writer.path)
+            logger.exception("ledger writer for %s: closing failed", writer.path)
+
+
+def live_writers() -> list[LedgerWriter]:
+    """Every writer of this process not yet garbage-collected (tests close the ones they
+    made with :func:`close_writers`)."""
+    return list(_LIVE_WRITERS)
+
+
+def _close_all_at_exit() -> None:
+    close_writers()
 
 
 os.register_at_fork(after_in_child=_reset_after_fork_in_child)
