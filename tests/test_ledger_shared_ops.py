@@ -5,6 +5,7 @@ two sweeps of orphaned calls at once."""
 from __future__ import annotations
 
 import asyncio
+import random
 from typing import Any, Literal
 
 import pytest
@@ -136,3 +137,97 @@ async def test_two_sweeps_at_once_close_each_orphan_once(
     assert first.closed + second.closed == 40
     stored = await ledger.query_calls()
     assert {c.outcome for c in stored} == {Outcome.ABANDONED}
+
+
+def _routing_seed(rng: random.Random) -> tuple[list[CallRecord], list[DecisionRecord]]:
+    """Decisions over several strongest models (one unpriced, one with long-prompt prices,
+    candidate lists with odd entries) and calls of every kind the savings must skip."""
+    strongest = [
+        [{"tier": "cheap", "model": "gpt-4o-mini"}, {"tier": "strong", "model": "gpt-4o"}],
+        [{"model": "gpt-4o-mini"}, {"model": "claude-sonnet-4-20250514"}, {"note": "no model"}],
+        [{"model": "gpt-4o-mini"}, {"model": "gemini/gemini-1.5-pro"}, {"model": ""}],
+        [{"model": "gpt-4o-mini"}, "not an object", {"model": 5}],  # strongest: gpt-4o-mini
+        [{"model": "gpt-4o-mini"}, {"model": "no-such-model-anywhere"}],  # unpriced: skipped
+        [{"tier": "cheap"}],  # no model at all: skipped
+        [],
+    ]
+    decisions = []
+    for n in range(120):
+        created = T0 + rng.uniform(-50, 1050)  # some before or after the range
+        decisions.append(
+            DecisionRecord(
+                id=f"d{n}",
+                created_at=created,
+                conversation_id=rng.choice(["c1", "c2"]),
+                agent_no=0,
+                call_kind="chat",
+                strategy="threshold",
+                chosen_tier="cheap",
+                chosen_model="gpt-4o-mini",
+                configured_model="gpt-4o",
+                score=0.5,
+                candidates=rng.choice(strongest),
+                applied=rng.random() < 0.8,
+            )
+        )
+    outcomes = [Outcome.OK] * 6 + [Outcome.ABANDONED, Outcome.ERROR, Outcome.BLOCKED]
+    calls = []
+    for n in range(600):
+        prompt = rng.choice([800, 5_000, 150_000, 260_000, 400_000])  # long prompts too
+        usage: Usage | None = Usage(
+            prompt + rng.randrange(100),
+            rng.randrange(2_000),
+            cached_read_tokens=rng.choice([0, 0, prompt // 2]),
+            cache_creation_tokens=rng.choice([0, 0, 100]),
+        )
+        if n % 41 == 0:
+            usage = Usage(100, 10, cached_read_tokens=500)  # more cached than input: invalid
+        if n % 37 == 0:
+            usage = None
+        decision = rng.choice(decisions)
+        calls.append(
+            CallRecord(
+                id=f"k{n}",
+                started_at=decision.created_at + rng.uniform(0, 20),
+                model=rng.choice(["gpt-4o-mini", "gpt-4o", "claude-sonnet-4-20250514"]),
+                conversation_id=decision.conversation_id if n % 13 else "other",
+                decision_id=decision.id if n % 11 else rng.choice([None, "missing-decision"]),
+                outcome=rng.choice(outcomes),
+                usage=usage,
+                cost_usd=None if n % 7 == 0 else rng.uniform(0, 0.5),  # unpriced calls too
+            )
+        )
+    return calls, decisions
+
+
+@pytest.mark.parametrize("conversation", [None, "c1"])
+async def test_routing_summary_equals_pricing_every_call_in_python(
+    ledger: SQLiteLedger, conversation: str | None
+) -> None:
+    """The dashboard's routing savings from the database's per-strongest-model sums equal
+    the per-call Python path (every count exactly, dollars to float rounding) on a seeded
+    ledger: long prompts, several models, unpriced calls and strongest models, missing or
+    out-of-range decisions, invalid usage, unbilled outcomes."""
+    from agent_routing.host.ui_api import routing_savings, routing_savings_of
+
+    calls, decisions = _routing_seed(random.Random(11))
+    await ledger.write_batch(calls, decisions, [])
+    since, until = T0, T0 + 1000
+    window = {"since": since, "until": until, "conversation_id": conversation}
+    in_range_calls = await ledger.query_calls(**window)
+    in_range_decisions = await ledger.query_decisions(**window)
+    expected = routing_savings(in_range_calls, in_range_decisions)
+
+    summary = await ledger.routing_summary(**window)
+    got = routing_savings_of(summary.by_strong_model)
+
+    assert summary.decisions == len(in_range_decisions)
+    assert summary.applied == sum(1 for d in in_range_decisions if d.applied)
+    assert [g.strong_model for g in summary.by_strong_model] == sorted(
+        {"gpt-4o", "claude-sonnet-4-20250514", "gemini/gemini-1.5-pro", "gpt-4o-mini"}
+        | {"no-such-model-anywhere"}
+    )
+    assert got["calls_compared"] == expected["calls_compared"] > 50
+    assert got["calls_below_strongest"] == expected["calls_below_strongest"] > 0
+    for key in ("actual_usd", "all_strong_usd", "saved_usd", "saved_share"):
+        assert got[key] == pytest.approx(expected[key], rel=1e-12, abs=1e-12), key

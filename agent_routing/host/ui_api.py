@@ -29,13 +29,16 @@ import math
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent_routing.config import Settings, check_models_known, settings_from_mapping
 from agent_routing.errors import ConfigError
 from agent_routing.host import _api as cost_api
 from agent_routing.host._api import ApiResult, bad_request, check_params, int_param, text_param
-from agent_routing.records import CallRecord, DecisionRecord, Outcome
+from agent_routing.records import CallRecord, DecisionRecord, Outcome, Usage
+
+if TYPE_CHECKING:
+    from agent_routing.ledger import RoutedUsage
 
 STACKS = ("model", "kind")
 BREAKDOWNS = ("model", "kind", "tool", "conversation")
@@ -218,6 +221,10 @@ def routing_savings(
         routed_down += call.model != strong
         actual += call.cost_usd
         all_strong += strong_cost
+    return _savings(compared, routed_down, actual, all_strong)
+
+
+def _savings(compared: int, routed_down: int, actual: float, all_strong: float) -> dict[str, Any]:
     return {
         "calls_compared": compared,
         "calls_below_strongest": routed_down,
@@ -226,6 +233,37 @@ def routing_savings(
         "saved_usd": all_strong - actual,
         "saved_share": (all_strong - actual) / all_strong if all_strong > 0 else None,
     }
+
+
+def routing_savings_of(groups: Sequence[RoutedUsage]) -> dict[str, Any]:
+    """:func:`routing_savings` from the ledger's per-strongest-model sums
+    (:meth:`~agent_routing.ledger.base.Ledger.routed_usage`): the database adds up the
+    calls, Python prices one usage per model. Equal to pricing each call, since the
+    strongest model's (base) prices are the same for every call and cost is linear in
+    each token count; only float rounding of the sums differs."""
+    from agent_routing.pricing import cost_usd, unit_prices
+
+    actual = all_strong = 0.0
+    compared = routed_down = 0
+    for group in groups:
+        try:
+            prices = unit_prices(group.strong_model)
+        except ConfigError:
+            continue
+        if prices is None:
+            continue
+        usage = Usage(
+            input_tokens=group.input_tokens,
+            output_tokens=group.output_tokens,
+            cached_read_tokens=group.cached_read_tokens,
+            cache_creation_tokens=group.cache_creation_tokens,
+            reasoning_tokens=group.reasoning_tokens,
+        )
+        compared += group.calls
+        routed_down += group.calls_below
+        actual += group.cost_usd
+        all_strong += cost_usd(usage, prices)
+    return _savings(compared, routed_down, actual, all_strong)
 
 
 def _pinned(context_id: str) -> dict[str, Any] | None:
@@ -418,11 +456,10 @@ async def _routing(runtime: Any, body: Mapping[str, Any], tz: str) -> dict[str, 
     since, until = _range(body, tz)
     query = prepare_query(since=since, until=until, tz=tz)
     async with cost_api._ledger(runtime) as ledger:
-        calls = await ledger.query_calls(since=query.since, until=query.until)
-        decisions = await ledger.query_decisions(since=query.since, until=query.until)
-    savings = routing_savings(calls, decisions)
-    savings["decisions"] = len(decisions)
-    savings["applied"] = sum(1 for d in decisions if d.applied)
+        summary = await ledger.routing_summary(since=query.since, until=query.until)
+    savings = routing_savings_of(summary.by_strong_model)
+    savings["decisions"] = summary.decisions
+    savings["applied"] = summary.applied
     return savings
 
 

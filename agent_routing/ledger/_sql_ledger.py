@@ -42,6 +42,8 @@ from agent_routing.ledger.base import (
     QuotaHold,
     Reservation,
     ReserveResult,
+    RoutedUsage,
+    RoutingSummary,
     SpendLimit,
     SpendWindow,
     UsageTotals,
@@ -67,7 +69,9 @@ from agent_routing.ledger.queries import (
     SELECT_RESERVATION_SQL,
     STORED_BUDGETS_SQL,
     alerts_query,
+    decision_counts_query,
     pending_calls_sql,
+    routed_usage_query,
     select_range,
     spend_query,
     usage_query,
@@ -463,6 +467,34 @@ class SQLLedger:
         """Requests and tokens of calls started in [since, until), blocked calls excluded."""
         row = await self._fetchone(*usage_query(since, until, model, model_aliases, provider))
         return UsageTotals(requests=int(row[0]), tokens=int(row[1]))
+
+    async def routing_summary(
+        self,
+        *,
+        since: float | None = None,
+        until: float | None = None,
+        conversation_id: str | None = None,
+    ) -> RoutingSummary:
+        """Decision counts and routed calls summed per their decision's strongest model, in
+        the database (one row per model, not one per call): see
+        :class:`~agent_routing.ledger.base.RoutingSummary`."""
+        counts = await self._fetchone(*decision_counts_query(since, until, conversation_id))
+        rows = await self._fetchall(*routed_usage_query(since, until, conversation_id))
+        groups = [
+            RoutedUsage(
+                strong_model=str(row[0]),
+                calls=int(row[1]),
+                calls_below=int(row[2]),
+                cost_usd=float(row[3]),
+                input_tokens=int(row[4]),
+                output_tokens=int(row[5]),
+                cached_read_tokens=int(row[6]),
+                cache_creation_tokens=int(row[7]),
+                reasoning_tokens=int(row[8]),
+            )
+            for row in rows
+        ]
+        return RoutingSummary(int(counts[0]), int(counts[1]), tuple(groups))
 
     async def hold_quotas(self, holds: Sequence[QuotaHold], *, now: float) -> str | None:
         """Check every quota and hold room in each, atomically across processes (and

@@ -124,6 +124,37 @@ class OrphanSweep:
     unpriced: int
 
 
+@dataclass(frozen=True, slots=True)
+class RoutedUsage:
+    """Billed calls (ok or abandoned) with a known cost, valid usage and a routing decision,
+    summed per their decision's strongest candidate model (the last candidate naming a
+    model): what the dashboard's routing savings price on that model.
+
+    `calls_below` counts the calls that ran on another model than `strong_model`; token
+    fields are sums over the calls (a missing count is 0).
+    """
+
+    strong_model: str
+    calls: int
+    calls_below: int
+    cost_usd: float
+    input_tokens: int
+    output_tokens: int
+    cached_read_tokens: int
+    cache_creation_tokens: int
+    reasoning_tokens: int
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingSummary:
+    """Routing in a range, computed in the database (see :meth:`Ledger.routing_summary`):
+    how many decisions were made and applied, and the routed calls per strongest model."""
+
+    decisions: int
+    applied: int
+    by_strong_model: tuple[RoutedUsage, ...]
+
+
 @runtime_checkable
 class Ledger(Protocol):
     """Async storage for calls, decisions, signals, budgets and a small cache.
@@ -222,6 +253,18 @@ class Ledger(Protocol):
         limit: int | None = None,
     ) -> list[OutcomeSignal]:
         """Outcome signals created in the range matching the filters, oldest first."""
+        ...
+
+    async def routing_summary(
+        self,
+        *,
+        since: float | None = None,
+        until: float | None = None,
+        conversation_id: str | None = None,
+    ) -> RoutingSummary:
+        """Decisions created in the range (and conversation): their count, how many were
+        applied, and the calls started in the range whose decision is one of them, summed
+        per the decision's strongest model (see :class:`RoutedUsage`), by model name."""
         ...
 
     # --- budgets -----------------------------------------------------------------------

@@ -227,6 +227,95 @@ def usage_query(
     return sql, params
 
 
+STRONGEST_MODEL = (
+    "(SELECT json_extract(candidate.value, '$.model') "
+    "FROM json_each(decisions.candidates) AS candidate "
+    "WHERE CASE WHEN candidate.type = 'object' "
+    "THEN json_type(candidate.value, '$.model') = 'text' "
+    "AND json_extract(candidate.value, '$.model') <> '' ELSE 0 END "
+    "ORDER BY candidate.key DESC LIMIT 1)"
+)
+"""A decision's strongest candidate model: the last candidate (tiers are listed cheapest
+first) that is an object with a non-empty string `model`, as `ui_api._strong_model` picks
+it (the CASE keeps other elements away from the JSON functions: `json_each` hands a string
+element over unquoted, not as JSON). PostgreSQL runs its own spelling (see
+`agent_routing.ledger.postgres`)."""
+
+_VALID_USAGE = (
+    "calls.input_tokens IS NOT NULL",
+    "calls.input_tokens >= 0",
+    "COALESCE(calls.output_tokens, 0) >= 0",
+    "COALESCE(calls.cached_read_tokens, 0) >= 0",
+    "COALESCE(calls.cache_creation_tokens, 0) >= 0",
+    "COALESCE(calls.reasoning_tokens, 0) >= 0",
+    "COALESCE(calls.cached_read_tokens, 0) + COALESCE(calls.cache_creation_tokens, 0) "
+    "<= calls.input_tokens",
+    "COALESCE(calls.reasoning_tokens, 0) <= COALESCE(calls.output_tokens, 0)",
+)
+"""Usage `pricing.cost_usd` accepts (it refuses negative counts, more cached than input
+tokens, more reasoning than output tokens): only such calls can be priced."""
+
+
+def routed_usage_query(
+    since: float | None, until: float | None, conversation_id: str | None
+) -> tuple[str, list[Any]]:
+    """Billed calls with a known cost and valid usage, started in [since, until), whose
+    decision was created in the same range, summed per the decision's strongest model:
+    (model, calls, calls on another model, cost, input, output, cache read, cache write,
+    reasoning tokens), one row per model, by name."""
+    condition, params = where(
+        [
+            ("calls.started_at >= ?", since),
+            ("calls.started_at < ?", until),
+            ("decisions.created_at >= ?", since),
+            ("decisions.created_at < ?", until),
+            ("calls.conversation_id = ?", conversation_id),
+            ("decisions.conversation_id = ?", conversation_id),
+        ],
+        fixed=[
+            "calls.outcome IN ('ok', 'abandoned')",
+            "calls.cost_usd IS NOT NULL",
+            *_VALID_USAGE,
+        ],
+    )
+    # MATERIALIZED: the strongest model is worked out once per call, not once per use
+    sql = (
+        "WITH routed AS MATERIALIZED ("
+        "SELECT calls.model AS model, calls.cost_usd AS cost_usd, "
+        "calls.input_tokens AS input_tokens, "
+        "COALESCE(calls.output_tokens, 0) AS output_tokens, "
+        "COALESCE(calls.cached_read_tokens, 0) AS cached_read_tokens, "
+        "COALESCE(calls.cache_creation_tokens, 0) AS cache_creation_tokens, "
+        "COALESCE(calls.reasoning_tokens, 0) AS reasoning_tokens, "
+        f"{STRONGEST_MODEL} AS strong "
+        f"FROM calls JOIN decisions ON decisions.id = calls.decision_id{condition}) "
+        "SELECT strong, COUNT(*), SUM(CASE WHEN model = strong THEN 0 ELSE 1 END), "
+        "SUM(cost_usd), SUM(input_tokens), SUM(output_tokens), SUM(cached_read_tokens), "
+        "SUM(cache_creation_tokens), SUM(reasoning_tokens) "
+        "FROM routed WHERE strong IS NOT NULL GROUP BY strong ORDER BY strong"
+    )
+    return sql, params
+
+
+def decision_counts_query(
+    since: float | None, until: float | None, conversation_id: str | None
+) -> tuple[str, list[Any]]:
+    """The number of decisions created in [since, until) (and conversation), and how many
+    of them were applied."""
+    condition, params = where(
+        [
+            ("created_at >= ?", since),
+            ("created_at < ?", until),
+            ("conversation_id = ?", conversation_id),
+        ]
+    )
+    sql = (
+        "SELECT COUNT(*), COALESCE(SUM(CASE WHEN applied <> 0 THEN 1 ELSE 0 END), 0) "
+        f"FROM decisions{condition}"
+    )
+    return sql, params
+
+
 def alerts_query(since: float | None) -> tuple[str, list[Any]]:
     """The alerts fired at or after `since`, oldest first."""
     condition, params = where([("fired_at >= ?", since)])

@@ -3,6 +3,10 @@ changes nothing; bad parameters are 400s naming the field; the handlers answer G
 
 from __future__ import annotations
 
+import calendar
+import time
+from pathlib import Path
+
 import pytest
 from fakehost import FakeHost, fake_host, respond
 
@@ -105,3 +109,43 @@ async def test_the_chat_element_reads_the_chats_calls(fake_host: FakeHost) -> No
     assert body["spent_usd"] == pytest.approx(sum(c.cost_usd or 0 for c in mine))
     assert body["tier"] in {"utility", "chat"}
     assert body["pinned"] is None
+
+
+async def test_the_routing_section_equals_pricing_every_call(
+    fake_host: FakeHost, isolated_home: Path
+) -> None:
+    """The dashboard's routing section (sums from the database) reports what pricing each
+    call of the range in Python reports, and the range's decision counts, on the seeded
+    ledger of the browser tests (2,000 calls, routed and not)."""
+    from seed import seed_async
+
+    from agent_routing.host.ui_api import routing_savings
+    from agent_routing.ledger import ledger_for
+
+    fake_host.configure({})
+    path = isolated_home / "ledger.db"  # the plugin's default ledger
+    now = await seed_async(path, calls=2000, days=10, chats=20)
+    day = time.strftime("%Y-%m-%d", time.gmtime(now))
+    first = time.strftime("%Y-%m-%d", time.gmtime(now - 4 * 86_400))
+    status, body = await fake_host.api_call(
+        "ui_dashboard",
+        "POST",
+        json_body={"section": "routing", "since": first, "until": day, "tz": "UTC"},
+    )
+    assert status == 200, body
+    since = calendar.timegm(time.strptime(first, "%Y-%m-%d"))
+    until = calendar.timegm(time.strptime(day, "%Y-%m-%d")) + 86_400
+    ledger = ledger_for(path=path)
+    await ledger.open()
+    try:
+        calls = await ledger.query_calls(since=since, until=until)
+        decisions = await ledger.query_decisions(since=since, until=until)
+    finally:
+        await ledger.close()
+    expected = routing_savings(calls, decisions)
+    assert body["calls_compared"] == expected["calls_compared"] > 100
+    assert body["calls_below_strongest"] == expected["calls_below_strongest"] > 0
+    assert body["all_strong_usd"] == pytest.approx(expected["all_strong_usd"], rel=1e-12)
+    assert body["actual_usd"] == pytest.approx(expected["actual_usd"], rel=1e-12)
+    assert body["decisions"] == len(decisions)
+    assert body["applied"] == sum(1 for d in decisions if d.applied)

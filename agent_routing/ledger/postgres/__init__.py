@@ -49,7 +49,7 @@ from agent_routing.ledger._sql_ledger import Body, Fetch, SQLLedger, Step, TxLoc
 from agent_routing.ledger.base import LedgerError
 from agent_routing.ledger.merge import UPSERT_CALL_SQL
 from agent_routing.ledger.postgres.migrations import pg_migrate
-from agent_routing.ledger.queries import MODEL_IN, SPEND_BUCKET_S, utf8_text
+from agent_routing.ledger.queries import MODEL_IN, SPEND_BUCKET_S, STRONGEST_MODEL, utf8_text
 from agent_routing.ledger.report_rollup import FOLD_SQL
 from agent_routing.ledger.rows import call_to_row
 from agent_routing.ledger.urls import LedgerURL, parse_ledger_url
@@ -60,6 +60,14 @@ QUOTA_LOCK_KEY = 0x41_52_5F_51_55_4F  # "AR_QUO": serialises quota check-and-hol
 RESERVE_LOCK_KEY = 0x41_52_5F_52_45_53  # "AR_RES": serialises check-and-reserve fleet-wide
 _LOCK_KEYS: dict[TxLock, int] = {"reserve": RESERVE_LOCK_KEY, "quota": QUOTA_LOCK_KEY}
 _PG_MODEL_IN = "model IN (SELECT jsonb_array_elements_text(?::jsonb))"
+_PG_STRONGEST_MODEL = (
+    "(SELECT candidate.value ->> 'model' "
+    "FROM jsonb_array_elements(decisions.candidates::jsonb) "
+    "WITH ORDINALITY AS candidate(value, position) "
+    "WHERE jsonb_typeof(candidate.value -> 'model') = 'string' "
+    "AND candidate.value ->> 'model' <> '' "
+    "ORDER BY candidate.position DESC LIMIT 1)"
+)
 
 T = TypeVar("T")
 
@@ -73,6 +81,7 @@ def pg_sql(sql: str) -> str:
     equivalents. Only fixed fragments are rewritten; values stay parameters."""
     translated = (
         sql.replace(MODEL_IN, _PG_MODEL_IN)
+        .replace(STRONGEST_MODEL, _PG_STRONGEST_MODEL)
         .replace(
             "MIN(calls.started_at, excluded.started_at)",
             "LEAST(calls.started_at, excluded.started_at)",
