@@ -290,3 +290,46 @@ def test_a_process_with_unopenable_ledgers_exits_without_waiting(
         "w2",
         "w3",
     ]
+
+
+_CAPTURING = textwrap.dedent(
+    """
+    import atexit, sys, time
+    ended = []
+    # registered first, so it runs last: after capture's and the writers' exit handlers
+    atexit.register(lambda: print(f"exit handlers took {time.monotonic() - ended[0]:.3f}"))
+    from pathlib import Path
+    from agent_routing.capture import begin_call, enable_capture
+    from agent_routing.config import Settings
+
+    enable_capture(Path(sys.argv[1]), settings=Settings())
+    begin_call(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}],
+               call_id="captured-1", kind="utility")
+    ended.append(time.monotonic())
+    """
+)
+
+
+@pytest.mark.slow
+def test_a_capturing_process_on_an_unopenable_ledger_exits_without_waiting(
+    isolated_home: Path,
+) -> None:
+    """Capture on a garbage ledger (the plugin's case): the exit handlers take well under
+    capture's 5 s exit flush (before: 5 s, then the writer's own wait), and the open call,
+    closed as abandoned at exit, is in the spool."""
+    ledger_path = isolated_home / "ledger.db"
+    _garbage(ledger_path)
+    child = subprocess.run(
+        [sys.executable, "-c", _CAPTURING, str(ledger_path)],
+        env={**os.environ, "AGENT_ROUTING_HOME": str(isolated_home)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert child.returncode == 0, child.stderr
+    took = float(child.stdout.split("exit handlers took ")[1])
+    assert took < 2.5, took
+    records = [record for f in spool.spool_dir().glob("*.jsonl") for _, record in spool.load(f)]
+    assert {record.id for record in records} == {"captured-1"}
+    assert records[-1].outcome is Outcome.ABANDONED

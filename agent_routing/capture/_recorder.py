@@ -72,14 +72,19 @@ class CaptureRecorder:
         return self._barrier("sweep", now, timeout).result
 
     def close(self, timeout: float | None = 10.0) -> bool:
-        """Close every open call as ABANDONED, stop the worker and flush the sink."""
+        """Close every open call as ABANDONED, stop the worker and flush the sink.
+
+        A ledger writer whose ledger cannot be opened is not waited for (its records stay
+        with it, spooled when it closes at exit): this runs at interpreter exit, and waiting
+        could only delay it."""
         if self._closed.is_set():
             return True
         deadline = None if timeout is None else time.monotonic() + timeout
         barrier = self._barrier("close", None, timeout)
         self._closed.set()
         remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-        return barrier.done.is_set() and bool(self.sink.flush(remaining))
+        flush = getattr(self.sink, "flush_unless_unopenable", self.sink.flush)
+        return barrier.done.is_set() and bool(flush(remaining))
 
     def _barrier(self, action: Any, now: float | None, timeout: float | None) -> Barrier:
         barrier = Barrier(action, now)

@@ -210,6 +210,12 @@ class LedgerWriter:
         """
         return self._wait_committed(timeout, unless_unopenable=False)
 
+    def flush_unless_unopenable(self, timeout: float | None = None) -> bool:
+        """:meth:`flush`, but False at once when the ledger cannot be opened
+        (:meth:`never_opened`; a first open still under way is waited for): for paths
+        that end the process, such as capture's close at exit."""
+        return self._wait_committed(timeout, unless_unopenable=True)
+
     def _wait_committed(self, timeout: float | None, *, unless_unopenable: bool) -> bool:
         """:meth:`flush`; with `unless_unopenable`, also stop waiting (False) as soon as
         :meth:`never_opened` says the ledger cannot be opened."""
@@ -674,9 +680,7 @@ def close_writers(
         try:
             allowed = writer.exit_timeout_s if timeout is None else timeout
             # a first open still under way is waited for, until it fails
-            writer._wait_committed(
-                max(0.0, start + allowed - time.monotonic()), unless_unopenable=True
-            )
+            writer.flush_unless_unopenable(max(0.0, start + allowed - time.monotonic()))
             if writer.never_opened():
                 allowed = 0.0
             writer.close(timeout=max(0.0, start + allowed - time.monotonic()))
