@@ -333,3 +333,35 @@ def test_a_capturing_process_on_an_unopenable_ledger_exits_without_waiting(
     records = [record for f in spool.spool_dir().glob("*.jsonl") for _, record in spool.load(f)]
     assert {record.id for record in records} == {"captured-1"}
     assert records[-1].outcome is Outcome.ABANDONED
+
+
+def test_capture_flush_does_not_wait_out_its_timeout_on_an_unopenable_ledger(
+    isolated_home: Path,
+) -> None:
+    """Capture into a garbage ledger: flush(30) says False well before its 30 s (the
+    host's end-of-turn flush waited its 5 s on every turn), the records stay queued, and
+    closing the writer spools them."""
+    from agent_routing.capture import begin_call, enable_capture
+    from agent_routing.config import Settings
+    from agent_routing.ledger.writer import live_writers
+
+    ledger_path = isolated_home / "ledger.db"
+    _garbage(ledger_path)
+    handle = enable_capture(ledger_path, settings=Settings())
+    try:
+        begin_call(
+            model="gpt-4o-mini",
+            messages=[{"role": "user", "content": "hi"}],
+            call_id="queued-1",
+            kind="utility",
+        )
+        started = time.monotonic()
+        assert handle.flush(30) is False
+        assert time.monotonic() - started < 15
+    finally:
+        handle.close(5)
+    (writer,) = [w for w in live_writers() if w.path == ledger_path.resolve()]
+    assert writer.never_opened()
+    assert writer.close(timeout=5) is False
+    (spooled,) = spool.spool_dir().glob("*.jsonl")
+    assert {record.id for _, record in spool.load(spooled)} == {"queued-1"}

@@ -58,12 +58,20 @@ class CaptureRecorder:
         return self._closed.is_set()
 
     def flush(self, timeout: float | None = None) -> bool:
-        """Wait until every event posted so far is processed and committed by the sink."""
+        """Wait until every event posted so far is processed and committed by the sink.
+
+        False at once (records stay queued, retried) when the sink is a ledger writer whose
+        ledger has never opened and whose last attempt failed: the host's end-of-turn flush
+        then does not add its timeout to every turn while the ledger is broken."""
         deadline = None if timeout is None else time.monotonic() + timeout
         if not self._closed.is_set() and not self._barrier("flush", None, timeout).done.is_set():
             return False
         remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-        return bool(self.sink.flush(remaining))
+        return bool(self._sink_flush(remaining))
+
+    def _sink_flush(self, timeout: float | None) -> bool:
+        flush = getattr(self.sink, "flush_unless_unopenable", self.sink.flush)
+        return bool(flush(timeout))
 
     def sweep(self, now: float | None = None, timeout: float | None = 10.0) -> int:
         """Close calls still PENDING `abandoned_after_s` before `now`; returns how many."""
@@ -83,8 +91,7 @@ class CaptureRecorder:
         barrier = self._barrier("close", None, timeout)
         self._closed.set()
         remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-        flush = getattr(self.sink, "flush_unless_unopenable", self.sink.flush)
-        return barrier.done.is_set() and bool(flush(remaining))
+        return barrier.done.is_set() and self._sink_flush(remaining)
 
     def _barrier(self, action: Any, now: float | None, timeout: float | None) -> Barrier:
         barrier = Barrier(action, now)
