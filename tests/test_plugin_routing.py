@@ -104,6 +104,23 @@ async def test_every_call_lands_in_the_ledger_with_chat_agent_tool_and_decision(
     assert {c.tool for c in ledger.calls_of("chat")} == {None}
 
 
+async def test_a_subordinates_background_memorisation_keeps_the_tool_it_started_in(
+    fake_host: FakeHost,
+) -> None:
+    """A1 memorises after call_subordinate returned: its memory row still says that tool.
+
+    Found on a real Agent Zero v2 turn: the utility row took the tool from the agents' state
+    (cleared when the tool ended) while the embeddings of the same background task took it
+    from the calling context, so one task's rows disagreed.
+    """
+    fake_host.provider.script_main(
+        tool_call("call_subordinate", message="Say hello."), respond("hello"), respond("done")
+    )
+    assert await fake_host.send(fake_host.new_context(), SIMPLE) == "done"
+    memory = (await fake_host.ledger()).calls_of("memory")
+    assert sorted((c.agent_no, c.tool) for c in memory) == [(0, None), (1, "call_subordinate")]
+
+
 async def test_a_rate_limited_model_falls_back_to_the_next_tier(fake_host: FakeHost) -> None:
     """A 429 on the cheap tier is not retried by the host: the call moves to the next tier,
     whose row is attempt 1 of the same decision, so the report shows a retry rate."""

@@ -449,10 +449,29 @@ def _plan(
         kind=kind,
         conversation_id=attribution.conversation_id(agent),
         agent_no=attribution.agent_no(agent),
-        tool=attribution.current_tool(agent),
+        tool=_calling_tool(agent),
         on_blocked=lambda blocked: budget_block(agent, blocked),
         on_wait=lambda seconds, model: _announce_wait(agent, seconds, model),
     )
+
+
+def _calling_tool(agent: Any) -> str | None:
+    """The tool a call is made in: the agent's tool in progress, else the calling context's.
+
+    A background task (a subordinate's memorisation) outlives the tool it was started in;
+    its context still names that tool, as it does for the embeddings the task makes.
+    """
+    from agent_routing.capture.scope import current_scope
+
+    tool = attribution.current_tool(agent)
+    scope = current_scope()
+    if tool is not None or scope is None:
+        return tool
+    same_agent = (scope.conversation_id, scope.agent_no) == (
+        attribution.conversation_id(agent),
+        attribution.agent_no(agent),
+    )
+    return scope.tool if same_agent else None
 
 
 async def _reserve_whole_prompt(

@@ -13,10 +13,14 @@ class MemorizeFragments(Extension):
     the turn to end, which gives the real ordering: litellm's success callback is then queued
     to a logging worker bound to the idle foreground loop and never runs (the behaviour
     measured in Agent Zero v1.7), instead of racing the end of the turn.
+
+    Every agent memorises at the end of its monologue, subordinates included (v1.7 and v2:
+    the host's extension has no agent-number check), so a subordinate's memorisation starts
+    inside its superior's `call_subordinate` tool and ends after that tool has returned.
     """
 
     async def execute(self, loop_data=None, **kwargs):
-        if not self.agent or self.agent.number != 0:
+        if not self.agent:
             return
         agent = self.agent
         text = output_text(agent.history.output())
