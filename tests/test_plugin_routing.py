@@ -121,6 +121,43 @@ async def test_a_subordinates_background_memorisation_keeps_the_tool_it_started_
     assert sorted((c.agent_no, c.tool) for c in memory) == [(0, None), (1, "call_subordinate")]
 
 
+async def test_configured_tiers_naming_the_hosts_models_keep_the_hosts_model_settings(
+    fake_host: FakeHost,
+) -> None:
+    """A tier that names Agent Zero's chat or utility model is served with that model's
+    settings (its `kwargs`: API mode, temperature...), not a bare model of the same name.
+
+    Found on a real Agent Zero v2 turn: tiers naming the host's models with
+    `a0_api_mode: chat_completions` first tried the Responses API on each tier (a refused
+    request and an error row per tier model) because the tier's model was built without them.
+    """
+    fake_host.configure_models(
+        chat_model={"provider": "openai", "name": "gpt-4o", "kwargs": {"temperature": 0.2}},
+        utility_model={"provider": "openai", "name": "gpt-4o-mini", "kwargs": {"temperature": 0.7}},
+    )
+    fake_host.configure(
+        {
+            "tiers": [
+                {"name": "cheap", "model": "openai/gpt-4o-mini"},
+                {"name": "strong", "model": "openai/gpt-4o"},
+                {"name": "other", "model": "anthropic/claude-3-5-haiku-20241022"},
+            ]
+        }
+    )
+    fake_host.provider.script_main(
+        tool_call("switch_model", tier="strong", reason="check"),
+        tool_call("switch_model", tier="other", reason="check"),
+        respond("4"),
+    )
+    assert await fake_host.send(fake_host.new_context(), SIMPLE) == "4"
+    main = fake_host.provider.main_calls()
+    assert [(c.model, c.kwargs.get("temperature")) for c in main] == [
+        ("openai/gpt-4o-mini", 0.7),
+        ("openai/gpt-4o", 0.2),
+        ("anthropic/claude-3-5-haiku-20241022", None),  # no host model of that name
+    ]
+
+
 async def test_a_rate_limited_model_falls_back_to_the_next_tier(fake_host: FakeHost) -> None:
     """A 429 on the cheap tier is not retried by the host: the call moves to the next tier,
     whose row is attempt 1 of the same decision, so the report shows a retry rate."""

@@ -11,11 +11,14 @@ the host's API keys, provider settings, rate limiter and stream handling all sti
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
 from agent_routing.config import Settings, TierConfig
 from agent_routing.host.layout import host_module
+
+logger = logging.getLogger("agent_routing.host")
 
 CHEAP_HOST_TIER = "utility"
 STRONG_HOST_TIER = "chat"
@@ -81,6 +84,39 @@ def build_tier_model(tier: TierConfig) -> Any:
         type=models.ModelType.CHAT, provider=provider, name=name, api_base=tier.api_base or ""
     )
     return models.get_chat_model(provider, name, model_config=config, **config.build_kwargs())
+
+
+def serves_tier(model: Any, tier: TierConfig) -> bool:
+    """True when a host model object is the model `tier` names (same id, same endpoint).
+
+    A tier with no `api_base` names the model wherever the host reaches it; with one, the
+    host model must use that base. A tier's `provider`, when set, must be the host model's.
+    """
+    if model is None or model_name_of(model) != tier.model:
+        return False
+    kwargs = getattr(model, "kwargs", None)
+    base = kwargs.get("api_base") if isinstance(kwargs, dict) else None
+    if tier.api_base and str(base or "").rstrip("/") != tier.api_base.rstrip("/"):
+        return False
+    if tier.provider:
+        conf = getattr(model, "a0_model_conf", None)
+        providers = {getattr(model, "provider", None), getattr(conf, "provider", None)}
+        return tier.provider in providers
+    return True
+
+
+def host_model_for_tier(tier: TierConfig, configured: Any, other: Callable[[], Any]) -> Any:
+    """The host model object for a configured tier: the call's own model or the host's other
+    model when the tier names it (their `kwargs` - API mode, temperature - apply), else one
+    built for the tier."""
+    if serves_tier(configured, tier):
+        return configured
+    try:
+        other_model = other()
+    except Exception as exc:  # the other model cannot be built: the tier gets its own
+        logger.info("agent-routing: host model for tier %r unavailable: %s", tier.name, exc)
+        other_model = None
+    return other_model if serves_tier(other_model, tier) else build_tier_model(tier)
 
 
 class HopModels:

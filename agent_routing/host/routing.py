@@ -41,6 +41,7 @@ from agent_routing.host._tiers import (
     STRONG_HOST_TIER,
     HopModels,
     effective_tiers,
+    host_model_for_tier,
     model_name_of,
 )
 from agent_routing.host.failures import blocked_this_turn, budget_block
@@ -229,6 +230,8 @@ def _hop_models(
         other_tier = STRONG_HOST_TIER if own_tier == CHEAP_HOST_TIER else CHEAP_HOST_TIER
         own[own_tier] = lambda: configured
         own[other_tier] = other
+    for tier in settings_tiers:  # a tier naming a host model is served with its settings
+        own[tier.name] = lambda tier=tier: host_model_for_tier(tier, configured, other)
     return HopModels(own)
 
 
