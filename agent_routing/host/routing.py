@@ -22,6 +22,7 @@ for a cooling-down model longer than `fallback.NOTICE_AFTER_S` is logged in the 
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -231,7 +232,7 @@ def _hop_models(
         own[own_tier] = lambda: configured
         own[other_tier] = other
     for tier in settings_tiers:  # a tier naming a host model is served with its settings
-        own[tier.name] = lambda tier=tier: host_model_for_tier(tier, configured, other)
+        own[tier.name] = functools.partial(host_model_for_tier, tier, configured, other)
     return HopModels(own)
 
 
