@@ -3,13 +3,16 @@
 Answers `POST /v1/chat/completions` (plain and streaming SSE, with a usage chunk when asked),
 `POST /v1/responses` (plain and streaming events, usage in `response.completed`; a
 `previous_response_id` continues the stored conversation) and `POST /v1/embeddings`. With
-`--no-responses`, `/v1/responses` answers 404 and the host falls back to Chat Completions. Main-agent calls (their
-system prompt asks for `tool_name`) are scripted: the first step of a task calls the tool
-named in `SCRIPT`, the next ones call `response`. Every other call (utility: chat title,
-memory queries) gets a short plain answer. Each request is appended to the log file as one
-JSON line, so the run can compare what the host sent with what the ledger recorded.
+`--no-responses`, `/v1/responses` answers 404 and the host falls back to Chat Completions.
 
-Usage: python llm_server.py PORT LOGFILE [--no-responses]   (prints "ready" when listening; no network).
+Main-agent calls (their system prompt asks for `tool_name`) are scripted: by default the
+first step of a task calls the tool in `SCRIPT[0]`, the next ones `response`; with
+`--script NAME` the main calls get `SCRIPTS[NAME]` in order. Every other call (utility: chat
+title, memory queries) gets a short plain answer. Each request is appended to the log file
+as one JSON line, so a run can compare what the host sent with what the ledger recorded.
+
+Usage: python llm_server.py PORT LOGFILE [--no-responses] [--script subordinate]
+(prints "ready" when listening; binds 127.0.0.1 only).
 """
 
 from __future__ import annotations
@@ -19,13 +22,25 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 SCRIPT: list[dict[str, Any]] = [
     {"tool_name": "switch_model", "tool_args": {"tier": "strong", "reason": "real-host check"}},
     {"tool_name": "response", "tool_args": {"text": "Done: 2 + 2 = 4."}},
 ]
+SCRIPTS: dict[str, list[dict[str, Any]]] = {  # --script NAME: main calls answered in order
+    "subordinate": [
+        {
+            "tool_name": "call_subordinate",
+            "tool_args": {"message": "Compute 2 + 2.", "reset": True},
+        },
+        {"tool_name": "response", "tool_args": {"text": "4"}},  # agent 1
+        {"tool_name": "response", "tool_args": {"text": "The subordinate says 4."}},  # agent 0
+    ],
+}
 _LOCK = threading.Lock()
+_ORDERED: list[list[dict[str, Any]]] = []  # the --script in use, consumed one main call at a time
 _MAIN_RESPONSES: dict[str, int] = {}  # stored main-call response id -> tool results seen so far
 
 
@@ -42,7 +57,17 @@ def _reply_for(body: dict[str, Any]) -> str:
     if '"tool_name"' not in system and "tool_name:" not in system:
         return "Offline check"  # utility call: titles, memory queries, summaries
     tool_results = sum(_text_of(m).count('"tool_result"') for m in messages)
-    step = SCRIPT[min(tool_results, len(SCRIPT) - 1)]
+    return _step_json(tool_results)
+
+
+def _step_json(tool_results: int) -> str:
+    """The next main-call reply: in order with --script, else by the tool results seen."""
+    with _LOCK:
+        if _ORDERED:
+            script = _ORDERED[0]
+            step = script.pop(0) if len(script) > 1 else script[0]
+        else:
+            step = SCRIPT[min(tool_results, len(SCRIPT) - 1)]
     return json.dumps({"thoughts": ["scripted"], "headline": "scripted", **step})
 
 
@@ -61,12 +86,17 @@ def _responses_texts(body: dict[str, Any]) -> tuple[str, str]:
 def _responses_reply(body: dict[str, Any]) -> tuple[str, bool, int]:
     """(reply text, is a main call, tool results seen) for a Responses API request."""
     system, other = _responses_texts(body)
-    seen = other.count('"tool_result"') + _MAIN_RESPONSES.get(str(body.get("previous_response_id")), 0)
-    main = '"tool_name"' in system or "tool_name:" in system or str(body.get("previous_response_id")) in _MAIN_RESPONSES
+    seen = other.count('"tool_result"') + _MAIN_RESPONSES.get(
+        str(body.get("previous_response_id")), 0
+    )
+    main = (
+        '"tool_name"' in system
+        or "tool_name:" in system
+        or str(body.get("previous_response_id")) in _MAIN_RESPONSES
+    )
     if not main:
         return "Offline check", False, 0
-    step = SCRIPT[min(seen, len(SCRIPT) - 1)]
-    return json.dumps({"thoughts": ["scripted"], "headline": "scripted", **step}), True, seen
+    return _step_json(seen), True, seen
 
 
 def _tokens(text: str) -> int:
@@ -77,7 +107,7 @@ class Handler(BaseHTTPRequestHandler):
     log_path = ""
     no_responses = False
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet server
+    def log_message(self, format: str, *args: Any) -> None:
         return
 
     def _send_json(self, status: int, payload: dict[str, Any]) -> None:
@@ -88,40 +118,80 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server API
+    def do_GET(self) -> None:
         if self.path.rstrip("/").endswith("/models"):
             self._send_json(200, {"object": "list", "data": []})
         else:
             self._send_json(404, {"error": {"message": "not found"}})
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server API
+    def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))) or b"{}")
-        with _LOCK, open(self.log_path, "a", encoding="utf-8") as log:
+        with _LOCK, Path(self.log_path).open("a", encoding="utf-8") as log:
             log.write(json.dumps({"path": self.path, "time": time.time(), "body": body}) + "\n")
         if self.path.endswith("/embeddings"):
             inputs = body.get("input")
             items = inputs if isinstance(inputs, list) else [inputs]
             data = [
-                {"object": "embedding", "index": i, "embedding": [0.01 * ((i + k) % 7) for k in range(64)]}
+                {
+                    "object": "embedding",
+                    "index": i,
+                    "embedding": [0.01 * ((i + k) % 7) for k in range(64)],
+                }
                 for i, _ in enumerate(items)
             ]
             used = sum(_tokens(str(x)) for x in items)
-            self._send_json(200, {"object": "list", "data": data, "model": body.get("model"),
-                                  "usage": {"prompt_tokens": used, "total_tokens": used}})
+            self._send_json(
+                200,
+                {
+                    "object": "list",
+                    "data": data,
+                    "model": body.get("model"),
+                    "usage": {"prompt_tokens": used, "total_tokens": used},
+                },
+            )
             return
         if self.path.endswith("/responses") and not Handler.no_responses:
             self._responses(body)
             return
         if not self.path.endswith("/chat/completions"):
-            self._send_json(404, {"error": {"message": f"{self.path} is not supported here", "type": "invalid_request_error"}})
+            self._send_json(
+                404,
+                {
+                    "error": {
+                        "message": f"{self.path} is not supported here",
+                        "type": "invalid_request_error",
+                    }
+                },
+            )
             return
         text = _reply_for(body)
         prompt = sum(_tokens(_text_of(m)) for m in body.get("messages") or [])
-        usage = {"prompt_tokens": prompt, "completion_tokens": _tokens(text), "total_tokens": prompt + _tokens(text)}
-        base = {"id": f"chatcmpl-{time.time_ns()}", "created": int(time.time()), "model": body.get("model")}
+        usage = {
+            "prompt_tokens": prompt,
+            "completion_tokens": _tokens(text),
+            "total_tokens": prompt + _tokens(text),
+        }
+        base = {
+            "id": f"chatcmpl-{time.time_ns()}",
+            "created": int(time.time()),
+            "model": body.get("model"),
+        }
         if not body.get("stream"):
-            self._send_json(200, {**base, "object": "chat.completion", "usage": usage, "choices": [
-                {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}]})
+            self._send_json(
+                200,
+                {
+                    **base,
+                    "object": "chat.completion",
+                    "usage": usage,
+                    "choices": [
+                        {
+                            "index": 0,
+                            "finish_reason": "stop",
+                            "message": {"role": "assistant", "content": text},
+                        }
+                    ],
+                },
+            )
             return
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
@@ -130,10 +200,17 @@ class Handler(BaseHTTPRequestHandler):
         try:
             for i, piece in enumerate(pieces):
                 delta = {"content": piece, **({"role": "assistant"} if i == 0 else {})}
-                chunk = {**base, "object": "chat.completion.chunk",
-                         "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
+                chunk = {
+                    **base,
+                    "object": "chat.completion.chunk",
+                    "choices": [{"index": 0, "delta": delta, "finish_reason": None}],
+                }
                 self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
-            end = {**base, "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+            end = {
+                **base,
+                "object": "chat.completion.chunk",
+                "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+            }
             self.wfile.write(f"data: {json.dumps(end)}\n\n".encode())
             if (body.get("stream_options") or {}).get("include_usage"):
                 tail = {**base, "object": "chat.completion.chunk", "choices": [], "usage": usage}
@@ -143,7 +220,6 @@ class Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             pass  # the host stops reading at the first complete tool call
 
-
     def _responses(self, body: dict[str, Any]) -> None:
         text, main, seen = _responses_reply(body)
         rid, mid = f"resp_{time.time_ns()}", f"msg_{time.time_ns()}"
@@ -151,14 +227,36 @@ class Handler(BaseHTTPRequestHandler):
             _MAIN_RESPONSES[rid] = seen
         system, other = _responses_texts(body)
         prompt = _tokens(system) + _tokens(other)
-        usage = {"input_tokens": prompt, "output_tokens": _tokens(text), "total_tokens": prompt + _tokens(text),
-                 "input_tokens_details": {"cached_tokens": 0}, "output_tokens_details": {"reasoning_tokens": 0}}
-        item = {"id": mid, "type": "message", "role": "assistant", "status": "completed",
-                "content": [{"type": "output_text", "text": text, "annotations": []}]}
-        done = {"id": rid, "object": "response", "created_at": int(time.time()), "status": "completed",
-                "model": body.get("model"), "output": [item], "usage": usage, "error": None,
-                "incomplete_details": None, "instructions": None, "tools": [], "parallel_tool_calls": True,
-                "tool_choice": "auto", "previous_response_id": body.get("previous_response_id")}
+        usage = {
+            "input_tokens": prompt,
+            "output_tokens": _tokens(text),
+            "total_tokens": prompt + _tokens(text),
+            "input_tokens_details": {"cached_tokens": 0},
+            "output_tokens_details": {"reasoning_tokens": 0},
+        }
+        item = {
+            "id": mid,
+            "type": "message",
+            "role": "assistant",
+            "status": "completed",
+            "content": [{"type": "output_text", "text": text, "annotations": []}],
+        }
+        done = {
+            "id": rid,
+            "object": "response",
+            "created_at": int(time.time()),
+            "status": "completed",
+            "model": body.get("model"),
+            "output": [item],
+            "usage": usage,
+            "error": None,
+            "incomplete_details": None,
+            "instructions": None,
+            "tools": [],
+            "parallel_tool_calls": True,
+            "tool_choice": "auto",
+            "previous_response_id": body.get("previous_response_id"),
+        }
         if not body.get("stream"):
             self._send_json(200, done)
             return
@@ -168,19 +266,42 @@ class Handler(BaseHTTPRequestHandler):
         started = {**done, "status": "in_progress", "output": [], "usage": None}
         events: list[dict[str, Any]] = [
             {"type": "response.created", "response": started},
-            {"type": "response.output_item.added", "output_index": 0,
-             "item": {**item, "status": "in_progress", "content": []}},
-            {"type": "response.content_part.added", "item_id": mid, "output_index": 0, "content_index": 0,
-             "part": {"type": "output_text", "text": "", "annotations": []}},
-            *({"type": "response.output_text.delta", "item_id": mid, "output_index": 0, "content_index": 0,
-               "delta": text[i : i + 16]} for i in range(0, len(text), 16)),
-            {"type": "response.output_text.done", "item_id": mid, "output_index": 0, "content_index": 0, "text": text},
+            {
+                "type": "response.output_item.added",
+                "output_index": 0,
+                "item": {**item, "status": "in_progress", "content": []},
+            },
+            {
+                "type": "response.content_part.added",
+                "item_id": mid,
+                "output_index": 0,
+                "content_index": 0,
+                "part": {"type": "output_text", "text": "", "annotations": []},
+            },
+            *(
+                {
+                    "type": "response.output_text.delta",
+                    "item_id": mid,
+                    "output_index": 0,
+                    "content_index": 0,
+                    "delta": text[i : i + 16],
+                }
+                for i in range(0, len(text), 16)
+            ),
+            {
+                "type": "response.output_text.done",
+                "item_id": mid,
+                "output_index": 0,
+                "content_index": 0,
+                "text": text,
+            },
             {"type": "response.output_item.done", "output_index": 0, "item": item},
             {"type": "response.completed", "response": done},
         ]
         try:
             for n, event in enumerate(events):
-                self.wfile.write(f"event: {event['type']}\ndata: {json.dumps({**event, 'sequence_number': n})}\n\n".encode())
+                data = json.dumps({**event, "sequence_number": n})
+                self.wfile.write(f"event: {event['type']}\ndata: {data}\n\n".encode())
             self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
             pass  # the host stops reading at the first complete tool call
@@ -190,6 +311,8 @@ def main() -> None:
     port, log_path = int(sys.argv[1]), sys.argv[2]
     Handler.log_path = log_path
     Handler.no_responses = "--no-responses" in sys.argv[3:]
+    if "--script" in sys.argv[3:]:
+        _ORDERED.append(list(SCRIPTS[sys.argv[sys.argv.index("--script") + 1]]))
     server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     print("ready", flush=True)
     server.serve_forever()

@@ -39,15 +39,39 @@ def _write_json(path: Path, data: object) -> None:
 
 def _model_config(api_base: str, api_mode: str) -> dict[str, object]:
     kwargs = {"a0_api_mode": api_mode}
-    slot = {"provider": "openai", "api_base": api_base, "rl_requests": 0, "rl_input": 0, "rl_output": 0}
+    slot = {
+        "provider": "openai",
+        "api_base": api_base,
+        "rl_requests": 0,
+        "rl_input": 0,
+        "rl_output": 0,
+    }
     return {
         "allow_chat_override": True,
-        "chat_model": {**slot, "name": "gpt-4.1", "ctx_length": 128000, "ctx_history": 0.7,
-                       "vision": False, "max_embeds": 10, "kwargs": kwargs},
-        "utility_model": {**slot, "name": "gpt-4.1-mini", "ctx_length": 128000, "ctx_input": 0.7,
-                          "kwargs": kwargs},
-        "embedding_model": {"provider": "openai", "name": "text-embedding-3-small",
-                            "api_base": api_base, "rl_requests": 0, "rl_input": 0, "kwargs": {}},
+        "chat_model": {
+            **slot,
+            "name": "gpt-4.1",
+            "ctx_length": 128000,
+            "ctx_history": 0.7,
+            "vision": False,
+            "max_embeds": 10,
+            "kwargs": kwargs,
+        },
+        "utility_model": {
+            **slot,
+            "name": "gpt-4.1-mini",
+            "ctx_length": 128000,
+            "ctx_input": 0.7,
+            "kwargs": kwargs,
+        },
+        "embedding_model": {
+            "provider": "openai",
+            "name": "text-embedding-3-small",
+            "api_base": api_base,
+            "rl_requests": 0,
+            "rl_input": 0,
+            "kwargs": {},
+        },
     }
 
 
@@ -71,14 +95,24 @@ def _check_api(context_id: str) -> None:
     server_runtime.register_http_routes()
     server_runtime.register_transport_handlers()
     client = server_runtime.webapp.test_client()
-    token = client.get("/api/csrf_token", headers={"Origin": "http://localhost"}).get_json()["token"]
+    token = client.get("/api/csrf_token", headers={"Origin": "http://localhost"}).get_json()[
+        "token"
+    ]
     headers = {"X-CSRF-Token": token}
-    for url in ("/api/plugins/agent_routing/costs?by=model",
-                f"/api/plugins/agent_routing/chat_costs?context={context_id}",
-                "/api/plugins/agent_routing/costs?by=nonsense",
-                "/api/plugins/agent_routing/budget"):
+    for url in (
+        "/api/plugins/agent_routing/costs?by=model",
+        f"/api/plugins/agent_routing/chat_costs?context={context_id}",
+        "/api/plugins/agent_routing/costs?by=nonsense",
+        "/api/plugins/agent_routing/budget",
+    ):
         reply = client.get(url, headers=headers)
         print(f"API GET {url}: {reply.status_code} {reply.get_data(as_text=True)[:400]}")
+    for body in (
+        {"scope": "monthly", "limit_usd": 50, "enforcement": "warn"},
+        {"scope": "monthly", "limit_usd": -1, "enforcement": "warn"},  # refused: 400
+    ):
+        reply = client.post("/api/plugins/agent_routing/budget", json=body, headers=headers)
+        print(f"API POST budget {body}: {reply.status_code} {reply.get_data(as_text=True)[:300]}")
 
 
 def main() -> int:
@@ -86,30 +120,59 @@ def main() -> int:
     parser.add_argument("--a0", required=True, type=Path, help="Agent Zero checkout")
     parser.add_argument("--db", required=True, type=Path, help="ledger file (AGENT_ROUTING_DB)")
     parser.add_argument("--message", default="What is 2 + 2? Use the tools as needed.")
-    parser.add_argument("--api-mode", default="chat_completions", choices=["chat_completions", "responses"])
-    parser.add_argument("--plugin-config", type=Path,
-                        help="JSON written to usr/plugins/agent_routing/config.json (API_BASE: the server)")
+    parser.add_argument(
+        "--api-mode", default="chat_completions", choices=["chat_completions", "responses"]
+    )
+    parser.add_argument(
+        "--plugin-config",
+        type=Path,
+        help="JSON written to usr/plugins/agent_routing/config.json (API_BASE: the server)",
+    )
     parser.add_argument("--timeout", type=float, default=180.0)
+    parser.add_argument(
+        "--script", choices=["subordinate"], help="llm_server.py's scripted main calls"
+    )
+    parser.add_argument(
+        "--no-responses", action="store_true", help="the server refuses /v1/responses (404)"
+    )
     args = parser.parse_args()
 
     a0 = args.a0.resolve()
     port = _free_port()
     api_base = f"http://127.0.0.1:{port}/v1"
     log_path = Path(tempfile.mkstemp(prefix="llm_requests_", suffix=".jsonl")[1])
-    server = subprocess.Popen([sys.executable, str(HERE / "llm_server.py"), str(port), str(log_path)],
-                              stdout=subprocess.PIPE, text=True)
-    assert server.stdout is not None and server.stdout.readline().strip() == "ready"
+    server_args = [
+        str(port),
+        str(log_path),
+        *(["--script", args.script] if args.script else []),
+        *(["--no-responses"] if args.no_responses else []),
+    ]
+    server = subprocess.Popen(
+        [sys.executable, str(HERE / "llm_server.py"), *server_args],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    if server.stdout is None or server.stdout.readline().strip() != "ready":
+        raise SystemExit("llm_server.py did not start")
 
-    _write_json(a0 / "usr/plugins/_model_config/config.json", _model_config(api_base, args.api_mode))
+    _write_json(
+        a0 / "usr/plugins/_model_config/config.json", _model_config(api_base, args.api_mode)
+    )
     plugin_config = a0 / "usr/plugins/agent_routing/config.json"
     if not args.plugin_config:
         plugin_config.unlink(missing_ok=True)  # the shipped defaults (a scratch checkout only)
     else:
         text = args.plugin_config.read_text().replace("API_BASE", api_base)  # the server's address
         _write_json(plugin_config, json.loads(text))
-    os.environ.update({"AGENT_ROUTING_DB": str(args.db), "OPENAI_API_KEY": "sk-offline",
-                       "API_KEY_OPENAI": "sk-offline", "HF_HUB_OFFLINE": "1",
-                       "LITELLM_LOCAL_MODEL_COST_MAP": "True"})
+    os.environ.update(
+        {
+            "AGENT_ROUTING_DB": str(args.db),
+            "OPENAI_API_KEY": "sk-offline",
+            "API_KEY_OPENAI": "sk-offline",
+            "HF_HUB_OFFLINE": "1",
+            "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+        }
+    )
     os.chdir(a0)
     sys.path.insert(0, str(a0))
     try:
@@ -137,8 +200,10 @@ def main() -> int:
         server.terminate()
         server.wait(timeout=10)
     requests = [json.loads(line) for line in log_path.read_text().splitlines()]
-    print(f"LLM server requests: {len(requests)}",
-          {p: sum(r['path'] == p for r in requests) for p in sorted({r['path'] for r in requests})})
+    print(
+        f"LLM server requests: {len(requests)}",
+        {p: sum(r["path"] == p for r in requests) for p in sorted({r["path"] for r in requests})},
+    )
     if not args.db.exists():
         print("no ledger file")
         return 1
@@ -148,8 +213,25 @@ def main() -> int:
     print(f"ledger rows: {len(rows)}")
     for row in rows:
         keys = row.keys()
-        print({k: row[k] for k in ("call_kind", "model", "tier", "outcome", "input_tokens", "output_tokens",
-                                   "cost_usd", "usage_source", "conversation_id", "agent_no", "tool") if k in keys})
+        print(
+            {
+                k: row[k]
+                for k in (
+                    "call_kind",
+                    "model",
+                    "tier",
+                    "outcome",
+                    "input_tokens",
+                    "output_tokens",
+                    "cost_usd",
+                    "usage_source",
+                    "conversation_id",
+                    "agent_no",
+                    "tool",
+                )
+                if k in keys
+            }
+        )
     return 0
 
 
