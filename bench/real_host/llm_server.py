@@ -12,6 +12,7 @@ title, memory queries) gets a short plain answer. Each request is appended to th
 as one JSON line, so a run can compare what the host sent with what the ledger recorded.
 
 Usage: python llm_server.py PORT LOGFILE [--no-responses] [--script subordinate]
+       [--rate-limit MODEL]   (MODEL's every request gets HTTP 429)
 (prints "ready" when listening; binds 127.0.0.1 only).
 """
 
@@ -106,6 +107,7 @@ def _tokens(text: str) -> int:
 class Handler(BaseHTTPRequestHandler):
     log_path = ""
     no_responses = False
+    rate_limited: frozenset[str] = frozenset()  # models answered with HTTP 429
 
     def log_message(self, format: str, *args: Any) -> None:
         return
@@ -128,6 +130,10 @@ class Handler(BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))) or b"{}")
         with _LOCK, Path(self.log_path).open("a", encoding="utf-8") as log:
             log.write(json.dumps({"path": self.path, "time": time.time(), "body": body}) + "\n")
+        if body.get("model") in Handler.rate_limited:
+            error = {"message": "Rate limit reached (scripted)", "type": "rate_limit_error"}
+            self._send_json(429, {"error": {**error, "code": "rate_limit_exceeded"}})
+            return
         if self.path.endswith("/embeddings"):
             inputs = body.get("input")
             items = inputs if isinstance(inputs, list) else [inputs]
@@ -311,6 +317,8 @@ def main() -> None:
     port, log_path = int(sys.argv[1]), sys.argv[2]
     Handler.log_path = log_path
     Handler.no_responses = "--no-responses" in sys.argv[3:]
+    if "--rate-limit" in sys.argv[3:]:
+        Handler.rate_limited = frozenset({sys.argv[sys.argv.index("--rate-limit") + 1]})
     if "--script" in sys.argv[3:]:
         _ORDERED.append(list(SCRIPTS[sys.argv[sys.argv.index("--script") + 1]]))
     server = ThreadingHTTPServer(("127.0.0.1", port), Handler)

@@ -135,6 +135,7 @@ def main() -> int:
     parser.add_argument(
         "--no-responses", action="store_true", help="the server refuses /v1/responses (404)"
     )
+    parser.add_argument("--rate-limit", metavar="MODEL", help="the server answers MODEL with 429")
     args = parser.parse_args()
 
     a0 = args.a0.resolve()
@@ -146,6 +147,7 @@ def main() -> int:
         str(log_path),
         *(["--script", args.script] if args.script else []),
         *(["--no-responses"] if args.no_responses else []),
+        *(["--rate-limit", args.rate_limit] if args.rate_limit else []),
     ]
     server = subprocess.Popen(
         [sys.executable, str(HERE / "llm_server.py"), *server_args],
