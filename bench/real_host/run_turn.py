@@ -136,6 +136,7 @@ def main() -> int:
         "--no-responses", action="store_true", help="the server refuses /v1/responses (404)"
     )
     parser.add_argument("--rate-limit", metavar="MODEL", help="the server answers MODEL with 429")
+    parser.add_argument("--resume", metavar="CHAT_ID", help="continue a chat saved by a run")
     args = parser.parse_args()
 
     a0 = args.a0.resolve()
@@ -185,8 +186,15 @@ def main() -> int:
         runtime.args.update(dockerized=True)  # run tools in this process, as inside the image
 
         initialize.initialize_migration()
-        config = initialize.initialize_agent()
-        context = AgentContext(config=config)
+        if args.resume:  # a chat saved by an earlier run, loaded as after a restart
+            from helpers import persist_chat
+
+            persist_chat.load_tmp_chats()
+            context = AgentContext.get(args.resume)
+            if context is None:
+                raise SystemExit(f"no saved chat {args.resume} in {a0}/usr/chats")
+        else:
+            context = AgentContext(config=initialize.initialize_agent())
         task = context.communicate(UserMessage(message=args.message))
         try:
             answer = task.result_sync(timeout=args.timeout)
