@@ -85,16 +85,16 @@ def _responses_texts(body: dict[str, Any]) -> tuple[str, str]:
 
 
 def _responses_reply(body: dict[str, Any]) -> tuple[str, bool, int]:
-    """(reply text, is a main call, tool results seen) for a Responses API request."""
+    """(reply text, is a main call, tool results seen) for a Responses API request.
+
+    A `previous_response_id` this server did not answer (a chat resumed in a new run) is a
+    main call continuing a finished script: it gets the script's last step.
+    """
     system, other = _responses_texts(body)
-    seen = other.count('"tool_result"') + _MAIN_RESPONSES.get(
-        str(body.get("previous_response_id")), 0
-    )
-    main = (
-        '"tool_name"' in system
-        or "tool_name:" in system
-        or str(body.get("previous_response_id")) in _MAIN_RESPONSES
-    )
+    previous = body.get("previous_response_id")
+    earlier = _MAIN_RESPONSES.get(str(previous), len(SCRIPT) if previous else 0)
+    seen = other.count('"tool_result"') + earlier
+    main = '"tool_name"' in system or "tool_name:" in system or bool(previous)
     if not main:
         return "Offline check", False, 0
     return _step_json(seen), True, seen
