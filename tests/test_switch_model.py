@@ -107,6 +107,34 @@ async def test_switching_up_is_refused_when_the_budget_forbids_it(fake_host: Fak
     assert set(main_models(fake_host)) == {"openai/gpt-4o-mini"}
 
 
+async def test_a_switch_is_not_claimed_while_routing_is_off(fake_host: FakeHost) -> None:
+    """With the router disabled or the tiers unroutable, the tool says the choice cannot apply.
+
+    Found on a real Agent Zero v2 turn: with an unknown tier model (routing off), the tool
+    answered "Switched to tier ..." while every call stayed on Agent Zero's model.
+    """
+    for config in (
+        {"router": {"enabled": False}},
+        {
+            "tiers": [
+                {"name": "cheap", "model": "openai/my-private-model"},  # unpriced: unroutable
+                {"name": "strong", "model": "openai/gpt-4o-mini"},
+            ]
+        },
+    ):
+        fake_host.configure(config)
+        fake_host.provider.script_main(
+            tool_call("switch_model", tier="cheap" if "tiers" in config else "utility"),
+            respond("ok"),
+        )
+        context = fake_host.new_context()
+        assert await fake_host.send(context, SIMPLE) == "ok"
+        [message] = tool_results(context, "switch_model")
+        assert message.startswith("switch_model: routing is off"), message
+        assert "agent_routing_override" not in context.data
+    assert set(main_models(fake_host)) == {"openai/gpt-4o"}  # Agent Zero's chat model
+
+
 async def test_the_tool_prompt_lists_tiers_with_prices(fake_host: FakeHost) -> None:
     """The main system prompt carries the switch_model section rendered from the tiers."""
     fake_host.provider.script_main(respond("ok"))

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agent_routing.config import TierConfig
+from agent_routing.errors import ConfigError
 from agent_routing.host import _attribution as attribution
 from agent_routing.host import _state as state
 from agent_routing.host._runtime import PluginRuntime, get_runtime
@@ -124,6 +125,20 @@ def _record(agent: Any, runtime: PluginRuntime, target: TierConfig | None, reaso
     sink.submit_decision(decision)
 
 
+def _routing_off(runtime: PluginRuntime, tiers: list[TierConfig]) -> str | None:
+    """Why no tier choice can apply now (router off, shadow, unroutable tiers), or None."""
+    options = runtime.settings.router
+    if not options.enabled:
+        return "router.enabled is false"
+    if options.shadow:
+        return "router.shadow is true: decisions are recorded, not applied"
+    try:
+        runtime.router_for(tiers)
+    except ConfigError as error:
+        return f"the tier configuration is invalid ({error})"
+    return None
+
+
 async def switch_model(agent: Any, args: dict[str, Any]) -> str:
     """Apply the agent's `switch_model` call; returns the tool's reply text."""
     runtime = get_runtime(agent)
@@ -131,6 +146,12 @@ async def switch_model(agent: Any, args: dict[str, Any]) -> str:
     parsed = parse_switch_args(args, tiers)
     if isinstance(parsed, str):
         return parsed
+    off = _routing_off(runtime, tiers) if parsed.target is not None else None
+    if off is not None:
+        return (
+            f"switch_model: routing is off ({off}), so every call stays on Agent Zero's "
+            "configured model; nothing was switched. Continue with the current model."
+        )
     if parsed.target is None:
         agent.context.data.pop(state.OVERRIDE_KEY, None)
         _record(agent, runtime, None, parsed.reason)
