@@ -255,6 +255,33 @@ async def test_a_parallel_workers_calls_carry_the_parent_chat(host_in: Any) -> N
     assert {c.tool for c in queries} == {"document_query"}
 
 
+@pytest.mark.slow
+async def test_a_parallel_subordinate_jobs_calls_are_subordinate_calls_of_the_parent(
+    host_in: Any,
+) -> None:
+    """v2 `parallel` with `call_subordinate`: each job is an isolated child chat whose agent 0
+    has no tool in progress; its calls are the parent chat's, kind subordinate, tool
+    call_subordinate (found on a real v2 turn: they were recorded as the parent's own main
+    `chat` calls with no tool)."""
+    host = host_in("v2")
+    job = {"tool_name": "call_subordinate", "tool_args": {"message": "2 + 2?"}}
+    host.provider.script_main(
+        tool_call("parallel", jobs=[job, job]), respond("4"), respond("4"), respond("both: 4")
+    )
+    context = host.new_context()
+    assert await host.send(context, SIMPLE) == "both: 4"
+    ledger = await host.ledger()
+    assert len(ledger.calls) == host_llm_calls(host)
+    assert {c.conversation_id for c in ledger.calls} == {context.id}
+    main = [c for c in ledger.calls if c.call_kind in {"chat", "subordinate"}]
+    assert sorted((c.call_kind, c.tool) for c in main) == [
+        ("chat", None),
+        ("chat", None),
+        ("subordinate", "call_subordinate"),
+        ("subordinate", "call_subordinate"),
+    ]
+
+
 async def test_no_plugin_hook_targets_a_function_the_host_lacks(
     fake_host: FakeHost, caplog: pytest.LogCaptureFixture
 ) -> None:

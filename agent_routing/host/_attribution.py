@@ -5,7 +5,10 @@ Every ledger row carries the chat (context id), the agent number (0 = the main a
 its superior's `call_subordinate` tool and a document query inside `document_query`, so
 the tool of a call is the innermost tool in progress along the agent's superior chain.
 A v2 `parallel` tool worker runs in a context of its own whose data names the parent chat
-(`PARALLEL_PARENT_KEY`); its calls belong to that chat.
+(`PARALLEL_PARENT_KEY`); its calls belong to that chat. A `call_subordinate` job is an
+isolated child chat (`PARALLEL_KIND_KEY` = "subordinate") whose agent 0 has no superior and
+no tool in progress: its calls are subordinate calls made in `call_subordinate`, the job's
+tool.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from agent_routing.config import CallKind
 TOOL_KEY = "_agent_routing_tool"
 SUPERIOR_KEY = "_superior"
 PARALLEL_PARENT_KEY = "_parallel_parent_context_id"  # v2 helpers/parallel_tools.py
+PARALLEL_KIND_KEY = "_parallel_worker_kind"  # v2: "subordinate" for a call_subordinate job
+SUBORDINATE_JOB_TOOL = "call_subordinate"
 
 _TOOL_KINDS = {
     "document_query": CallKind.DOCUMENT_QUERY,
@@ -56,9 +61,15 @@ def agent_no(agent: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
+def _parallel_subordinate_job(agent: Any) -> bool:
+    """True for an agent of a v2 `parallel` call_subordinate job's child chat."""
+    data = getattr(getattr(agent, "context", None), "data", None)
+    return isinstance(data, dict) and data.get(PARALLEL_KIND_KEY) == "subordinate"
+
+
 def main_call_kind(agent: Any) -> CallKind:
     """The kind of an agent's main loop call: chat, subordinate or scheduled task."""
-    if (agent_no(agent) or 0) > 0:
+    if (agent_no(agent) or 0) > 0 or _parallel_subordinate_job(agent):
         return CallKind.SUBORDINATE
     context_type = getattr(getattr(getattr(agent, "context", None), "type", None), "value", None)
     return CallKind.SCHEDULED if context_type == "task" else CallKind.CHAT
@@ -86,13 +97,13 @@ def current_tool(agent: Any, max_depth: int = 32) -> str | None:
     current = agent
     for _ in range(max_depth):
         if current is None:
-            return None
+            break
         tool = own_tool(current)
         if tool is not None:
             return tool
         data = getattr(current, "data", None)
         current = data.get(SUPERIOR_KEY) if isinstance(data, dict) else None
-    return None
+    return SUBORDINATE_JOB_TOOL if _parallel_subordinate_job(agent) else None
 
 
 def chat_call_kind(agent: Any, *, main: bool) -> CallKind:

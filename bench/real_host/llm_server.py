@@ -11,7 +11,7 @@ first step of a task calls the tool in `SCRIPT[0]`, the next ones `response`; wi
 title, memory queries) gets a short plain answer. Each request is appended to the log file
 as one JSON line, so a run can compare what the host sent with what the ledger recorded.
 
-Usage: python llm_server.py PORT LOGFILE [--no-responses] [--script subordinate]
+Usage: python llm_server.py PORT LOGFILE [--no-responses] [--script subordinate|parallel]
        [--rate-limit MODEL]   (MODEL's every request gets HTTP 429)
 (prints "ready" when listening; binds 127.0.0.1 only).
 """
@@ -38,6 +38,21 @@ SCRIPTS: dict[str, list[dict[str, Any]]] = {  # --script NAME: main calls answer
         },
         {"tool_name": "response", "tool_args": {"text": "4"}},  # agent 1
         {"tool_name": "response", "tool_args": {"text": "The subordinate says 4."}},  # agent 0
+    ],
+    "parallel": [  # v2: two subordinates in parallel jobs (isolated child chats)
+        {
+            "tool_name": "parallel",
+            "tool_args": {
+                "tool_calls": [
+                    {"tool_name": "call_subordinate", "tool_args": {"message": "2 + 2?"}},
+                    {"tool_name": "call_subordinate", "tool_args": {"message": "3 + 3?"}},
+                ],
+                "wait": True,
+            },
+        },
+        {"tool_name": "response", "tool_args": {"text": "a job's answer"}},
+        {"tool_name": "response", "tool_args": {"text": "a job's answer"}},
+        {"tool_name": "response", "tool_args": {"text": "Both jobs answered."}},
     ],
 }
 _LOCK = threading.Lock()
