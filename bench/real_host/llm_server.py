@@ -11,8 +11,8 @@ first step of a task calls the tool in `SCRIPT[0]`, the next ones `response`; wi
 title, memory queries) gets a short plain answer. Each request is appended to the log file
 as one JSON line, so a run can compare what the host sent with what the ledger recorded.
 
-Usage: python llm_server.py PORT LOGFILE [--no-responses] [--script subordinate|parallel]
-       [--rate-limit MODEL]   (MODEL's every request gets HTTP 429)
+Usage: python llm_server.py PORT LOGFILE [--no-responses] [--rate-limit MODEL]
+       [--script subordinate|parallel|parallel-tools]   (--rate-limit: MODEL gets HTTP 429)
 (prints "ready" when listening; binds 127.0.0.1 only).
 """
 
@@ -53,6 +53,19 @@ SCRIPTS: dict[str, list[dict[str, Any]]] = {  # --script NAME: main calls answer
         {"tool_name": "response", "tool_args": {"text": "a job's answer"}},
         {"tool_name": "response", "tool_args": {"text": "a job's answer"}},
         {"tool_name": "response", "tool_args": {"text": "Both jobs answered."}},
+    ],
+    "parallel-tools": [  # v2: two memory_load tool jobs (background worker contexts)
+        {
+            "tool_name": "parallel",
+            "tool_args": {
+                "tool_calls": [
+                    {"tool_name": "memory_load", "tool_args": {"query": "two plus two"}},
+                    {"tool_name": "memory_load", "tool_args": {"query": "three plus three"}},
+                ],
+                "wait": True,
+            },
+        },
+        {"tool_name": "response", "tool_args": {"text": "Both lookups done."}},
     ],
 }
 _LOCK = threading.Lock()

@@ -130,7 +130,9 @@ def main() -> int:
     )
     parser.add_argument("--timeout", type=float, default=180.0)
     parser.add_argument(
-        "--script", choices=["subordinate", "parallel"], help="llm_server.py's scripted main calls"
+        "--script",
+        choices=["subordinate", "parallel", "parallel-tools"],
+        help="llm_server.py's scripted main calls",
     )
     parser.add_argument(
         "--no-responses", action="store_true", help="the server refuses /v1/responses (404)"
