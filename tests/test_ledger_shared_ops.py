@@ -204,11 +204,13 @@ def _routing_seed(rng: random.Random) -> tuple[list[CallRecord], list[DecisionRe
 async def test_routing_summary_equals_pricing_every_call_in_python(
     ledger: SQLiteLedger, conversation: str | None
 ) -> None:
-    """The dashboard's routing savings from the database's per-strongest-model sums equal
-    the per-call Python path (every count exactly, dollars to float rounding) on a seeded
-    ledger: long prompts, several models, unpriced calls and strongest models, missing or
-    out-of-range decisions, invalid usage, unbilled outcomes."""
+    """The dashboard's routing savings from the database's sums per strongest model and
+    prompt-size band equal the per-call Python path (every count exactly, dollars to float
+    rounding) on a seeded ledger: long prompts priced at their long-context tier, several
+    models, unpriced calls and strongest models, missing or out-of-range decisions, invalid
+    usage, unbilled outcomes."""
     from agent_routing.host.ui_api import routing_savings, routing_savings_of
+    from agent_routing.pricing import price_thresholds
 
     calls, decisions = _routing_seed(random.Random(11))
     await ledger.write_batch(calls, decisions, [])
@@ -218,16 +220,71 @@ async def test_routing_summary_equals_pricing_every_call_in_python(
     in_range_decisions = await ledger.query_decisions(**window)
     expected = routing_savings(in_range_calls, in_range_decisions)
 
-    summary = await ledger.routing_summary(**window)
+    summary = await ledger.routing_summary(**window, input_thresholds=price_thresholds())
     got = routing_savings_of(summary.by_strong_model)
 
     assert summary.decisions == len(in_range_decisions)
     assert summary.applied == sum(1 for d in in_range_decisions if d.applied)
-    assert [g.strong_model for g in summary.by_strong_model] == sorted(
+    assert sorted({g.strong_model for g in summary.by_strong_model}) == sorted(
         {"gpt-4o", "claude-sonnet-4-20250514", "gemini/gemini-1.5-pro", "gpt-4o-mini"}
         | {"no-such-model-anywhere"}
     )
+    bands = {(g.strong_model, g.input_above) for g in summary.by_strong_model}
+    assert {("claude-sonnet-4-20250514", 256_000), ("gemini/gemini-1.5-pro", 128_000)} <= bands
+    assert len(bands) == len(summary.by_strong_model) < 50  # few groups, each priced once
     assert got["calls_compared"] == expected["calls_compared"] > 50
     assert got["calls_below_strongest"] == expected["calls_below_strongest"] > 0
     for key in ("actual_usd", "all_strong_usd", "saved_usd", "saved_share"):
         assert got[key] == pytest.approx(expected[key], rel=1e-12, abs=1e-12), key
+
+
+async def test_routing_savings_price_each_prompt_at_its_long_context_tier(
+    ledger: SQLiteLedger,
+) -> None:
+    """A strongest model with long-prompt prices counts each call at the tier its own prompt
+    falls in (claude-sonnet-4 above 200k: double input price), in the per-call path and in
+    the database's sums alike; without thresholds the database path sees only base prices."""
+    from agent_routing.host.ui_api import routing_savings, routing_savings_of
+    from agent_routing.pricing import cost_usd, price_thresholds, unit_prices
+
+    strong = "claude-sonnet-4-20250514"
+    decision = DecisionRecord(
+        "d", T0, "c", 0, "chat", "threshold", "cheap", "gpt-4o-mini", strong, 0.2,
+        candidates=[{"model": "gpt-4o-mini"}, {"model": strong}],
+    )  # fmt: skip
+    OK = Outcome.OK
+    short, long = Usage(150_000, 1_000, cached_read_tokens=50_000), Usage(260_000, 2_000)
+    calls = [
+        CallRecord(
+            "s", T0 + 1, "gpt-4o-mini", decision_id="d", usage=short, cost_usd=0.03, outcome=OK
+        ),
+        CallRecord(
+            "l", T0 + 2, "gpt-4o-mini", decision_id="d", usage=long, cost_usd=0.05, outcome=OK
+        ),
+        CallRecord("t", T0 + 3, strong, decision_id="d", usage=long, cost_usd=0.0, outcome=OK),
+    ]
+    await ledger.write_batch(calls, [decision], [])
+    base = unit_prices(strong)
+    tier = unit_prices(strong, input_tokens=260_000)
+    assert base is not None
+    assert tier is not None
+    assert tier.input == 2 * base.input
+    expected_strong = cost_usd(short, base) + 2 * cost_usd(long, tier)
+
+    per_call = routing_savings(await ledger.query_calls(), [decision])
+    summary = await ledger.routing_summary(input_thresholds=price_thresholds())
+    from_sums = routing_savings_of(summary.by_strong_model)
+    flat = routing_savings_of((await ledger.routing_summary()).by_strong_model)
+
+    for got in (per_call, from_sums):
+        assert got["calls_compared"] == 3
+        assert got["calls_below_strongest"] == 2
+        assert got["all_strong_usd"] == pytest.approx(expected_strong, rel=1e-12)
+        assert got["saved_usd"] == pytest.approx(expected_strong - 0.08, rel=1e-12)
+    assert [(g.input_above, g.calls) for g in summary.by_strong_model] == [
+        (128_000, 1),
+        (256_000, 2),
+    ]
+    base_only = cost_usd(short, base) + 2 * cost_usd(long, base)
+    assert flat["all_strong_usd"] == pytest.approx(base_only, rel=1e-12)
+    assert base_only < expected_strong  # the understatement the thresholds remove

@@ -196,8 +196,10 @@ def routing_savings(
 ) -> dict[str, Any]:
     """What the routed calls cost against the same tokens on each decision's strongest tier.
 
-    Only billed calls with a known cost, a decision and a priced strongest tier count;
-    `calls_compared` says how many. `saved_usd` = `all_strong_usd - actual_usd`.
+    Each call's usage is priced on the strongest model at the price tier its own prompt
+    falls in (long-prompt prices above a threshold, as `pricing.unit_prices` bills actual
+    calls). Only billed calls with a known cost, a decision and a priced strongest tier
+    count; `calls_compared` says how many. `saved_usd` = `all_strong_usd - actual_usd`.
     """
     from agent_routing.pricing import cost_usd, unit_prices
 
@@ -211,7 +213,7 @@ def routing_savings(
         if call.outcome not in _BILLED:
             continue
         try:
-            prices = unit_prices(strong)
+            prices = unit_prices(strong, input_tokens=call.usage.input_tokens)
             strong_cost = cost_usd(call.usage, prices) if prices is not None else None
         except ConfigError:
             strong_cost = None
@@ -236,18 +238,21 @@ def _savings(compared: int, routed_down: int, actual: float, all_strong: float) 
 
 
 def routing_savings_of(groups: Sequence[RoutedUsage]) -> dict[str, Any]:
-    """:func:`routing_savings` from the ledger's per-strongest-model sums
-    (:meth:`~agent_routing.ledger.base.Ledger.routed_usage`): the database adds up the
-    calls, Python prices one usage per model. Equal to pricing each call, since the
-    strongest model's (base) prices are the same for every call and cost is linear in
-    each token count; only float rounding of the sums differs."""
+    """:func:`routing_savings` from the ledger's sums per strongest model and prompt-size
+    band (:meth:`~agent_routing.ledger.base.Ledger.routing_summary` with
+    `input_thresholds=pricing.price_thresholds()`): the database adds up the calls, Python
+    prices one usage per group. Equal to pricing each call: every prompt of a group exceeds
+    the same thresholds, so the strongest model bills all of them at one price tier (the
+    one a prompt of `input_above + 1` tokens gets), and cost is linear in each token count
+    within a tier; only float rounding of the sums differs."""
     from agent_routing.pricing import cost_usd, unit_prices
 
     actual = all_strong = 0.0
     compared = routed_down = 0
     for group in groups:
+        band = group.input_above + 1 if group.input_above else None
         try:
-            prices = unit_prices(group.strong_model)
+            prices = unit_prices(group.strong_model, input_tokens=band)
         except ConfigError:
             continue
         if prices is None:
@@ -451,12 +456,15 @@ async def _budgets(runtime: Any) -> dict[str, Any]:
 
 
 async def _routing(runtime: Any, body: Mapping[str, Any], tz: str) -> dict[str, Any]:
+    from agent_routing.pricing import price_thresholds
     from agent_routing.reports import prepare_query
 
     since, until = _range(body, tz)
     query = prepare_query(since=since, until=until, tz=tz)
     async with cost_api._ledger(runtime) as ledger:
-        summary = await ledger.routing_summary(since=query.since, until=query.until)
+        summary = await ledger.routing_summary(
+            since=query.since, until=query.until, input_thresholds=price_thresholds()
+        )
     savings = routing_savings_of(summary.by_strong_model)
     savings["decisions"] = summary.decisions
     savings["applied"] = summary.applied

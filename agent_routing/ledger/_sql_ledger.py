@@ -474,12 +474,15 @@ class SQLLedger:
         since: float | None = None,
         until: float | None = None,
         conversation_id: str | None = None,
+        input_thresholds: Sequence[int] = (),
     ) -> RoutingSummary:
-        """Decision counts and routed calls summed per their decision's strongest model, in
-        the database (one row per model, not one per call): see
-        :class:`~agent_routing.ledger.base.RoutingSummary`."""
+        """Decision counts and routed calls summed per their decision's strongest model and
+        prompt-size band, in the database (one row per model and band, not one per call):
+        see :class:`~agent_routing.ledger.base.RoutingSummary`."""
         counts = await self._fetchone(*decision_counts_query(since, until, conversation_id))
-        rows = await self._fetchall(*routed_usage_query(since, until, conversation_id))
+        rows = await self._fetchall(
+            *routed_usage_query(since, until, conversation_id, input_thresholds)
+        )
         groups = [
             RoutedUsage(
                 strong_model=str(row[0]),
@@ -491,6 +494,7 @@ class SQLLedger:
                 cached_read_tokens=int(row[6]),
                 cache_creation_tokens=int(row[7]),
                 reasoning_tokens=int(row[8]),
+                input_above=int(row[9]),
             )
             for row in rows
         ]

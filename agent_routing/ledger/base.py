@@ -131,7 +131,10 @@ class RoutedUsage:
     model): what the dashboard's routing savings price on that model.
 
     `calls_below` counts the calls that ran on another model than `strong_model`; token
-    fields are sums over the calls (a missing count is 0).
+    fields are sums over the calls (a missing count is 0). With prompt-size thresholds
+    (:meth:`Ledger.routing_summary`'s `input_thresholds`) the calls are summed per model
+    *and* band: `input_above` is the largest threshold their prompts exceed (0: none), so
+    every call of a group is billed at the same long-prompt price tier.
     """
 
     strong_model: str
@@ -143,6 +146,7 @@ class RoutedUsage:
     cached_read_tokens: int
     cache_creation_tokens: int
     reasoning_tokens: int
+    input_above: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,10 +265,13 @@ class Ledger(Protocol):
         since: float | None = None,
         until: float | None = None,
         conversation_id: str | None = None,
+        input_thresholds: Sequence[int] = (),
     ) -> RoutingSummary:
         """Decisions created in the range (and conversation): their count, how many were
         applied, and the calls started in the range whose decision is one of them, summed
-        per the decision's strongest model (see :class:`RoutedUsage`), by model name."""
+        per the decision's strongest model and per band of prompt sizes between
+        `input_thresholds` (whole tokens; see :class:`RoutedUsage`), by model name then
+        band."""
         ...
 
     # --- budgets -----------------------------------------------------------------------

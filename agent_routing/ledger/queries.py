@@ -14,6 +14,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from agent_routing.errors import ConfigError
 from agent_routing.ledger.base import LedgerError, SpendWindow
 from agent_routing.ledger.rows import CALL_COLUMNS, DECISION_COLUMNS, SIGNAL_COLUMNS
 
@@ -257,12 +258,22 @@ tokens, more reasoning than output tokens): only such calls can be priced."""
 
 
 def routed_usage_query(
-    since: float | None, until: float | None, conversation_id: str | None
+    since: float | None,
+    until: float | None,
+    conversation_id: str | None,
+    input_thresholds: Sequence[int] = (),
 ) -> tuple[str, list[Any]]:
     """Billed calls with a known cost and valid usage, started in [since, until), whose
-    decision was created in the same range, summed per the decision's strongest model:
-    (model, calls, calls on another model, cost, input, output, cache read, cache write,
-    reasoning tokens), one row per model, by name."""
+    decision was created in the same range, summed per the decision's strongest model and
+    the largest of `input_thresholds` their prompt exceeds (0: none): (model, calls, calls
+    on another model, cost, input, output, cache read, cache write, reasoning tokens,
+    threshold), one row per model and band, by name then threshold."""
+    bands = sorted({_threshold(t) for t in input_thresholds}, reverse=True)
+    band = (
+        "CASE " + " ".join(f"WHEN calls.input_tokens > {t} THEN {t}" for t in bands) + " ELSE 0 END"
+        if bands
+        else "0"
+    )  # whole numbers checked by _threshold: inlined, so both drivers type them alike
     condition, params = where(
         [
             ("calls.started_at >= ?", since),
@@ -287,14 +298,23 @@ def routed_usage_query(
         "COALESCE(calls.cached_read_tokens, 0) AS cached_read_tokens, "
         "COALESCE(calls.cache_creation_tokens, 0) AS cache_creation_tokens, "
         "COALESCE(calls.reasoning_tokens, 0) AS reasoning_tokens, "
+        f"{band} AS input_above, "
         f"{STRONGEST_MODEL} AS strong "
         f"FROM calls JOIN decisions ON decisions.id = calls.decision_id{condition}) "
         "SELECT strong, COUNT(*), SUM(CASE WHEN model = strong THEN 0 ELSE 1 END), "
         "SUM(cost_usd), SUM(input_tokens), SUM(output_tokens), SUM(cached_read_tokens), "
-        "SUM(cache_creation_tokens), SUM(reasoning_tokens) "
-        "FROM routed WHERE strong IS NOT NULL GROUP BY strong ORDER BY strong"
+        "SUM(cache_creation_tokens), SUM(reasoning_tokens), input_above "
+        "FROM routed WHERE strong IS NOT NULL GROUP BY strong, input_above "
+        "ORDER BY strong, input_above"
     )
     return sql, params
+
+
+def _threshold(value: object) -> int:
+    """A prompt-size threshold of :func:`routed_usage_query` (inlined into its SQL)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ConfigError.single("input_thresholds", f"must be positive integers, not {value!r}")
+    return int(value)
 
 
 def decision_counts_query(

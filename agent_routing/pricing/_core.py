@@ -411,6 +411,25 @@ def price_choice(model: str) -> PriceChoice | None:
     return None
 
 
+@functools.lru_cache(maxsize=1)
+def price_thresholds() -> tuple[int, ...]:
+    """Every prompt size above which some model's price tier changes, in whole tokens,
+    ascending: the tiers of the installed litellm map and of the shipped snapshot.
+
+    A prompt of `n` tokens exceeds a threshold `t` exactly when `n > floor(t)`, so two
+    prompts exceeding the same of these thresholds are billed at the same tier on every
+    model (overrides have no tiers): the ledger can sum calls per band of prompt sizes
+    and price each band once (:meth:`~agent_routing.ledger.base.Ledger.routing_summary`).
+    """
+    found: set[int] = set()
+    cost_map: Mapping[str, Any] = litellm_module().model_cost
+    entries = [*cost_map.values(), *map(_flat_tiers, price_snapshot.price_map().values())]
+    for entry in entries:
+        if isinstance(entry, Mapping):
+            found.update(math.floor(tier.threshold) for tier in tiers_of(entry))
+    return tuple(sorted(t for t in found if t > 0))  # band 0 means "above none"
+
+
 @functools.lru_cache(maxsize=2048)
 def _chosen_prices(model: str) -> UnitPrices | None:
     choice = price_choice(model)
@@ -741,6 +760,7 @@ def clear_caches() -> None:
     _chosen_prices.cache_clear()
     _chosen_tiers.cache_clear()
     _chosen_tier_prices.cache_clear()
+    price_thresholds.cache_clear()
     _litellm_prices.cache_clear()
     _tiers.cache_clear()
     _tier_prices.cache_clear()

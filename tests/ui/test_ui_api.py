@@ -116,15 +116,41 @@ async def test_the_routing_section_equals_pricing_every_call(
 ) -> None:
     """The dashboard's routing section (sums from the database) reports what pricing each
     call of the range in Python reports, and the range's decision counts, on the seeded
-    ledger of the browser tests (2,000 calls, routed and not)."""
+    ledger of the browser tests (2,000 calls, routed and not) plus long prompts whose
+    strongest model bills them at a long-context tier (above 128k and 200k tokens)."""
     from seed import seed_async
 
     from agent_routing.host.ui_api import routing_savings
     from agent_routing.ledger import ledger_for
+    from agent_routing.pricing import cost_usd, unit_prices
+    from agent_routing.records import CallRecord, DecisionRecord, Outcome, Usage
 
     fake_host.configure({})
     path = isolated_home / "ledger.db"  # the plugin's default ledger
     now = await seed_async(path, calls=2000, days=10, chats=20)
+    long_calls, long_decisions = [], []
+    for n, strong in enumerate(["claude-sonnet-4-20250514", "gemini/gemini-1.5-pro"] * 3):
+        started = now - 86_400 - n * 60
+        long_decisions.append(
+            DecisionRecord(
+                f"long-{n}", started - 1, "chat0001", 0, "chat", "balanced", "cheap",
+                "gpt-4o-mini", strong, 0.3,
+                candidates=[{"tier": "cheap", "model": "gpt-4o-mini"}, {"model": strong}],
+            )
+        )  # fmt: skip
+        usage = Usage(120_000 + 50_000 * n, 800, cached_read_tokens=10_000 * n)
+        long_calls.append(
+            CallRecord(
+                f"long-call-{n}", started, "gpt-4o-mini", conversation_id="chat0001",
+                decision_id=f"long-{n}", outcome=Outcome.OK, usage=usage, cost_usd=0.02,
+            )
+        )  # fmt: skip
+    ledger = ledger_for(path=path)
+    await ledger.open()
+    try:
+        await ledger.write_batch(long_calls, long_decisions, [])
+    finally:
+        await ledger.close()
     day = time.strftime("%Y-%m-%d", time.gmtime(now))
     first = time.strftime("%Y-%m-%d", time.gmtime(now - 4 * 86_400))
     status, body = await fake_host.api_call(
@@ -143,6 +169,16 @@ async def test_the_routing_section_equals_pricing_every_call(
     finally:
         await ledger.close()
     expected = routing_savings(calls, decisions)
+    long_ids = {c.id for c in long_calls}
+    assert long_ids <= {c.id for c in calls}
+    at_base = 0.0
+    for call, decision in zip(long_calls, long_decisions, strict=True):
+        prices = unit_prices(decision.configured_model or "")
+        assert prices is not None
+        assert call.usage is not None
+        at_base += cost_usd(call.usage, prices)
+    long_only = routing_savings(long_calls, long_decisions)
+    assert long_only["all_strong_usd"] > at_base * 1.3  # the long-context tiers count
     assert body["calls_compared"] == expected["calls_compared"] > 100
     assert body["calls_below_strongest"] == expected["calls_below_strongest"] > 0
     assert body["all_strong_usd"] == pytest.approx(expected["all_strong_usd"], rel=1e-12)
