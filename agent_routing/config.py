@@ -155,6 +155,11 @@ class DuelConfig(_Strict):
         "(tool call parses, tool succeeds); unset: such duels stay unjudged",
     )
     refit_after: int = Field(default=200, ge=10, description="new verdicts that start a refit")
+    label: Literal["gain", "benefit"] = Field(
+        default="gain",
+        description="label a refit fits: gain (1 only strong good, 0 only cheap good, 0.5 "
+        "both or neither) or benefit (1 only strong good, else 0)",
+    )
     shadow: bool = Field(
         default=False,
         description="refit and record what the new model would have decided, never switch",

@@ -140,6 +140,15 @@ class CallRecord:
 DUEL_STRATEGY: Final = "duel"
 
 
+def duel_gain(cheap_ok: object, strong_ok: object) -> float | None:
+    """The gain label of a duel verdict: 1 when only the strong answer was good enough, 0
+    when only the cheap one was, 0.5 when both or neither were; None unless both are bools
+    (router/duel.py records it; the refit derives it for records written before)."""
+    if not isinstance(cheap_ok, bool) or not isinstance(strong_ok, bool):
+        return None
+    return (int(strong_ok) - int(cheap_ok) + 1) / 2
+
+
 @dataclass(slots=True)
 class DecisionRecord:
     """One routing decision, written before the call it routes; calls refer to it by id."""

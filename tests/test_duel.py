@@ -274,3 +274,141 @@ async def test_shadow_refit_shows_what_the_new_model_would_do_and_never_switches
     sent, caught = report.would_send_strong, report.would_capture_benefit
     assert caught["new"] >= 0.9
     assert caught["new"] / sent["new"] > caught["current"] / max(sent["current"], 1e-9)
+
+
+async def test_a_duel_records_the_gain_of_each_verdict(tmp_path: Path) -> None:
+    """Judge replies map to gains (only strong good 1, only cheap good 0, both or neither
+    0.5), recorded beside the benefit; a cheap answer settled by signals is a tie."""
+    config = DuelConfig(enabled=True, share=1.0, budget_usd=5.0)
+    sink = ListSink()
+    duels = Duels(config, sink=sink, budget=DuelBudget(config, tmp_path / "s.json"))
+
+    async def strong() -> DuelAnswer:
+        return DuelAnswer(model="gpt-4o", text="Paris")
+
+    cheap = DuelAnswer(model="gpt-4o-mini", text="Lyon")
+    gains = {}
+    for reply in ("A", "B", "BOTH", "NEITHER", "maybe"):
+
+        async def judge(messages: list[dict[str, str]], reply: str = reply) -> str:
+            return reply
+
+        result = await duels.run(decision=routed(reply), prompt="Capital?", cheap=cheap,
+                                 strong_tier="strong", call_other=strong, judge=judge)  # fmt: skip
+        assert result.record is not None
+        assert result.record.extra["gain"] == result.verdict.gain
+        gains[reply] = (result.verdict.gain, result.record.extra["benefit"])
+    assert gains == {"A": (0.0, 0), "B": (1.0, 1), "BOTH": (0.5, 0), "NEITHER": (0.5, 0),
+                     "maybe": (None, None)}  # fmt: skip
+    ok = DuelAnswer(model="m", text="{}", tool_call_parsed=True, tool_succeeded=True)
+    settled = await duels.run(decision=routed("s"), prompt="p", cheap=ok,
+                              strong_tier="strong", call_other=strong)  # fmt: skip
+    assert settled.verdict.gain == 0.5
+    assert [d.extra["gain"] for d in sink.decisions] == [0.0, 1.0, 0.5, 0.5, None, 0.5]
+
+
+def test_old_duel_records_still_give_labels() -> None:
+    """Records written before the gain was recorded get it from their verdict (or, with
+    only a benefit, 1 -> 1 and 0 -> a tie); the benefit label reads `benefit` as before;
+    unjudged duels and other decisions give no row."""
+    from agent_routing.analyzer.learning import duel_label, duel_rows
+
+    def duel(key: str, **extra: object) -> DecisionRecord:
+        return dataclasses.replace(
+            routed(key), strategy=DUEL_STRATEGY, extra={"features": {"prior_logit": 0.1}, **extra}
+        )
+
+    def verdict(cheap: bool | None, strong: bool | None) -> dict[str, object]:
+        return {"cheap_ok": cheap, "strong_ok": strong, "judged_by": "judge", "detail": ""}
+
+    records = [
+        duel("new", gain=0.0, benefit=0, verdict=verdict(True, False)),
+        duel("old-a", benefit=0, verdict=verdict(True, False)),  # before `gain`: derived
+        duel("old-b", benefit=1, verdict=verdict(False, True)),
+        duel("old-both", benefit=0, verdict=verdict(True, True)),
+        duel("bare-1", benefit=1),
+        duel("bare-0", benefit=0),
+        duel("unjudged", gain=None, benefit=None, verdict=verdict(None, None)),
+        duel("old-unjudged", benefit=None, verdict=verdict(None, None)),
+        routed("not-a-duel"),
+    ]
+    gains = {key: row.label for key, row in duel_rows(records)}
+    assert gains == {"new": 0.0, "old-a": 0.0, "old-b": 1.0, "old-both": 0.5,
+                     "bare-1": 1.0, "bare-0": 0.5}  # fmt: skip
+    benefits = {key: row.label for key, row in duel_rows(records, "benefit")}
+    assert benefits == {"new": 0.0, "old-a": 0.0, "old-b": 1.0, "old-both": 0.0,
+                        "bare-1": 1.0, "bare-0": 0.0}  # fmt: skip
+    assert duel_label(records[0], "benefit") == 0.0
+
+
+def test_held_out_concordance_is_the_auc_on_binary_labels_and_orders_gains() -> None:
+    """On 0/1 labels it equals ROC AUC; on gains a perfect order scores 1, the reverse 0,
+    and a mixed one the share of differently labelled pairs in order."""
+    from agent_routing.analyzer.learning import held_out_auc, held_out_concordance
+
+    rng = random.Random(3)
+    binary = [rng.randrange(2) for _ in range(60)]
+    scores = [rng.random() for _ in range(60)]
+    assert held_out_concordance(binary, scores) == held_out_auc(binary, scores)
+    gains = [0.0, 0.5, 0.5, 1.0]
+    assert held_out_concordance(gains, [0.1, 0.2, 0.3, 0.9]) == 1.0
+    assert held_out_concordance(gains, [0.9, 0.3, 0.2, 0.1]) == 0.0
+    # pairs with different labels: (0,.5)x2 (0,1) (.5,1)x2 = 5; only (0, 0.5 scored 0.05) wrong
+    assert held_out_concordance(gains, [0.1, 0.05, 0.3, 0.9]) == 0.8
+
+
+async def test_refit_on_gain_learns_where_the_cheap_model_wins(tmp_path: Path) -> None:
+    """With a judge saying only the cheap answer was good on one topic, the gain refit (the
+    default) scores that topic below ties, which the benefit label cannot tell apart; both
+    refits are compared with the model in use on the same held-out metric."""
+    db = tmp_path / "ledger.db"
+    settings = text_settings(db)
+    writer = get_writer(db, settings.ledger)
+    config = DuelConfig(enabled=True, share=1.0, budget_usd=1e6)
+    duels = Duels(config, sink=writer, budget=DuelBudget(config, tmp_path / "s.json"))
+    analyzer = TextAnalyzer()
+    reply = {"zebra": "B", "meadow": "A", "harbour": "BOTH"}
+    topics = ["zebra", "meadow", "harbour"]
+    prompts = [f"{topics[i % 3]} {PROMPTS[i]}" for i in range(240)]
+
+    async def strong() -> DuelAnswer:
+        return DuelAnswer(model="gpt-4o", text="strong")
+
+    for index, words in enumerate(prompts):
+
+        async def judge(messages: list[dict[str, str]], words: str = words) -> str:
+            return reply[words.split(maxsplit=1)[0]]
+
+        features = dict(analyzer.analyze(AnalysisRequest(prompt=words)).features)
+        await duels.run(decision=routed(f"r{index}", features), prompt=words,
+                        cheap=DuelAnswer(model="gpt-4o-mini", text="cheap"),
+                        strong_tier="strong", call_other=strong, judge=judge)  # fmt: skip
+    assert writer.flush(timeout=30)
+
+    def topic_gap(model_path: Path) -> float:
+        """Mean score of the tie topic minus the cheap-wins topic under a saved model."""
+        from agent_routing.analyzer._text import load_text_model
+
+        scored = TextAnalyzer(load_text_model(model_path))
+        mean = {
+            topic: sum(
+                scored.analyze(AnalysisRequest(prompt=p)).score
+                for p in prompts
+                if p.startswith(topic)
+            )
+            / 80
+            for topic in ("meadow", "harbour")
+        }
+        return mean["harbour"] - mean["meadow"]
+
+    gain = refit_text_from_ledger(None, settings, tmp_path / "gain.json")
+    benefit = refit_text_from_ledger(None, settings, tmp_path / "benefit.json", label="benefit")
+    assert (gain.label, benefit.label) == ("gain", "benefit")
+    assert gain.positives == benefit.positives == 80  # only the strong answer good: zebra
+    assert gain.replaced is True
+    assert benefit.replaced is True
+    assert gain.new_auc is not None
+    assert gain.current_auc is not None
+    assert gain.new_auc > 0.9 > gain.current_auc
+    assert topic_gap(tmp_path / "gain.json") > 0.1
+    assert abs(topic_gap(tmp_path / "benefit.json")) < topic_gap(tmp_path / "gain.json") / 2

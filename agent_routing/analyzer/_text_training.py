@@ -9,7 +9,7 @@ inputs, labelled by a duel) or from requests in code. Two labels:
   wrong, 0.5 on a tie (scores in [0, 1] are read as probabilities, e.g. pass@1). A logistic
   fit of it ranks prompts by the expected quality difference `strong - weak`, which is what
   routing quality (and APGR) adds up; it also learns where the strong model is *worse*.
-- **benefit** (what a duel records): 1 where the strong model was right and the weak one
+- **benefit** (what duels recorded first): 1 where the strong model was right and the weak one
   wrong, 0 otherwise (`strong * (1 - weak)` for probabilities). It cannot see the prompts
   where the strong model loses, so it ranks them like ties.
 

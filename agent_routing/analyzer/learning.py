@@ -53,6 +53,7 @@ from agent_routing.records import (
     SUCCESS_SIGNAL,
     DecisionRecord,
     OutcomeSignal,
+    duel_gain,
 )
 
 if TYPE_CHECKING:
@@ -370,6 +371,7 @@ class TextRefitReport:
     """What a refit of the text analyzer from duel labels did (and, in shadow, would do)."""
 
     db_path: Path
+    label: str = "gain"  # the duel label fitted (`router.duel.label`)
     duels: int = 0
     labelled: int = 0
     positives: int = 0
@@ -395,26 +397,91 @@ class TextRefitReport:
         }
 
 
-def duel_rows(decisions: Sequence[DecisionRecord]) -> list[tuple[str, Any]]:
-    """(duel id, training row) for every judged duel recorded by the text analyzer."""
+DUEL_LABELS = ("gain", "benefit")
+DUEL_LABEL_DESCRIPTIONS = {
+    "gain": "gain of the strong model: 1 only its answer good enough, 0 only the cheap one's, "
+    "0.5 both or neither",
+    "benefit": "benefit of the strong model: 1 only its answer good enough, else 0",
+}
+_GAINS = (0.0, 0.5, 1.0)
+
+
+def duel_label(decision: DecisionRecord, label: str = "gain") -> float | None:
+    """A duel record's training label, None when it has none (unjudged).
+
+    `gain`: the recorded `extra.gain`; for records written before it was, derived from
+    `extra.verdict` (1 only the strong answer good enough, 0 only the cheap one, 0.5 both
+    or neither); a record with neither (only `extra.benefit`) counts benefit 1 as gain 1
+    and benefit 0 as a tie (0.5: the cheap answer was good enough, as far as anyone saw).
+    `benefit`: the recorded 0/1 `extra.benefit`.
+    """
+    extra = decision.extra
+    benefit = extra.get("benefit")
+    benefit = benefit if benefit in (0, 1) else None  # as read before gains were recorded
+    if label == "benefit":
+        return None if benefit is None else float(benefit)
+    gain = extra.get("gain")
+    if isinstance(gain, int | float) and not isinstance(gain, bool) and gain in _GAINS:
+        return float(gain)
+    if "gain" not in extra:  # written before the gain was recorded
+        verdict = extra.get("verdict")
+        if isinstance(verdict, dict):
+            derived = duel_gain(verdict.get("cheap_ok"), verdict.get("strong_ok"))
+            if derived is not None:
+                return derived
+        if benefit is not None:
+            return 1.0 if benefit else 0.5
+    return None
+
+
+def duel_rows(decisions: Sequence[DecisionRecord], label: str = "gain") -> list[tuple[str, Any]]:
+    """(duel id, training row) for every judged duel recorded by the text analyzer, with
+    the `label` (`gain` or `benefit`, :func:`duel_label`)."""
     from agent_routing.analyzer._text_training import row_from_features
 
+    if label not in DUEL_LABELS:
+        raise ConfigError.single("label", f"must be one of {list(DUEL_LABELS)}, got {label!r}")
     rows: list[tuple[str, Any]] = []
     for decision in decisions:
-        benefit = decision.extra.get("benefit")
+        if decision.strategy != DUEL_STRATEGY:
+            continue
+        value = duel_label(decision, label)
         features = decision.extra.get("features")
-        if decision.strategy != DUEL_STRATEGY or benefit not in (0, 1):
+        if value is None or not isinstance(features, dict):
             continue
-        if not isinstance(features, dict):
-            continue
-        row = row_from_features(features, float(benefit))
+        row = row_from_features(features, value)
         if row is not None:
             rows.append((decision.id, row))
     return rows
 
 
+def held_out_concordance(labels: Sequence[float], scores: Sequence[float]) -> float:
+    """How well scores order graded labels: over every pair of rows with different labels,
+    the share where the higher label has the higher score (a tie of scores counts half),
+    rounded like :func:`held_out_auc`. On 0/1 labels this is the ROC AUC; on gain labels
+    (0, 0.5, 1) a perfect ranking still scores 1. Both models of a refit are compared on it.
+    """
+    import numpy as np
+    from sklearn.metrics import roc_auc_score
+
+    values, scored = np.asarray(labels, dtype=float), np.asarray(scores, dtype=float)
+    levels = np.unique(values)
+    if len(levels) == 2 and set(levels) <= {0.0, 1.0}:
+        return held_out_auc([int(v) for v in values], scored)
+    weighted = pairs = 0.0
+    for high_index, high in enumerate(levels):
+        for low in levels[:high_index]:
+            keep = (values == high) | (values == low)
+            count = float((values == high).sum() * (values == low).sum())
+            weighted += count * float(roc_auc_score(values[keep] == high, scored[keep]))
+            pairs += count
+    if pairs == 0:
+        raise ValueError("concordance needs rows with at least two different labels")
+    return round(weighted / pairs, AUC_DIGITS)
+
+
 def _auc(labels: Sequence[float], scores: Sequence[float]) -> float:
-    return held_out_auc([int(v) for v in labels], scores)  # rounded: no float-noise "gain"
+    return held_out_concordance(labels, scores)  # rounded: no float-noise "gain"
 
 
 def _would_do(
@@ -428,20 +495,25 @@ def _would_do(
     import numpy as np
 
     share = STRONG_SHARES.get(settings.router.strategy, 0.5)
-    positives_total = max(sum(labels), 1.0)
+    needed = np.asarray(labels) >= 1.0  # only the strong answer was good enough
+    positives_total = max(float(needed.sum()), 1.0)
     for name, (model, scores) in models.items():
         sent = np.asarray(scores) >= quantile_at(1.0 - share, model.score_quantiles)
         report.would_send_strong[name] = round(float(sent.mean()), 4)
-        report.would_capture_benefit[name] = round(
-            float(np.asarray(labels)[sent].sum() / positives_total), 4
-        )
+        report.would_capture_benefit[name] = round(float(needed[sent].sum()) / positives_total, 4)
 
 
 def refit_text_from_ledger(
-    db_path: Path | None, settings: Settings, out_path: Path | None = None
+    db_path: Path | None,
+    settings: Settings,
+    out_path: Path | None = None,
+    *,
+    label: str | None = None,
 ) -> TextRefitReport:
-    """Refit the text analyzer on the ledger's duel labels; use it only if it ranks a
-    held-out 30 % of them better (ROC AUC, strictly) than the model in use.
+    """Refit the text analyzer on the ledger's duel labels (`label`: `gain` or `benefit`,
+    default `router.duel.label`, itself `gain` by default); use it only if it ranks a
+    held-out 30 % of them better (:func:`held_out_concordance`, strictly: the ROC AUC on
+    0/1 labels) than the model in use, both scored by that same metric on the same rows.
 
     In shadow mode (`router.duel.shadow`) the new model is written beside the current one
     (`*.shadow.json`) and the report says what it would have done; the router never
@@ -467,12 +539,14 @@ def refit_text_from_ledger(
     decisions = run_sync(read())
     current = build_analyzer(settings, TEXT)
     assert isinstance(current, TextAnalyzer)
-    rows = duel_rows(decisions)
+    label = settings.router.duel.label if label is None else label
+    rows = duel_rows(decisions, label)
     report = TextRefitReport(
         db_path=path,
+        label=label,
         duels=sum(1 for d in decisions if d.extra.get("duel_of")),
         labelled=len(rows),
-        positives=int(sum(row.label for _, row in rows)),
+        positives=sum(1 for _, row in rows if row.label >= 1.0),
         current_version=current.model.model_version,
         shadow=settings.router.duel.shadow,
     )
@@ -480,12 +554,12 @@ def refit_text_from_ledger(
     test = [row for key, row in rows if in_test_split(key)]
     report.train_size, report.test_size = len(train), len(test)
     for split, part in (("training", train), ("test", test)):
-        positives = sum(int(row.label) for row in part)
+        positives = sum(1 for row in part if row.label >= 1.0)
         if min(positives, len(part) - positives) < MIN_EXAMPLES_PER_CLASS:
             report.reason = (
-                f"not enough duel labels: the {split} split has {positives} with benefit and "
-                f"{len(part) - positives} without (at least {MIN_EXAMPLES_PER_CLASS} of each "
-                "needed); the current model stays"
+                f"not enough duel labels: the {split} split has {positives} where only the "
+                f"strong answer was good enough and {len(part) - positives} others (at least "
+                f"{MIN_EXAMPLES_PER_CLASS} of each needed); the current model stays"
             )
             return report
     new = fit_text_model(
@@ -493,6 +567,7 @@ def refit_text_from_ledger(
         seed=settings.router.duel.seed,
         prior_version=current.model.model_version,
         hashing=current.model.hashing,  # a refit keeps the current model's text features
+        training={"label": f"duel verdicts, {DUEL_LABEL_DESCRIPTIONS[label]}"},
     )
     report.new_version = new.model_version
     labels = [row.label for row in test]

@@ -5,9 +5,12 @@ nothing about whether the strong tier would have done better (and calls routed s
 nothing about the cheap one). On a configured share of the calls routed to the cheapest
 tier (`router.duel.share`), within a spend limit of its own (`router.duel.budget_usd` per
 `period`), duel mode also runs the strongest tier on the same prompt in the background and
-records both outcomes and a verdict: the **benefit** label (1 = the strong answer was good
-enough and the cheap one was not). The share is drawn at random per call, independent of
-the score, so the labels cover the whole score range.
+records both outcomes and a verdict: which answers were good enough, and from it the
+**gain** label the text analyzer trains on (1 = only the strong answer was good enough, 0 =
+only the cheap one, 0.5 = both or neither: `(strong - weak + 1) / 2` for 0/1 outcomes, as
+in docs/analyzer.md) and the older **benefit** label (1 = only the strong answer was good
+enough, else 0). The share is drawn at random per call, independent of the score, so the
+labels cover the whole score range.
 
 Who decides "good enough":
 
@@ -25,9 +28,10 @@ Everything here is host-independent: the adapter (agent_routing/host/_duel.py) s
 coroutines that make the second call and ask the judge. Each duel is written to the ledger
 as a decision record (`strategy = "duel"`, `applied = False`, `extra.duel_of` = the routed
 decision, `extra.features` = that decision's analyzer inputs, `extra.cheap` / `extra.strong`
-= both outcomes, `extra.benefit` = the label) plus the second call's call record (its cost
-counts like any other call's). :func:`~agent_routing.analyzer.learning.refit_text_from_ledger`
-trains on these records.
+= both outcomes, `extra.verdict` = who was good enough, `extra.gain` and `extra.benefit` =
+the labels) plus the second call's call record (its cost counts like any other call's).
+:func:`~agent_routing.analyzer.learning.refit_text_from_ledger` trains on these records
+(the gain label by default, `router.duel.label`).
 """
 
 from __future__ import annotations
@@ -45,7 +49,13 @@ from typing import Any, Literal
 from agent_routing.config import DuelConfig, data_home
 from agent_routing.ids import new_id
 from agent_routing.protocols import CallSink
-from agent_routing.records import DUEL_STRATEGY, CallRecord, DecisionRecord, Outcome
+from agent_routing.records import (
+    DUEL_STRATEGY,
+    CallRecord,
+    DecisionRecord,
+    Outcome,
+    duel_gain,
+)
 
 logger = logging.getLogger("agent_routing.router")
 
@@ -80,6 +90,12 @@ class Verdict:
         if self.cheap_ok is None or self.strong_ok is None:
             return None
         return int(self.strong_ok and not self.cheap_ok)
+
+    @property
+    def gain(self) -> float | None:
+        """The strong answer's gain: 1 when only it was good enough, 0 when only the cheap
+        one was, 0.5 when both or neither were; None when unknown."""
+        return duel_gain(self.cheap_ok, self.strong_ok)
 
 
 def verdict_by_signals(cheap: DuelAnswer, strong: DuelAnswer) -> Verdict | None:
@@ -366,6 +382,7 @@ class Duels:
                     "judged_by": verdict.judged_by,
                     "detail": verdict.detail,
                 },
+                "gain": verdict.gain,
                 "benefit": verdict.benefit,
             },
         )
