@@ -288,3 +288,22 @@ async def test_routing_savings_price_each_prompt_at_its_long_context_tier(
     base_only = cost_usd(short, base) + 2 * cost_usd(long, base)
     assert flat["all_strong_usd"] == pytest.approx(base_only, rel=1e-12)
     assert base_only < expected_strong  # the understatement the thresholds remove
+
+
+def test_price_thresholds_cover_every_tier_and_bad_thresholds_are_refused() -> None:
+    """The bands the dashboard groups by hold every tier threshold of the models priced
+    (claude-sonnet-4 at 200k, gemini-1.5-pro at 128k), and a threshold the SQL could not
+    take is a ConfigError naming the field."""
+    from agent_routing.errors import ConfigError
+    from agent_routing.ledger.queries import routed_usage_query
+    from agent_routing.pricing import price_thresholds
+
+    thresholds = price_thresholds()
+    assert {128_000, 200_000} <= set(thresholds)
+    assert list(thresholds) == sorted(set(thresholds))
+    assert all(t > 0 for t in thresholds)
+    sql, _ = routed_usage_query(None, None, None, [200_000, 128_000])
+    assert sql.index("> 200000 THEN 200000") < sql.index("> 128000 THEN 128000")
+    for bad in ([0], [1.5], ["1; DROP TABLE calls"], [True]):
+        with pytest.raises(ConfigError, match="input_thresholds"):
+            routed_usage_query(None, None, None, bad)  # type: ignore[arg-type]
