@@ -437,6 +437,11 @@ class CaptureSettings(_Strict):
         gt=0,
         description="an opened call never completed is closed as 'abandoned' after this",
     )
+    stream_usage: bool = Field(
+        default=True,
+        description="ask streamed Chat Completions calls for the provider's usage "
+        "(stream_options.include_usage) where litellm says the provider supports it",
+    )
 
 
 class OTelSettings(_Strict):

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from agent_routing.config import CallKind, TierConfig
 from agent_routing.errors import BudgetBlockedError, ConfigError
 from agent_routing.host._messages import unified_call_messages
+from agent_routing.host._stream_usage import StreamDrain, with_stream_usage
 from agent_routing.host._tiers import CONFIGURED, HopModels
 
 if TYPE_CHECKING:
@@ -69,6 +70,7 @@ class CallPlan:
     tokens_saved: int | None = None
     usd_saved: float | None = None
     used: list[tuple[str, str]] = field(default_factory=list)  # (tier, model) per hop tried
+    stream_usage: bool = True  # capture.stream_usage: ask streamed calls for provider usage
 
 
 class RoutedChatModel:
@@ -174,6 +176,8 @@ class RoutedChatModel:
             hop_kwargs["max_tokens"] = min(cap, int(kwargs.get("max_tokens") or cap))
         if plan.decision is not None and len(plan.decision.fallback_chain) > 1:
             hop_kwargs.setdefault("a0_retry_attempts", 0)  # the chain is the retry policy
+        # the provider's usage (cached tokens) instead of litellm's own count, when safe
+        hop_kwargs, drain = _ask_stream_usage(model, method, hop_kwargs, plan.stream_usage)
         opening: dict[str, Any] = {
             "model": model_name,
             "messages": unified_call_messages(kwargs),
@@ -201,8 +205,20 @@ class RoutedChatModel:
             raise
         finally:
             reset_scope(token)
+        result = drain.restore(method, result)  # the accepted answer, if it drained one
         _report_end(call.call_id, method, result)
         return result
+
+
+def _ask_stream_usage(
+    model: Any, method: str, kwargs: dict[str, Any], enabled: bool
+) -> tuple[dict[str, Any], StreamDrain]:
+    """The hop's kwargs asking for stream usage when safe, with their callbacks wrapped by
+    the drain that then reads the stream to its end; else `kwargs` unchanged and an idle
+    drain."""
+    drain = StreamDrain()
+    asked = with_stream_usage(model, method, kwargs, enabled=enabled)
+    return (kwargs, drain) if asked is kwargs else (drain.wrap(asked), drain)
 
 
 def _report_end(call_id: str, method: str, result: Any) -> None:

@@ -456,6 +456,7 @@ def _plan(
         tool=_calling_tool(agent),
         on_blocked=lambda blocked: budget_block(agent, blocked),
         on_wait=lambda seconds, model: _announce_wait(agent, seconds, model),
+        stream_usage=runtime.settings.capture.stream_usage,
     )
 
 

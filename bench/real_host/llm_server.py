@@ -1,6 +1,7 @@
 """A scripted, offline OpenAI-compatible server on 127.0.0.1 for one real Agent Zero turn.
 
-Answers `POST /v1/chat/completions` (plain and streaming SSE, with a usage chunk when asked),
+Answers `POST /v1/chat/completions` (plain and streaming SSE, with a usage chunk when asked
+by `stream_options.include_usage`, as OpenAI does),
 `POST /v1/responses` (plain and streaming events, usage in `response.completed`; a
 `previous_response_id` continues the stored conversation) and `POST /v1/embeddings`. With
 `--no-responses`, `/v1/responses` answers 404 and the host falls back to Chat Completions.
@@ -10,6 +11,8 @@ first step of a task calls the tool in `SCRIPT[0]`, the next ones `response`; wi
 `--script NAME` the main calls get `SCRIPTS[NAME]` in order. Every other call (utility: chat
 title, memory queries) gets a short plain answer. Each request is appended to the log file
 as one JSON line, so a run can compare what the host sent with what the ledger recorded.
+Usage reports cached prompt tokens as OpenAI's automatic prompt caching would: a system
+prompt of 1,024+ tokens sent again to the same model counts as cached in 128-token blocks.
 
 Usage: python llm_server.py PORT LOGFILE [--no-responses] [--rate-limit MODEL]
        [--script subordinate|parallel|parallel-tools]   (--rate-limit: MODEL gets HTTP 429)
@@ -132,6 +135,20 @@ def _tokens(text: str) -> int:
     return max(1, len(text) // 4)
 
 
+_SEEN_PREFIXES: set[str] = set()  # system prompts already sent (what a provider would cache)
+
+
+def _cached_tokens(model: str, system: str) -> int:
+    """Automatic prompt caching as OpenAI does it: a system prompt of 1,024+ tokens sent
+    again to the same model is served from cache in whole 128-token blocks."""
+    tokens = _tokens(system) if system else 0
+    key = f"{model}\n{system}"
+    with _LOCK:
+        seen = key in _SEEN_PREFIXES
+        _SEEN_PREFIXES.add(key)
+    return (tokens // 128) * 128 if seen and tokens >= 1024 else 0
+
+
 class Handler(BaseHTTPRequestHandler):
     log_path = ""
     no_responses = False
@@ -199,11 +216,16 @@ class Handler(BaseHTTPRequestHandler):
             )
             return
         text = _reply_for(body)
-        prompt = sum(_tokens(_text_of(m)) for m in body.get("messages") or [])
+        messages = body.get("messages") or []
+        prompt = sum(_tokens(_text_of(m)) for m in messages)
+        system = " ".join(_text_of(m) for m in messages if m.get("role") == "system")
         usage = {
             "prompt_tokens": prompt,
             "completion_tokens": _tokens(text),
             "total_tokens": prompt + _tokens(text),
+            "prompt_tokens_details": {
+                "cached_tokens": _cached_tokens(str(body.get("model")), system)
+            },
         }
         base = {
             "id": f"chatcmpl-{time.time_ns()}",
@@ -265,7 +287,9 @@ class Handler(BaseHTTPRequestHandler):
             "input_tokens": prompt,
             "output_tokens": _tokens(text),
             "total_tokens": prompt + _tokens(text),
-            "input_tokens_details": {"cached_tokens": 0},
+            "input_tokens_details": {
+                "cached_tokens": _cached_tokens(str(body.get("model")), system)
+            },
             "output_tokens_details": {"reasoning_tokens": 0},
         }
         item = {
