@@ -88,6 +88,7 @@ class ScriptedProvider:
         self.embeddings: list[str] = []  # every text embedded
         self.embedding_calls: list[list[str]] = []  # one entry per litellm.embedding call
         self.turn_usage: deque[dict[str, Any]] = deque()  # v2: usage a provider reports
+        self.stream_usage: deque[dict[str, Any]] = deque()  # a stream's final usage chunk
         self._lock = threading.Lock()
 
     def script(self, model: str, *responses: Any) -> None:
@@ -99,6 +100,28 @@ class ScriptedProvider:
     def script_usage(self, *usages: dict[str, Any]) -> None:
         """v2: the provider's usage (cached tokens, cost) for the next `unified_turn`s."""
         self.turn_usage.extend(usages)
+
+    def script_stream_usage(self, *usages: dict[str, Any]) -> None:
+        """The usage the provider puts in the final chunk of the next streamed main-step
+        Chat Completions calls; litellm passes it on only when the request asked for it
+        (`stream_options.include_usage`), as an OpenAI-compatible provider sends it."""
+        self.stream_usage.extend(usages)
+
+    def stream_mock(self, mock: Any, messages: list[dict[str, Any]], stream: bool) -> Any:
+        """`mock` as a provider stream chunk carrying the next scripted stream usage."""
+        if not (stream and isinstance(mock, str) and is_main_call(messages)):
+            return mock
+        with self._lock:
+            if not self.stream_usage:
+                return mock
+            usage = self.stream_usage.popleft()
+        from litellm.types.utils import ModelResponseStream, Usage
+
+        chunk = ModelResponseStream(
+            choices=[{"index": 0, "delta": {"role": "assistant", "content": mock}}]
+        )
+        chunk.usage = Usage(**usage)
+        return chunk
 
     def take_usage(self) -> dict[str, Any] | None:
         with self._lock:
@@ -230,8 +253,10 @@ class LiteLLMChatWrapper:
             got_chunk = False
             try:
                 if "mock_response" not in call_kwargs:
-                    call_kwargs["mock_response"] = PROVIDER.next(
-                        self.model_name, converted, call_kwargs, stream
+                    call_kwargs["mock_response"] = PROVIDER.stream_mock(
+                        PROVIDER.next(self.model_name, converted, call_kwargs, stream),
+                        converted,
+                        stream,
                     )
                 result = await litellm.acompletion(
                     model=self.model_name, messages=converted, stream=stream, **call_kwargs
@@ -311,6 +336,9 @@ class LiteLLMChatWrapper:
                         response_callback,
                         stream,
                     )
+                call_kwargs["mock_response"] = PROVIDER.stream_mock(
+                    call_kwargs["mock_response"], converted, stream
+                )
                 result = await litellm.acompletion(
                     model=self.model_name, messages=converted, stream=stream, **call_kwargs
                 )
