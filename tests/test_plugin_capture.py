@@ -13,11 +13,12 @@ __all__ = ["fake_host"]
 async def test_the_abandoned_main_stream_is_recorded_from_its_messages_and_text(
     fake_host: FakeHost,
 ) -> None:
-    """v1.7: litellm fires no success for the main call; the row has its exact input and its
-    output estimated. v2 (usage drain): the stream is read to its end, provider usage."""
+    """v1.7 (plugin's stream usage off): litellm fires no success for the main call; the row
+    has its exact input and its output estimated. v2 (usage drain): the stream is read to its
+    end, provider usage."""
     reply = respond("4")
     fake_host.provider.script_main(reply + " and text after the tool call that nobody reads")
-    fake_host.configure({"router": {"enabled": False}})
+    fake_host.configure({"router": {"enabled": False}, "capture": {"stream_usage": False}})
     await fake_host.send(fake_host.new_context(), "What is 2+2?")
     [main_call] = fake_host.provider.main_calls()
     [row] = (await fake_host.ledger()).calls_of("chat")
