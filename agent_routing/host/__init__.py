@@ -9,5 +9,6 @@ Public modules (what the plugin files and the installer import): `routing`, `sig
 `call_scope`, `compress`, `prompts`, `switch`, `failures`, `api_http`, `ui_api` and
 `layout`. The `_*` modules are internal: `_runtime` (the per-process PluginRuntime),
 `_state`, `_attribution`, `_messages`, `_routed_model`, `_provider_state`,
-`_context_size`, `_tiers`, `_duel`, `_notify` and `_api` (the cost API's handlers).
+`_context_size`, `_tiers`, `_duel`, `_notify`, `_stream_usage` (asking streams for usage)
+and `_api` (the cost API's handlers).
 """
