@@ -54,7 +54,7 @@ async def test_streamed_main_step_records_provider_usage_with_cached_tokens(
     answers as before, and its row holds the provider's usage priced at cache-read rates."""
     chat_mode(fake_host)
     fake_host.configure(OFF)
-    fake_host.provider.script_main(respond("4"))
+    fake_host.provider.script_main(respond("4") + " and words after the tool JSON")
     fake_host.provider.script_stream_usage(USAGE)
     assert await fake_host.send(fake_host.new_context(), "What is 2+2?") == "4"
     (main,) = fake_host.provider.main_calls()
@@ -192,3 +192,23 @@ async def test_the_drain_hides_everything_after_the_accepted_answer() -> None:
     assert [await wrapped(d, "") for d in ("{a", "b}", "tail")] == [None, None, None]
     assert seen == ["{a", "b}"]
     assert drain.restore("unified_call", ("{ab}tail", "why")) == ("accepted", "why")
+
+
+@pytest.mark.slow
+async def test_a_host_that_drains_itself_still_gets_the_accepted_answer(tmp_path: Path) -> None:
+    """Later v2 (its `_context_window` also reads the stream to its end) with the plugin's
+    drain inside it: the step answers the accepted text and the row has the usage."""
+    host = make_host(tmp_path, mode="v2")
+    try:
+        chat_mode(host)
+        host.configure(OFF)
+        host.provider.script_main(respond("4") + " trailing words after the tool JSON")
+        host.provider.script_stream_usage(USAGE)
+        assert await host.send(host.new_context(), "What is 2+2?") == "4"
+        (main,) = host.provider.main_calls()
+        assert main.kwargs.get("stream_options") == INCLUDE
+        (row,) = (await host.ledger()).calls_of("chat")
+        assert row.usage is not None
+        assert row.usage.cached_read_tokens == 2048
+    finally:
+        host.close()
