@@ -212,3 +212,63 @@ async def test_a_host_that_drains_itself_still_gets_the_accepted_answer(tmp_path
         assert row.usage.cached_read_tokens == 2048
     finally:
         host.close()
+
+
+class _BreakingStream:
+    """A v1.7 host model double whose stream shows reasoning and a tool JSON, then breaks
+    (the connection drops while the plugin reads on for the usage chunk)."""
+
+    def __init__(self, accept: bool) -> None:
+        self.model_name, self.provider, self.kwargs = "openai/gpt-4o", "openai", {}
+        self.accept = accept
+        self.seen: dict[str, Any] = {}
+
+    async def unified_call(self, **kwargs: Any) -> tuple[str, str]:
+        self.seen = kwargs
+        await kwargs["reasoning_callback"]("why", "why")
+        full = ""
+        for delta in ('{"tool_name": "response"', "}" if self.accept else " ..."):
+            full += delta
+            await kwargs["response_callback"](delta, full)
+        raise ConnectionError("connection reset by peer")
+
+
+@pytest.mark.parametrize("accept", [True, False])
+async def test_a_stream_broken_after_the_accepted_answer_still_answers(accept: bool) -> None:
+    """Read on only for its usage, a stream that breaks after the host accepted its answer
+    returns that answer (and its reasoning) as Agent Zero would have; one that breaks
+    before any answer was accepted is still the step's error."""
+    from agent_routing.config import CallKind, TierConfig
+    from agent_routing.host._routed_model import CallPlan, RoutedChatModel
+    from agent_routing.host._tiers import HopModels
+    from agent_routing.ids import new_id
+    from agent_routing.router import HopCall
+
+    model = _BreakingStream(accept)
+    plan = CallPlan(
+        router=None,
+        decision=None,
+        hops=HopModels({"main": lambda: model}),
+        kind=CallKind.CHAT,
+        conversation_id="chat-1",
+        agent_no=0,
+        tool=None,
+        on_blocked=lambda blocked: blocked,
+    )
+
+    async def host_callback(delta: str, full: str) -> str | None:
+        return full if full.endswith("}") else None
+
+    async def reasoning_callback(delta: str, full: str) -> None:
+        return None
+
+    kwargs = {"messages": [], "response_callback": host_callback}
+    kwargs["reasoning_callback"] = reasoning_callback
+    call = HopCall(TierConfig(name="main", model="openai/gpt-4o"), 0, new_id(), None, {})
+    attempt = RoutedChatModel(model, plan)._attempt(call, "unified_call", kwargs)
+    if accept:
+        assert await attempt == ('{"tool_name": "response"}', "why")
+        assert model.seen["stream_options"] == INCLUDE
+    else:
+        with pytest.raises(Exception, match="connection reset"):
+            await attempt

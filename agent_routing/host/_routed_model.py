@@ -138,7 +138,7 @@ class RoutedChatModel:
         )
 
     async def _attempt(self, call: HopCall, method: str, kwargs: dict[str, Any]) -> Any:
-        from agent_routing.capture import begin_call, capture_metadata, end_call
+        from agent_routing.capture import capture_metadata, end_call
         from agent_routing.capture.scope import make_scope, reset_scope, set_scope
 
         plan = self.plan
@@ -184,14 +184,7 @@ class RoutedChatModel:
             "stream": any(kwargs.get(name) is not None for name in _CALLBACKS),
             **attribution,
         }
-        if call.number == 0 and plan.tokens_saved:  # savings go on the first hop's row only
-            try:
-                begin_call(**opening, tokens_saved=plan.tokens_saved, usd_saved=plan.usd_saved)
-            except ConfigError as error:  # odd savings must not cost the call or its row
-                logger.warning("agent-routing: compression savings not recorded: %s", error)
-                begin_call(**opening)
-        else:
-            begin_call(**opening)
+        _open_row(opening, plan if call.number == 0 else None)
         plan.used.append((call.tier.name, model_name))
         # Whatever litellm reports for this hop lands on this row, even through a transport
         # that drops `metadata` (v2's Responses calls): the scope travels with the context.
@@ -199,6 +192,16 @@ class RoutedChatModel:
         try:
             result = await getattr(model, method)(**hop_kwargs)
         except Exception as error:
+            answered = drain.answer_after_break(method)
+            if answered is not None:  # broke while read for its usage: the answer stands
+                logger.warning(
+                    "agent-routing: the stream of %s broke after the host took its answer "
+                    "(%s); the answer stands and the call's usage is estimated",
+                    model_name,
+                    error,
+                )
+                _report_end(call.call_id, method, answered)
+                return answered
             end_call(call.call_id, error=error)
             if streamed[0]:
                 raise _StreamBrokenError(error) from error
@@ -208,6 +211,22 @@ class RoutedChatModel:
         result = drain.restore(method, result)  # the accepted answer, if it drained one
         _report_end(call.call_id, method, result)
         return result
+
+
+def _open_row(opening: dict[str, Any], first_hop_of: CallPlan | None) -> None:
+    """Open the hop's ledger row; the first hop's (`first_hop_of` its plan) also carries
+    the prompt compression's savings."""
+    from agent_routing.capture import begin_call
+
+    plan = first_hop_of
+    if plan is not None and plan.tokens_saved:  # savings go on the first hop's row only
+        try:
+            begin_call(**opening, tokens_saved=plan.tokens_saved, usd_saved=plan.usd_saved)
+        except ConfigError as error:  # odd savings must not cost the call or its row
+            logger.warning("agent-routing: compression savings not recorded: %s", error)
+        else:
+            return
+    begin_call(**opening)
 
 
 def _ask_stream_usage(

@@ -97,6 +97,7 @@ class StreamDrain:
 
     def __init__(self) -> None:
         self.accepted: str | None = None
+        self.reasoning = ""  # the reasoning text the host was last shown (its full text)
 
     def wrap(self, kwargs: dict[str, Any]) -> dict[str, Any]:
         """`kwargs` with its stream callbacks wrapped (a new dict)."""
@@ -104,15 +105,21 @@ class StreamDrain:
         for name in _STREAM_CALLBACKS:
             callback = kwargs.get(name)
             if callback is not None:
-                wrapped[name] = self._wrapped(callback, accepts=name == "response_callback")
+                wrapped[name] = self._wrapped(
+                    callback,
+                    accepts=name == "response_callback",
+                    reasoning=name == "reasoning_callback",
+                )
         return wrapped
 
     def _wrapped(
-        self, callback: Callable[..., Awaitable[Any]], *, accepts: bool
+        self, callback: Callable[..., Awaitable[Any]], *, accepts: bool, reasoning: bool
     ) -> Callable[..., Awaitable[Any]]:
         async def drained(*args: Any, **kwargs: Any) -> Any:
             if self.accepted is not None:
                 return None  # after the accepted answer: read, never shown
+            if reasoning and len(args) > 1 and isinstance(args[1], str):
+                self.reasoning = args[1]  # (delta, full text so far)
             answer = await callback(*args, **kwargs)
             if accepts and answer is not None:
                 self.accepted = str(answer)
@@ -120,6 +127,16 @@ class StreamDrain:
             return answer
 
         return drained
+
+    def answer_after_break(self, method: str) -> tuple[str, str] | None:
+        """What `method` answers when its stream broke after the host accepted an answer
+        (read on only for the usage chunk): that answer, as Agent Zero would have returned
+        it had it stopped reading there, or None when nothing was accepted. For v2's
+        `unified_turn` (a host result object the plugin cannot build) also None: the break
+        is then the step's error, as any mid-stream error is."""
+        if self.accepted is None or method == "unified_turn":
+            return None
+        return self.accepted, self.reasoning
 
     def restore(self, method: str, result: Any) -> Any:
         """The host's result with the accepted answer as its response text."""
