@@ -7,7 +7,7 @@ backend registry exactly as capture, the plugin and the CLI open it.
 from __future__ import annotations
 
 import json
-import select
+import selectors
 import signal
 import subprocess
 import sys
@@ -42,7 +42,10 @@ def wait_until_ready(processes: list[subprocess.Popen[str]], timeout: float = 12
     for process in processes:
         assert process.stdout is not None
         left = max(0.0, deadline - time.monotonic())
-        readable, _, _ = select.select([process.stdout], [], [], left)
+        # a selector, not select.select: a long test run may hold descriptors above 1024
+        with selectors.DefaultSelector() as selector:
+            selector.register(process.stdout, selectors.EVENT_READ)
+            readable = selector.select(left)
         assert readable, f"a racer was not ready within {timeout} s"
         line = process.stdout.readline()
         if line.strip() != "ready":
