@@ -226,3 +226,39 @@ def test_two_hundred_event_loops_leave_bounded_threads_and_files(tmp_path: Path)
     assert guard.open_connections() <= 1
     assert threading.active_count() <= threads_before + 2
     assert _open_files() <= fds_before + 6
+
+
+def _files_open_at(path: Path) -> int:
+    return sum(1 for fd in Path("/proc/self/fd").iterdir() if str(fd.resolve()) == str(path))
+
+
+def test_a_reset_runtime_closes_its_budget_connections(tmp_path: Path) -> None:
+    """The plugin's runtime, reset (tests, re-pointing the ledger), closes the per-loop
+    budget connections it held while their loops still run: no ledger file stays open
+    (before: every fake-host test left its ledger open, 1,199 files after the slow tests)."""
+    from agent_routing.host._runtime import LoopLocalBudgets, PluginRuntime, _current, reset_runtime
+    from agent_routing.router import CooldownRegistry
+
+    path = tmp_path / "ledger.db"
+    settings = _settings(path, budgets=[{"scope": "daily", "limit_usd": 100.0}])
+    budgets = LoopLocalBudgets(settings)
+    _current.runtime = PluginRuntime(
+        settings=settings,
+        digest="test",
+        capture=None,
+        budgets=budgets,
+        cooldowns=CooldownRegistry(),
+        config_error=None,
+    )
+
+    async def check_then_reset() -> tuple[int, int]:
+        await budgets.check(model="gpt-4o-mini", conversation_id="c", input_tokens=10)
+        opened = _files_open_at(path)
+        reset_runtime(timeout=1.0)
+        await asyncio.sleep(0.2)  # the connection's worker thread closes the file
+        return opened, _files_open_at(path)
+
+    opened, after = asyncio.run(check_then_reset())
+    assert opened >= 1
+    assert after == 0
+    assert budgets.open_connections() == 0

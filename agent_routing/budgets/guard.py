@@ -193,9 +193,17 @@ class PerLoopBudgets:
 
     def _close_dead_loops(self) -> None:
         """Close the connections of loops that have closed (their thread and file)."""
+        self._close_where(lambda loop: loop.is_closed())
+
+    def close_connections(self) -> None:
+        """Close every per-loop connection without awaiting (its thread and file), for an
+        owner that is done with these budgets while no check runs; a later check opens a
+        new connection."""
+        self._close_where(lambda loop: True)
+
+    def _close_where(self, dead: Callable[[asyncio.AbstractEventLoop], bool]) -> None:
         with self._lock:
-            dead = [loop for loop in self._per_loop if loop.is_closed()]
-            gone = [self._per_loop.pop(loop) for loop in dead]
+            gone = [self._per_loop.pop(loop) for loop in list(self._per_loop) if dead(loop)]
         for budgets in gone:
             close_nowait = getattr(budgets.ledger, "close_nowait", None)
             if callable(close_nowait):

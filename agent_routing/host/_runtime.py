@@ -234,5 +234,7 @@ def reset_runtime(timeout: float = 5.0) -> None:
     """Stop capture and forget the runtime (tests; or to re-point the ledger in a process)."""
     with _lock:
         runtime, _current.runtime = _current.runtime, None
+    if runtime is not None:
+        runtime.budgets.close_connections()  # each loop's ledger connection (thread, file)
     if runtime is not None and runtime.capture is not None:
         runtime.capture.close(timeout)
