@@ -2,31 +2,19 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 import pytest
-
-BENCH = Path(__file__).resolve().parents[1] / "bench" / "analyzer_variants.py"
+from bench_support import loaded_bench
 
 
 @pytest.fixture(scope="module")
 def variants() -> Iterator[ModuleType]:
-    """The bench script loaded as a module (dataclasses need it in sys.modules)."""
-    spec = importlib.util.spec_from_file_location("analyzer_variants", BENCH)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    try:
-        spec.loader.exec_module(module)
+    """The bench script loaded as a module."""
+    with loaded_bench("analyzer_variants") as module:
         yield module
-    finally:
-        sys.modules.pop(spec.name, None)
 
 
 def test_rasch_fit_orders_items_like_the_share_wrong(variants: ModuleType) -> None:

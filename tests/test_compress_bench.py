@@ -2,33 +2,24 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pytest
+from bench_support import loaded_bench
 from compress_support import chat_conversation
-
-BENCH = Path(__file__).resolve().parents[1] / "bench" / "bench_compression.py"
 
 
 def test_quick_run_prints_the_policy_beside_the_baselines_for_each_model(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """`--quick` on two long transcripts: every method, its replay ratio, for both models."""
     data = tmp_path / "data"
     data.mkdir()
     records = [{"id": f"t{i}", "messages": chat_conversation(24 + i, lines=30)} for i in range(2)]
     (data / "runs.jsonl").write_text("\n".join(json.dumps(r) for r in records), encoding="utf-8")
-    spec = importlib.util.spec_from_file_location("bench_compression", BENCH)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, spec.name, module)  # dataclasses look their module up
-    spec.loader.exec_module(module)
-
-    assert module.main(["--data", str(data), "--quick"]) == 0
+    with loaded_bench("bench_compression") as module:
+        assert module.main(["--data", str(data), "--quick"]) == 0
     output = capsys.readouterr().out
     assert "== gpt-4.1: input $2/M" in output
     assert "the policy fires from 8,000 tokens" in output

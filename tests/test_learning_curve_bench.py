@@ -2,35 +2,24 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 import pytest
+from bench_support import loaded_bench
 
 from agent_routing.analyzer import ComplexityAnalyzer
 from agent_routing.analyzer._datasets import LabelledPrompt
 
-BENCH = Path(__file__).resolve().parents[1] / "bench" / "learning_curve.py"
 TOPICS = ("prove the lemma about primes", "name a colour", "list three fruits", "sum 2 and 3")
 
 
 @pytest.fixture(scope="module")
 def curve() -> Iterator[ModuleType]:
-    """The bench script loaded as a module (dataclasses need it in sys.modules)."""
-    spec = importlib.util.spec_from_file_location("learning_curve", BENCH)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    try:
-        spec.loader.exec_module(module)
+    """The bench script loaded as a module."""
+    with loaded_bench("learning_curve") as module:
         yield module
-    finally:
-        sys.modules.pop(spec.name, None)
 
 
 def prompts(strong_wins_maths: bool) -> list[LabelledPrompt]:
